@@ -1,0 +1,327 @@
+//! [`Client`], its builder, and the 8 calls over HTTP.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use taskqueue_auth::{ScopeSet, SharedTokenProvider};
+use taskqueue_clock::SharedClock;
+use taskqueue_model::{Task, TaskQueue, Tasks, Tasks2, Timestamp, kind, validate};
+use taskqueue_transport::http::Method;
+use taskqueue_transport::url::Url;
+use taskqueue_transport::{Request, RetryPolicy, Transport, TransportBuilder};
+
+use crate::paths::Paths;
+use crate::{
+    DeleteTaskRequest, Error, GetQueueRequest, GetTaskRequest, InsertTaskRequest,
+    LeaseTasksRequest, LeasedTask, ListTasksRequest, PatchTaskRequest, QueueRef, TaskQueueApi,
+    UpdateTaskRequest,
+};
+
+/// The production base URL of the v1beta2 API (switched off by Google; point
+/// the builder at your own server).
+pub const DEFAULT_BASE_URL: &str = "https://www.googleapis.com/taskqueue/v1beta2/projects/";
+
+/// A Task Queue client, cheap to clone: clones share the connection pool,
+/// token provider, retry policy and clock.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    transport: Transport,
+    paths: Paths,
+    clock: SharedClock,
+}
+
+impl Client {
+    /// A builder with the production base URL and the transport's defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            transport: Transport::builder(),
+        }
+    }
+
+    /// A client over an existing transport (sharing its pool and settings).
+    pub fn with_transport(base_url: &str, transport: Transport) -> Result<Self, Error> {
+        let base = parse_base_url(base_url)?;
+        let clock = transport.clock().clone();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                transport,
+                paths: Paths::new(&base),
+                clock,
+            }),
+        })
+    }
+
+    /// The transport under this client.
+    pub fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
+    async fn call<T: DeserializeOwned>(&self, request: Request) -> Result<T, Error> {
+        let response = self.inner.transport.send(request).await?;
+        Ok(response.json()?)
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::from_system_time(self.inner.clock.now())
+    }
+}
+
+/// Configures a [`Client`]. Setters never fail; [`ClientBuilder::build`]
+/// reports the first problem.
+#[derive(Debug)]
+pub struct ClientBuilder {
+    base_url: String,
+    transport: TransportBuilder,
+}
+
+impl ClientBuilder {
+    /// The API's base URL, ending in `projects/` (default: production's).
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+
+    /// The source of access tokens (required).
+    pub fn token_provider(mut self, tokens: SharedTokenProvider) -> Self {
+        self.transport = self.transport.token_provider(tokens);
+        self
+    }
+
+    /// The scopes to ask for (default: `taskqueue`, read/write).
+    pub fn scopes(mut self, scopes: ScopeSet) -> Self {
+        self.transport = self.transport.scopes(scopes);
+        self
+    }
+
+    /// The retry policy for retryable calls.
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.transport = self.transport.retry_policy(retry);
+        self
+    }
+
+    /// The clock for backoff, retry budgets and ETA checks.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.transport = self.transport.clock(clock);
+        self
+    }
+
+    /// The longest wait for a connection.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.transport = self.transport.connect_timeout(timeout);
+        self
+    }
+
+    /// The longest one attempt may take.
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.transport = self.transport.attempt_timeout(timeout);
+        self
+    }
+
+    /// The largest response body accepted, in bytes.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.transport = self.transport.max_response_bytes(limit);
+        self
+    }
+
+    /// Puts `product` (for example `my-worker/1.2`) in front of the User-Agent.
+    pub fn user_agent_prefix(mut self, product: &str) -> Self {
+        self.transport = self.transport.user_agent_prefix(product);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let base = parse_base_url(&self.base_url)?;
+        let transport = self.transport.build()?;
+        Client::with_transport(base.as_str(), transport)
+    }
+}
+
+fn parse_base_url(base_url: &str) -> Result<Url, Error> {
+    let base = Url::parse(base_url)
+        .map_err(|error| Error::configuration(format!("base URL `{base_url}`: {error}")))?;
+    if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+        return Err(Error::configuration(format!(
+            "base URL `{base_url}` must be an http or https URL"
+        )));
+    }
+    Ok(base)
+}
+
+fn check_queue(queue: &QueueRef) -> Result<(), Error> {
+    validate::project(&queue.project)?;
+    validate::queue_name(&queue.queue)?;
+    Ok(())
+}
+
+fn json_body(value: &impl Serialize) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(value)
+        .map_err(|error| Error::configuration(format!("cannot encode the request body: {error}")))
+}
+
+/// The body that identifies a leased task to update or patch.
+fn lease_body(queue: &QueueRef, task: &LeasedTask) -> Task {
+    Task {
+        kind: Some(kind::TASK.to_owned()),
+        id: Some(task.id.clone()),
+        queue_name: Some(
+            task.queue_name
+                .clone()
+                .unwrap_or_else(|| queue.queue.clone()),
+        ),
+        lease_timestamp: Some(task.lease_timestamp),
+        ..Task::default()
+    }
+}
+
+#[async_trait]
+impl TaskQueueApi for Client {
+    async fn get_queue(&self, request: GetQueueRequest) -> Result<TaskQueue, Error> {
+        check_queue(&request.queue)?;
+        let query: &[(&str, &str)] = if request.get_stats {
+            &[("getStats", "true")]
+        } else {
+            &[]
+        };
+        let url = self.inner.paths.queue(&request.queue, query)?;
+        self.call(
+            Request::new(Method::GET, url)
+                .operation("taskqueue.taskqueues.get")
+                .retryable(request.retry),
+        )
+        .await
+    }
+
+    async fn insert_task(&self, request: InsertTaskRequest) -> Result<Task, Error> {
+        check_queue(&request.queue)?;
+        validate::task_for_insert(&request.task, self.now())?;
+        let mut task = request.task;
+        if task.queue_name.is_none() {
+            task.queue_name = Some(request.queue.queue.clone());
+        }
+        let url = self.inner.paths.tasks(&request.queue, &[])?;
+        self.call(
+            Request::new(Method::POST, url)
+                .json_body(json_body(&task)?)
+                .operation("taskqueue.tasks.insert")
+                .retryable(request.retry),
+        )
+        .await
+    }
+
+    async fn get_task(&self, request: GetTaskRequest) -> Result<Task, Error> {
+        check_queue(&request.queue)?;
+        validate::task_name(&request.task)?;
+        let url = self.inner.paths.task(&request.queue, &request.task, &[])?;
+        self.call(
+            Request::new(Method::GET, url)
+                .operation("taskqueue.tasks.get")
+                .retryable(request.retry),
+        )
+        .await
+    }
+
+    async fn list_tasks(&self, request: ListTasksRequest) -> Result<Tasks2, Error> {
+        check_queue(&request.queue)?;
+        let url = self.inner.paths.tasks(&request.queue, &[])?;
+        self.call(
+            Request::new(Method::GET, url)
+                .operation("taskqueue.tasks.list")
+                .retryable(request.retry),
+        )
+        .await
+    }
+
+    async fn lease_tasks(&self, request: LeaseTasksRequest) -> Result<Tasks, Error> {
+        check_queue(&request.queue)?;
+        validate::lease_request(
+            i64::from(request.num_tasks),
+            i64::from(request.lease_secs),
+            request.group_by_tag,
+            request.tag.as_deref(),
+        )?;
+        let num_tasks = request.num_tasks.to_string();
+        let lease_secs = request.lease_secs.to_string();
+        let mut query = vec![("numTasks", num_tasks.as_str()), ("leaseSecs", lease_secs.as_str())];
+        if request.group_by_tag {
+            query.push(("groupByTag", "true"));
+        }
+        if let Some(tag) = &request.tag {
+            query.push(("tag", tag.as_str()));
+        }
+        let url = self.inner.paths.task(&request.queue, "lease", &query)?;
+        self.call(
+            Request::new(Method::POST, url)
+                .operation("taskqueue.tasks.lease")
+                .retryable(request.retry),
+        )
+        .await
+    }
+
+    async fn update_task(&self, request: UpdateTaskRequest) -> Result<Task, Error> {
+        check_queue(&request.queue)?;
+        validate::task_name(&request.task.id)?;
+        if request.task.id == "lease" {
+            return Err(Error::unroutable(&request.task.id));
+        }
+        validate::lease_seconds("newLeaseSeconds", i64::from(request.new_lease_seconds))?;
+        let seconds = request.new_lease_seconds.to_string();
+        let url = self.inner.paths.task(
+            &request.queue,
+            &request.task.id,
+            &[("newLeaseSeconds", seconds.as_str())],
+        )?;
+        let body = lease_body(&request.queue, &request.task);
+        self.call(
+            Request::new(Method::POST, url)
+                .json_body(json_body(&body)?)
+                .operation("taskqueue.tasks.update")
+                .retryable(request.retry),
+        )
+        .await
+    }
+
+    async fn patch_task(&self, request: PatchTaskRequest) -> Result<Task, Error> {
+        check_queue(&request.queue)?;
+        validate::task_name(&request.task.id)?;
+        validate::lease_seconds("newLeaseSeconds", i64::from(request.new_lease_seconds))?;
+        let seconds = request.new_lease_seconds.to_string();
+        let url = self.inner.paths.task(
+            &request.queue,
+            &request.task.id,
+            &[("newLeaseSeconds", seconds.as_str())],
+        )?;
+        let body = lease_body(&request.queue, &request.task);
+        self.call(
+            Request::new(Method::PATCH, url)
+                .json_body(json_body(&body)?)
+                .operation("taskqueue.tasks.patch")
+                .retryable(request.retry),
+        )
+        .await
+    }
+
+    async fn delete_task(&self, request: DeleteTaskRequest) -> Result<(), Error> {
+        check_queue(&request.queue)?;
+        validate::task_name(&request.task)?;
+        let url = self.inner.paths.task(&request.queue, &request.task, &[])?;
+        self.inner
+            .transport
+            .send(
+                Request::new(Method::DELETE, url)
+                    .operation("taskqueue.tasks.delete")
+                    .retryable(request.retry),
+            )
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,323 @@
+//! The arguments of the 8 calls, one struct each.
+//!
+//! Constructors never fail; the client validates every argument before
+//! sending and reports the first problem as a typed error.
+
+use taskqueue_model::{Task, Timestamp};
+
+/// The queue a call addresses: the project path segment, sent verbatim (so
+/// `s~app` works), and the short queue name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRef {
+    /// The project path segment, for example `my-app` or `s~my-app`.
+    pub project: String,
+    /// The queue's short name, as in `queue.yaml`.
+    pub queue: String,
+}
+
+impl QueueRef {
+    /// The queue `queue` of `project`.
+    pub fn new(project: impl Into<String>, queue: impl Into<String>) -> Self {
+        Self {
+            project: project.into(),
+            queue: queue.into(),
+        }
+    }
+}
+
+/// `taskqueue.taskqueues.get`: a queue's description, with statistics if asked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetQueueRequest {
+    /// The queue.
+    pub queue: QueueRef,
+    /// Whether to fill in `stats`.
+    pub get_stats: bool,
+    /// Whether transient failures are retried (default: yes).
+    pub retry: bool,
+}
+
+impl GetQueueRequest {
+    /// Gets `queue`, without statistics.
+    pub fn new(queue: QueueRef) -> Self {
+        Self {
+            queue,
+            get_stats: false,
+            retry: true,
+        }
+    }
+
+    /// Asks for `stats` (totalTasks, oldestTask, leasedLastMinute, leasedLastHour).
+    pub fn with_stats(mut self, get_stats: bool) -> Self {
+        self.get_stats = get_stats;
+        self
+    }
+
+    /// Whether transient failures are retried.
+    pub fn with_retry(mut self, retry: bool) -> Self {
+        self.retry = retry;
+        self
+    }
+}
+
+/// `taskqueue.tasks.insert`: adds a task.
+///
+/// Not retried by default: if a response is lost, a retry may insert the
+/// task twice (unless it is named, in which case the retry fails with a
+/// conflict instead).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertTaskRequest {
+    /// The queue.
+    pub queue: QueueRef,
+    /// The task. `queueName` is filled in from the queue when absent;
+    /// `leaseTimestamp`, when set, is the time the task first becomes
+    /// available for lease (its ETA).
+    pub task: Task,
+    /// Whether transient failures are retried (default: no).
+    pub retry: bool,
+}
+
+impl InsertTaskRequest {
+    /// Inserts `task` into `queue`.
+    pub fn new(queue: QueueRef, task: Task) -> Self {
+        Self {
+            queue,
+            task,
+            retry: false,
+        }
+    }
+
+    /// Whether transient failures are retried. Opt in only if a duplicate
+    /// task does no harm, or the task is named.
+    pub fn with_retry(mut self, retry: bool) -> Self {
+        self.retry = retry;
+        self
+    }
+}
+
+/// `taskqueue.tasks.get`: one task, without leasing it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetTaskRequest {
+    /// The queue.
+    pub queue: QueueRef,
+    /// The task's name (`id`).
+    pub task: String,
+    /// Whether transient failures are retried (default: yes).
+    pub retry: bool,
+}
+
+impl GetTaskRequest {
+    /// Gets task `task` of `queue`.
+    pub fn new(queue: QueueRef, task: impl Into<String>) -> Self {
+        Self {
+            queue,
+            task: task.into(),
+            retry: true,
+        }
+    }
+
+    /// Whether transient failures are retried.
+    pub fn with_retry(mut self, retry: bool) -> Self {
+        self.retry = retry;
+        self
+    }
+}
+
+/// `taskqueue.tasks.list`: up to 100 tasks, leased or not, without payloads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListTasksRequest {
+    /// The queue.
+    pub queue: QueueRef,
+    /// Whether transient failures are retried (default: yes).
+    pub retry: bool,
+}
+
+impl ListTasksRequest {
+    /// Lists the tasks of `queue`.
+    pub fn new(queue: QueueRef) -> Self {
+        Self { queue, retry: true }
+    }
+
+    /// Whether transient failures are retried.
+    pub fn with_retry(mut self, retry: bool) -> Self {
+        self.retry = retry;
+        self
+    }
+}
+
+/// `taskqueue.tasks.lease`: leases up to `num_tasks` available tasks for
+/// `lease_secs` seconds, oldest ETA first.
+///
+/// Not retried by default: if a response is lost, a retry leases more
+/// tasks, and the first ones stay leased until their lease expires.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeaseTasksRequest {
+    /// The queue.
+    pub queue: QueueRef,
+    /// How many tasks at most (1..=1000).
+    pub num_tasks: u32,
+    /// How long the lease lasts, in seconds (0..=604800).
+    pub lease_secs: u32,
+    /// Whether to lease only tasks sharing one tag.
+    pub group_by_tag: bool,
+    /// The tag to lease; only with `group_by_tag`. Without it, the tag of
+    /// the oldest available task is used.
+    pub tag: Option<String>,
+    /// Whether transient failures are retried (default: no).
+    pub retry: bool,
+}
+
+impl LeaseTasksRequest {
+    /// Leases up to `num_tasks` tasks of `queue` for `lease_secs` seconds.
+    pub fn new(queue: QueueRef, num_tasks: u32, lease_secs: u32) -> Self {
+        Self {
+            queue,
+            num_tasks,
+            lease_secs,
+            group_by_tag: false,
+            tag: None,
+            retry: false,
+        }
+    }
+
+    /// Leases only tasks sharing the tag of the oldest available task.
+    pub fn group_by_tag(mut self) -> Self {
+        self.group_by_tag = true;
+        self
+    }
+
+    /// Leases only tasks tagged `tag` (sets `group_by_tag` too).
+    pub fn with_tag(mut self, tag: impl Into<String>) -> Self {
+        self.group_by_tag = true;
+        self.tag = Some(tag.into());
+        self
+    }
+
+    /// Whether transient failures are retried. Opt in only if leasing extra
+    /// tasks does no harm.
+    pub fn with_retry(mut self, retry: bool) -> Self {
+        self.retry = retry;
+        self
+    }
+}
+
+/// The body fields that identify a leased task to update or patch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeasedTask {
+    /// The task's name (`id`).
+    pub id: String,
+    /// `queueName` as the lease returned it (production sent the long form
+    /// `projects/{project}/taskqueues/{queue}`); the short name if unknown.
+    pub queue_name: Option<String>,
+    /// The `leaseTimestamp` the lease returned, which proves ownership.
+    pub lease_timestamp: Timestamp,
+}
+
+impl LeasedTask {
+    /// The identifying fields of a task returned by a lease; `None` if the
+    /// task lacks its `id` or `leaseTimestamp`.
+    pub fn from_task(task: &Task) -> Option<Self> {
+        Some(Self {
+            id: task.id.clone()?,
+            queue_name: task.queue_name.clone(),
+            lease_timestamp: task.lease_timestamp?,
+        })
+    }
+}
+
+/// `taskqueue.tasks.update` (POST): extends or releases a lease.
+///
+/// Sends `id`, `queueName` and the `leaseTimestamp` from the lease, which
+/// proves ownership to the service. `new_lease_seconds` 0 releases the task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateTaskRequest {
+    /// The queue.
+    pub queue: QueueRef,
+    /// The leased task.
+    pub task: LeasedTask,
+    /// The new lease length from now, in seconds (0..=604800).
+    pub new_lease_seconds: u32,
+    /// Whether transient failures are retried (default: yes).
+    pub retry: bool,
+}
+
+impl UpdateTaskRequest {
+    /// Sets the lease of `task` to end `new_lease_seconds` from now.
+    pub fn new(queue: QueueRef, task: LeasedTask, new_lease_seconds: u32) -> Self {
+        Self {
+            queue,
+            task,
+            new_lease_seconds,
+            retry: true,
+        }
+    }
+
+    /// Whether transient failures are retried.
+    pub fn with_retry(mut self, retry: bool) -> Self {
+        self.retry = retry;
+        self
+    }
+}
+
+/// `taskqueue.tasks.patch` (PATCH): extends or releases a lease, with patch
+/// semantics. Sends `queueName` (which the service requires), `id` and the
+/// `leaseTimestamp` from the lease.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchTaskRequest {
+    /// The queue.
+    pub queue: QueueRef,
+    /// The leased task.
+    pub task: LeasedTask,
+    /// The new lease length from now, in seconds (0..=604800).
+    pub new_lease_seconds: u32,
+    /// Whether transient failures are retried (default: yes).
+    pub retry: bool,
+}
+
+impl PatchTaskRequest {
+    /// Sets the lease of `task` to end `new_lease_seconds` from now.
+    pub fn new(queue: QueueRef, task: LeasedTask, new_lease_seconds: u32) -> Self {
+        Self {
+            queue,
+            task,
+            new_lease_seconds,
+            retry: true,
+        }
+    }
+
+    /// Whether transient failures are retried.
+    pub fn with_retry(mut self, retry: bool) -> Self {
+        self.retry = retry;
+        self
+    }
+}
+
+/// `taskqueue.tasks.delete`: deletes a task, leased or not.
+///
+/// Retried by default; a retry after a lost success response reports that
+/// the task no longer exists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteTaskRequest {
+    /// The queue.
+    pub queue: QueueRef,
+    /// The task's name (`id`).
+    pub task: String,
+    /// Whether transient failures are retried (default: yes).
+    pub retry: bool,
+}
+
+impl DeleteTaskRequest {
+    /// Deletes task `task` of `queue`.
+    pub fn new(queue: QueueRef, task: impl Into<String>) -> Self {
+        Self {
+            queue,
+            task: task.into(),
+            retry: true,
+        }
+    }
+
+    /// Whether transient failures are retried.
+    pub fn with_retry(mut self, retry: bool) -> Self {
+        self.retry = retry;
+        self
+    }
+}

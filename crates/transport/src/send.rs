@@ -1,0 +1,212 @@
+//! The call loop: token, attempt, classify, back off, try again.
+
+use bytes::{Bytes, BytesMut};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderValue, Method};
+use taskqueue_auth::AccessToken;
+use tracing::{Instrument, field};
+
+use crate::{Error, Request, Response, Transport};
+
+impl Transport {
+    /// Sends `request`, retrying per the policy if it is retryable, and
+    /// returns the successful response or the last error.
+    ///
+    /// A 401 invalidates the token; if the provider then hands out another
+    /// token, the request is sent once more (whether or not it is marked
+    /// retryable: a 401 means the server did nothing).
+    pub async fn send(&self, request: Request) -> Result<Response, Error> {
+        let span = tracing::info_span!(
+            "taskqueue.call",
+            operation = request.operation,
+            http.method = %request.method,
+            url.path = request.url.path(),
+            attempts = field::Empty,
+        );
+        self.send_with_retries(&request).instrument(span).await
+    }
+
+    async fn send_with_retries(&self, request: &Request) -> Result<Response, Error> {
+        let inner = &self.inner;
+        let operation = request.operation;
+        let started = inner.clock.monotonic();
+        let mut jitter = inner.retry.jitter();
+        let mut attempt = 0_u32;
+        let mut transient_failures = 0_u32;
+        let mut rejected: Option<(AccessToken, Error)> = None;
+        let mut refreshed = false;
+        loop {
+            let token = inner
+                .tokens
+                .token(&inner.scopes)
+                .await
+                .map_err(|source| Error::auth(operation, source).with_attempts(attempt))?;
+            if let Some((rejected_token, unauthenticated)) = rejected.take() {
+                if rejected_token == token {
+                    // The provider cannot do better than the token just refused.
+                    return Err(unauthenticated);
+                }
+            }
+            attempt += 1;
+            tracing::Span::current().record("attempts", attempt);
+            let error = match self.attempt(request, &token, attempt).await {
+                Ok(response) => return Ok(response),
+                Err(error) => error.with_attempts(attempt),
+            };
+            if error.is_unauthenticated() {
+                // The provider must never hand this token out again.
+                inner.tokens.invalidate(&token);
+                if !refreshed {
+                    // First 401 of this call: try once more with a new token.
+                    refreshed = true;
+                    rejected = Some((token, error));
+                    continue;
+                }
+                return Err(error);
+            }
+            if !request.retryable || !error.is_transient() || error.is_auth() {
+                return Err(error);
+            }
+            transient_failures += 1;
+            if transient_failures >= inner.retry.max_attempts() {
+                return Err(error);
+            }
+            let mut delay = jitter.draw(inner.retry.backoff_ceiling(transient_failures));
+            if let Some(asked) = error.retry_after() {
+                delay = delay.max(asked);
+            }
+            let spent = inner.clock.monotonic().saturating_sub(started);
+            if spent.saturating_add(delay) > inner.retry.max_elapsed() {
+                return Err(error);
+            }
+            tracing::debug!(
+                retry = transient_failures,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                error = %error,
+                "retrying after a transient failure"
+            );
+            inner.clock.sleep(delay).await;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        request: &Request,
+        token: &AccessToken,
+        attempt: u32,
+    ) -> Result<Response, Error> {
+        let span = tracing::debug_span!(
+            "attempt",
+            attempt,
+            http.status = field::Empty,
+            latency_ms = field::Empty,
+        );
+        let started = self.inner.clock.monotonic();
+        let result = self.exchange(request, token).instrument(span.clone()).await;
+        let latency = self.inner.clock.monotonic().saturating_sub(started);
+        span.record(
+            "latency_ms",
+            u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+        );
+        match &result {
+            Ok(response) => span.record("http.status", response.status.as_u16()),
+            Err(error) => match error.status() {
+                Some(status) => span.record("http.status", status.as_u16()),
+                None => span.record("http.status", "none"),
+            },
+        };
+        result
+    }
+
+    async fn exchange(&self, request: &Request, token: &AccessToken) -> Result<Response, Error> {
+        let inner = &self.inner;
+        let operation = request.operation;
+        let mut authorization = HeaderValue::try_from(format!("Bearer {}", token.secret()))
+            .map_err(|_| {
+                Error::invalid_request(
+                    "the access token holds characters not allowed in an HTTP header",
+                )
+                .with_operation(operation)
+            })?;
+        authorization.set_sensitive(true);
+        let mut builder = inner
+            .http
+            .request(request.method.clone(), request.url.clone())
+            .timeout(inner.attempt_timeout)
+            .header(AUTHORIZATION, authorization)
+            .header(ACCEPT, "application/json");
+        if let Some(body) = &request.body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        } else if request.method == Method::POST || request.method == Method::PATCH {
+            // Google front ends answer 411 to a bodyless POST without
+            // `Content-Length`, so send `Content-Length: 0` explicitly.
+            builder = builder.header(CONTENT_LENGTH, "0").body(Bytes::new());
+        }
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|source| map_send_error(operation, source))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let limit = inner.max_response_bytes;
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
+            return Err(Error::response_too_large(operation, limit));
+        }
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|source| map_send_error(operation, source))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(Error::response_too_large(operation, limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = body.freeze();
+        if status.is_success() {
+            return Ok(Response {
+                status,
+                headers,
+                body,
+                operation,
+            });
+        }
+        Err(Error::status_error(
+            operation,
+            status,
+            &body,
+            header_text(&headers, WWW_AUTHENTICATE),
+            header_text(&headers, RETRY_AFTER)
+                .and_then(|value| value.trim().parse::<u64>().ok())
+                .map(std::time::Duration::from_secs),
+        ))
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: http::header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The one place a reqwest error becomes ours; the original stays reachable
+/// only through `source()`.
+fn map_send_error(operation: &'static str, source: reqwest::Error) -> Error {
+    let error = if source.is_timeout() {
+        Error::timeout(operation)
+    } else if source.is_connect() {
+        Error::connect(operation)
+    } else if source.is_builder() {
+        Error::invalid_request("the HTTP request could not be built").with_operation(operation)
+    } else {
+        Error::network(operation)
+    };
+    error.with_source(source)
+}
