@@ -78,7 +78,10 @@ mod tests {
         assert_eq!(token.secret(), "ya29.static");
         assert_eq!(token.expires_at(), Some(expiry));
         provider.invalidate(&token);
-        let again = provider.token(&ScopeSet::new()).await.expect("static token");
+        let again = provider
+            .token(&ScopeSet::new())
+            .await
+            .expect("static token");
         assert_eq!(again, token);
     }
 
@@ -102,7 +105,10 @@ mod tests {
     fn remaining_lifetime_and_expiry_read_the_given_time() {
         let token = AccessToken::new("t").with_expires_at(UNIX_EPOCH + Duration::from_secs(100));
         let at = |secs| UNIX_EPOCH + Duration::from_secs(secs);
-        assert_eq!(token.remaining_lifetime(at(40)), Some(Duration::from_secs(60)));
+        assert_eq!(
+            token.remaining_lifetime(at(40)),
+            Some(Duration::from_secs(60))
+        );
         assert_eq!(token.remaining_lifetime(at(140)), Some(Duration::ZERO));
         assert!(!token.is_expired_at(at(99)));
         assert!(token.is_expired_at(at(100)));

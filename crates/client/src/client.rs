@@ -251,7 +251,10 @@ impl TaskQueueApi for Client {
         )?;
         let num_tasks = request.num_tasks.to_string();
         let lease_secs = request.lease_secs.to_string();
-        let mut query = vec![("numTasks", num_tasks.as_str()), ("leaseSecs", lease_secs.as_str())];
+        let mut query = vec![
+            ("numTasks", num_tasks.as_str()),
+            ("leaseSecs", lease_secs.as_str()),
+        ];
         if request.group_by_tag {
             query.push(("groupByTag", "true"));
         }

@@ -45,12 +45,14 @@ impl Error {
 
     /// The HTTP status, if the server answered.
     pub fn status(&self) -> Option<StatusCode> {
-        self.transport().and_then(taskqueue_transport::Error::status)
+        self.transport()
+            .and_then(taskqueue_transport::Error::status)
     }
 
     /// Google's error reason (`notFound`, `insufficientPermissions`, ...).
     pub fn reason(&self) -> Option<&str> {
-        self.transport().and_then(taskqueue_transport::Error::reason)
+        self.transport()
+            .and_then(taskqueue_transport::Error::reason)
     }
 
     /// Whether trying again later may succeed.

@@ -50,12 +50,7 @@ impl Paths {
         self.build(queue, &["tasks", task], query)
     }
 
-    fn build(
-        &self,
-        queue: &QueueRef,
-        tail: &[&str],
-        query: &[(&str, &str)],
-    ) -> Result<Url, Error> {
+    fn build(&self, queue: &QueueRef, tail: &[&str], query: &[(&str, &str)]) -> Result<Url, Error> {
         let mut text = self.base.clone();
         text.push_str(&utf8_percent_encode(&queue.project, SEGMENT).to_string());
         text.push_str("/taskqueues/");
@@ -70,7 +65,8 @@ impl Paths {
             text.push('=');
             text.push_str(&utf8_percent_encode(value, SEGMENT).to_string());
         }
-        Url::parse(&text)
-            .map_err(|error| Error::configuration(format!("cannot build a URL under the base URL: {error}")))
+        Url::parse(&text).map_err(|error| {
+            Error::configuration(format!("cannot build a URL under the base URL: {error}"))
+        })
     }
 }

@@ -83,7 +83,11 @@ impl VirtualClock {
     pub fn advance_to_next_sleeper(&self) -> Option<Duration> {
         let step = {
             let state = self.lock();
-            let next = state.sleepers.values().map(|(deadline, _)| *deadline).min()?;
+            let next = state
+                .sleepers
+                .values()
+                .map(|(deadline, _)| *deadline)
+                .min()?;
             next.saturating_sub(state.elapsed)
         };
         self.advance(step);

@@ -130,7 +130,9 @@ impl Error {
         match &self.inner.kind {
             Kind::Status { status, .. } => is_transient_status(*status),
             Kind::Connect | Kind::Timeout | Kind::Network => true,
-            Kind::Auth => self.auth_error().is_some_and(taskqueue_auth::Error::is_transient),
+            Kind::Auth => self
+                .auth_error()
+                .is_some_and(taskqueue_auth::Error::is_transient),
             Kind::ResponseTooLarge { .. } | Kind::Decode { .. } | Kind::InvalidRequest { .. } => {
                 false
             }
@@ -345,7 +347,10 @@ impl fmt::Display for Error {
             Kind::Timeout => write!(f, "{operation}: the attempt timed out"),
             Kind::Network => write!(f, "{operation}: the connection failed during the exchange"),
             Kind::ResponseTooLarge { limit } => {
-                write!(f, "{operation}: the response body exceeds the limit of {limit} bytes")
+                write!(
+                    f,
+                    "{operation}: the response body exceeds the limit of {limit} bytes"
+                )
             }
             Kind::Decode { status, .. } => write!(
                 f,
@@ -353,7 +358,9 @@ impl fmt::Display for Error {
                 status.as_u16()
             ),
             Kind::Auth => write!(f, "{operation}: could not get an access token"),
-            Kind::InvalidRequest { message } => write!(f, "{operation}: invalid request: {message}"),
+            Kind::InvalidRequest { message } => {
+                write!(f, "{operation}: invalid request: {message}")
+            }
         }?;
         if self.inner.attempts > 1 {
             write!(f, " (after {} attempts)", self.inner.attempts)?;

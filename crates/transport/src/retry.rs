@@ -164,12 +164,19 @@ mod tests {
             assert!(*wait <= policy.backoff_ceiling(n), "retry {n}: {wait:?}");
         }
         // Full jitter spreads the waits: not all at the ceiling.
-        assert!(first.iter().zip(1..).any(|(w, n)| *w < policy.backoff_ceiling(n) / 2));
+        assert!(
+            first
+                .iter()
+                .zip(1..)
+                .any(|(w, n)| *w < policy.backoff_ceiling(n) / 2)
+        );
     }
 
     #[test]
     fn settings_are_clamped_to_sane_values() {
-        let policy = RetryPolicy::new().with_max_attempts(0).with_multiplier(f64::NAN);
+        let policy = RetryPolicy::new()
+            .with_max_attempts(0)
+            .with_multiplier(f64::NAN);
         assert_eq!(policy.max_attempts(), 1);
         assert_eq!(policy.backoff_ceiling(3), policy.backoff_ceiling(1));
         assert_eq!(RetryPolicy::no_retries().max_attempts(), 1);

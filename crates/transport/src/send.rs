@@ -1,7 +1,9 @@
 //! The call loop: token, attempt, classify, back off, try again.
 
 use bytes::{Bytes, BytesMut};
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use http::{HeaderMap, HeaderValue, Method};
 use taskqueue_auth::AccessToken;
 use tracing::{Instrument, field};
@@ -41,11 +43,11 @@ impl Transport {
                 .token(&inner.scopes)
                 .await
                 .map_err(|source| Error::auth(operation, source).with_attempts(attempt))?;
-            if let Some((rejected_token, unauthenticated)) = rejected.take() {
-                if rejected_token == token {
-                    // The provider cannot do better than the token just refused.
-                    return Err(unauthenticated);
-                }
+            if let Some((rejected_token, unauthenticated)) = rejected.take()
+                && rejected_token == token
+            {
+                // The provider cannot do better than the token just refused.
+                return Err(unauthenticated);
             }
             attempt += 1;
             tracing::Span::current().record("attempts", attempt);

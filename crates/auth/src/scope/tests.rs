@@ -45,7 +45,9 @@ fn the_seed_table_decides_read_and_write_access() {
         assert_eq!(set.grants(Access::Read), *read, "{set} read");
         assert_eq!(set.grants(Access::Write), *write, "{set} write");
     }
-    let foreign = ScopeSet::from([Scope::parse("https://www.googleapis.com/auth/cloud-platform")]);
+    let foreign = ScopeSet::from([Scope::parse(
+        "https://www.googleapis.com/auth/cloud-platform",
+    )]);
     assert!(!foreign.grants(Access::Read));
     assert!(!foreign.grants(Access::Write));
 }

@@ -25,14 +25,54 @@ fn is_conflict(error: &taskqueue_client::Error) -> bool {
 }
 
 const CASES: &[Case] = &[
-    Case { status: 400, reason: "invalid", transient: false, predicate: is_bad_request },
-    Case { status: 401, reason: "authError", transient: false, predicate: taskqueue_client::Error::is_unauthenticated },
-    Case { status: 403, reason: "insufficientPermissions", transient: false, predicate: taskqueue_client::Error::is_permission_denied },
-    Case { status: 404, reason: "notFound", transient: false, predicate: taskqueue_client::Error::is_not_found },
-    Case { status: 409, reason: "conflict", transient: false, predicate: is_conflict },
-    Case { status: 429, reason: "rateLimitExceeded", transient: true, predicate: taskqueue_client::Error::is_transient },
-    Case { status: 500, reason: "backendError", transient: true, predicate: taskqueue_client::Error::is_transient },
-    Case { status: 503, reason: "backendError", transient: true, predicate: taskqueue_client::Error::is_transient },
+    Case {
+        status: 400,
+        reason: "invalid",
+        transient: false,
+        predicate: is_bad_request,
+    },
+    Case {
+        status: 401,
+        reason: "authError",
+        transient: false,
+        predicate: taskqueue_client::Error::is_unauthenticated,
+    },
+    Case {
+        status: 403,
+        reason: "insufficientPermissions",
+        transient: false,
+        predicate: taskqueue_client::Error::is_permission_denied,
+    },
+    Case {
+        status: 404,
+        reason: "notFound",
+        transient: false,
+        predicate: taskqueue_client::Error::is_not_found,
+    },
+    Case {
+        status: 409,
+        reason: "conflict",
+        transient: false,
+        predicate: is_conflict,
+    },
+    Case {
+        status: 429,
+        reason: "rateLimitExceeded",
+        transient: true,
+        predicate: taskqueue_client::Error::is_transient,
+    },
+    Case {
+        status: 500,
+        reason: "backendError",
+        transient: true,
+        predicate: taskqueue_client::Error::is_transient,
+    },
+    Case {
+        status: 503,
+        reason: "backendError",
+        transient: true,
+        predicate: taskqueue_client::Error::is_transient,
+    },
 ];
 
 fn envelope(status: u16, reason: &str) -> String {
@@ -65,12 +105,20 @@ async fn every_status_maps_to_its_typed_error_with_and_without_an_envelope() {
             };
             let error = failing_get(case.status, body.clone()).await;
             let label = format!("{} {}", case.status, if json { "envelope" } else { "html" });
-            assert_eq!(error.status().map(|s| s.as_u16()), Some(case.status), "{label}");
+            assert_eq!(
+                error.status().map(|s| s.as_u16()),
+                Some(case.status),
+                "{label}"
+            );
             assert!((case.predicate)(&error), "{label}: predicate");
             assert_eq!(error.is_transient(), case.transient, "{label}: transient");
             assert!(!error.is_validation(), "{label}");
             let transport = error.transport().expect("transport error");
-            assert_eq!(transport.raw_body(), Some(body.as_str()), "{label}: raw body");
+            assert_eq!(
+                transport.raw_body(),
+                Some(body.as_str()),
+                "{label}: raw body"
+            );
             if json {
                 assert_eq!(error.reason(), Some(case.reason), "{label}: reason");
             } else {
@@ -89,7 +137,10 @@ async fn malformed_success_bodies_give_decode_errors_never_panics() {
         (r#"{"id": "t1", "payloadBase64": "a$b"#, "EOF"),
         (r#"{"id": "t1", "payloadBase64": "a$b="}"#, "payloadBase64"),
         (r#"{"id": "t1", "retry_count": "three"}"#, "invalid type"),
-        (r#"{"id": "t1", "leaseTimestamp": true}"#, "timestamp in microseconds"),
+        (
+            r#"{"id": "t1", "leaseTimestamp": true}"#,
+            "timestamp in microseconds",
+        ),
         (r#"["not", "an", "object"]"#, "invalid type"),
         ("", "EOF"),
     ];
@@ -108,7 +159,10 @@ async fn malformed_success_bodies_give_decode_errors_never_panics() {
         let cause = std::error::Error::source(&error)
             .map(ToString::to_string)
             .unwrap_or_default();
-        assert!(cause.contains(mention), "{body}: cause `{cause}` lacks `{mention}`");
+        assert!(
+            cause.contains(mention),
+            "{body}: cause `{cause}` lacks `{mention}`"
+        );
     }
 }
 
@@ -124,9 +178,9 @@ async fn an_oversized_response_is_refused() {
         .await;
     let client = taskqueue_client::Client::builder()
         .base_url(format!("{}/taskqueue/v1beta2/projects/", server.uri()))
-        .token_provider(std::sync::Arc::new(taskqueue_auth::StaticTokenProvider::new(
-            taskqueue_auth::AccessToken::new("at-1"),
-        )))
+        .token_provider(std::sync::Arc::new(
+            taskqueue_auth::StaticTokenProvider::new(taskqueue_auth::AccessToken::new("at-1")),
+        ))
         .max_response_bytes(16 * 1024)
         .build()
         .expect("client");

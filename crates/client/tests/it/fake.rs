@@ -35,7 +35,9 @@ impl TaskQueueApi for InMemoryQueue {
     }
     async fn lease_tasks(&self, request: LeaseTasksRequest) -> Result<Tasks, Error> {
         let mut tasks = self.tasks.lock().expect("lock");
-        let n = usize::try_from(request.num_tasks).expect("fits").min(tasks.len());
+        let n = usize::try_from(request.num_tasks)
+            .expect("fits")
+            .min(tasks.len());
         Ok(Tasks::new(tasks.drain(..n).collect()))
     }
     async fn update_task(&self, _: UpdateTaskRequest) -> Result<Task, Error> {
@@ -51,7 +53,9 @@ impl TaskQueueApi for InMemoryQueue {
 
 /// Code under test: drains up to `n` tasks and returns their payloads.
 async fn drain(api: &dyn TaskQueueApi, n: u32) -> Result<Vec<Vec<u8>>, Error> {
-    let leased = api.lease_tasks(LeaseTasksRequest::new(queue(), n, 60)).await?;
+    let leased = api
+        .lease_tasks(LeaseTasksRequest::new(queue(), n, 60))
+        .await?;
     Ok(leased
         .into_iter()
         .filter_map(|task| task.payload.map(|p| p.into_bytes()))
@@ -68,5 +72,11 @@ async fn a_fake_stands_in_for_the_client() {
     }
     let drained = drain(&fake, 2).await.expect("drain");
     assert_eq!(drained, vec![b"a".to_vec(), b"b".to_vec()]);
-    assert_eq!(fake.list_tasks(ListTasksRequest::new(queue())).await.expect("list").len(), 1);
+    assert_eq!(
+        fake.list_tasks(ListTasksRequest::new(queue()))
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
 }

@@ -154,7 +154,10 @@ async fn get_task_addresses_the_task_path() {
     authorized()
         .and(method("GET"))
         .and(path(format!("{QUEUE_PATH}/tasks/job-42")))
-        .respond_with(json_response(leased_task_json("job-42", 1_700_000_060_000_000)))
+        .respond_with(json_response(leased_task_json(
+            "job-42",
+            1_700_000_060_000_000,
+        )))
         .expect(1)
         .mount(&server)
         .await;
@@ -234,7 +237,10 @@ async fn lease_sends_its_parameters_in_the_query_and_no_body() {
     let request = only_request(&server).await;
     assert!(request.body.is_empty());
     assert_eq!(
-        request.headers.get("content-length").and_then(|v| v.to_str().ok()),
+        request
+            .headers
+            .get("content-length")
+            .and_then(|v| v.to_str().ok()),
         Some("0")
     );
 }
@@ -356,7 +362,9 @@ async fn project_and_names_are_sent_verbatim_or_escaped_never_reinterpreted() {
     let server = MockServer::start().await;
     authorized()
         .and(method("GET"))
-        .and(path(format!("{API}/example.com:my-app/taskqueues/q-1/tasks/a_b-c")))
+        .and(path(format!(
+            "{API}/example.com:my-app/taskqueues/q-1/tasks/a_b-c"
+        )))
         .respond_with(json_response(json!({"id": "a_b-c"})))
         .expect(1)
         .mount(&server)

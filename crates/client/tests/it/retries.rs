@@ -106,5 +106,9 @@ async fn reads_update_and_delete_are_retried_by_default() {
         .await
         .expect("retried delete");
     assert_eq!(requests(&server).await, 2);
-    assert_eq!(clock.sleeps().len(), 3, "one backoff sleep per retried call");
+    assert_eq!(
+        clock.sleeps().len(),
+        3,
+        "one backoff sleep per retried call"
+    );
 }

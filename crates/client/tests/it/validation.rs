@@ -34,7 +34,11 @@ async fn invalid_arguments_are_refused_before_sending() {
             "bad queue name",
             "taskqueue",
             client
-                .lease_tasks(LeaseTasksRequest::new(QueueRef::new("app", "bad_queue"), 1, 1))
+                .lease_tasks(LeaseTasksRequest::new(
+                    QueueRef::new("app", "bad_queue"),
+                    1,
+                    1,
+                ))
                 .await
                 .expect_err("queue"),
         ),
@@ -109,7 +113,10 @@ async fn invalid_arguments_are_refused_before_sending() {
             "tag over 500 bytes",
             "tag",
             client
-                .insert_task(InsertTaskRequest::new(queue(), Task::new("x").with_tag(long_tag)))
+                .insert_task(InsertTaskRequest::new(
+                    queue(),
+                    Task::new("x").with_tag(long_tag),
+                ))
                 .await
                 .expect_err("tag"),
         ),
@@ -117,7 +124,10 @@ async fn invalid_arguments_are_refused_before_sending() {
             "payload over 1 MiB",
             "payloadBase64",
             client
-                .insert_task(InsertTaskRequest::new(queue(), Task::new(vec![0_u8; (1 << 20) + 1])))
+                .insert_task(InsertTaskRequest::new(
+                    queue(),
+                    Task::new(vec![0_u8; (1 << 20) + 1]),
+                ))
                 .await
                 .expect_err("payload"),
         ),
@@ -140,7 +150,11 @@ async fn invalid_arguments_are_refused_before_sending() {
         assert!(error.status().is_none(), "{label}");
     }
     assert!(
-        server.received_requests().await.expect("recording").is_empty(),
+        server
+            .received_requests()
+            .await
+            .expect("recording")
+            .is_empty(),
         "nothing may be sent"
     );
 }
@@ -189,12 +203,16 @@ async fn a_task_named_lease_cannot_be_updated_by_post() {
 
 #[tokio::test]
 async fn a_bad_base_url_is_a_configuration_error() {
-    for base in ["not a url", "ftp://example.com/", "mailto:someone@example.com"] {
+    for base in [
+        "not a url",
+        "ftp://example.com/",
+        "mailto:someone@example.com",
+    ] {
         let error = taskqueue_client::Client::builder()
             .base_url(base)
-            .token_provider(std::sync::Arc::new(taskqueue_auth::StaticTokenProvider::new(
-                taskqueue_auth::AccessToken::new("at-1"),
-            )))
+            .token_provider(std::sync::Arc::new(
+                taskqueue_auth::StaticTokenProvider::new(taskqueue_auth::AccessToken::new("at-1")),
+            ))
             .build()
             .expect_err(base);
         assert!(error.is_configuration(), "{base}: {error}");
@@ -202,5 +220,8 @@ async fn a_bad_base_url_is_a_configuration_error() {
     let error = taskqueue_client::Client::builder()
         .build()
         .expect_err("no token provider");
-    assert!(error.transport().is_some_and(|t| t.is_invalid_request()), "{error}");
+    assert!(
+        error.transport().is_some_and(|t| t.is_invalid_request()),
+        "{error}"
+    );
 }

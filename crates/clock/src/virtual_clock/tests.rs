@@ -48,10 +48,16 @@ async fn advance_to_next_sleeper_jumps_to_the_earliest_deadline() {
         async move { clock.sleep(Duration::from_secs(5)).await }
     });
     clock.wait_for_sleepers(2).await;
-    assert_eq!(clock.advance_to_next_sleeper(), Some(Duration::from_secs(5)));
+    assert_eq!(
+        clock.advance_to_next_sleeper(),
+        Some(Duration::from_secs(5))
+    );
     short.await.expect("short sleeper");
     assert!(!long.is_finished());
-    assert_eq!(clock.advance_to_next_sleeper(), Some(Duration::from_secs(25)));
+    assert_eq!(
+        clock.advance_to_next_sleeper(),
+        Some(Duration::from_secs(25))
+    );
     long.await.expect("long sleeper");
     assert_eq!(clock.advance_to_next_sleeper(), None);
     assert_eq!(clock.elapsed(), Duration::from_secs(30));

@@ -29,7 +29,10 @@ async fn a_google_envelope_is_parsed_and_the_raw_body_kept() {
     assert_eq!(error.message(), Some("task not found"));
     assert_eq!(error.raw_body(), Some(ENVELOPE));
     assert_eq!(error.operation(), "test.get");
-    assert_eq!(error.to_string(), "test.get: HTTP 404 notFound: task not found");
+    assert_eq!(
+        error.to_string(),
+        "test.get: HTTP 404 notFound: task not found"
+    );
 }
 
 #[tokio::test]
@@ -110,7 +113,10 @@ async fn every_request_carries_the_bearer_token_user_agent_and_gzip() {
     Mock::given(method("GET"))
         .and(header("authorization", "Bearer at-1"))
         .and(header("accept", "application/json"))
-        .and(header_regex("user-agent", r"^taskqueue-rs/\d+\.\d+\.\d+ \(gzip\)$"))
+        .and(header_regex(
+            "user-agent",
+            r"^taskqueue-rs/\d+\.\d+\.\d+ \(gzip\)$",
+        ))
         .and(header_regex("accept-encoding", "gzip"))
         .respond_with(ResponseTemplate::new(200))
         .expect(1)
@@ -189,6 +195,12 @@ async fn traces_name_the_call_and_attempts_but_never_the_token() {
     assert!(text.contains("attempt=2"), "{text}");
     assert!(text.contains("http.status=503"), "{text}");
     assert!(text.contains("http.status=200"), "{text}");
-    assert!(text.contains("retrying after a transient failure"), "{text}");
-    assert!(!text.contains("at-1"), "the token leaked into traces:\n{text}");
+    assert!(
+        text.contains("retrying after a transient failure"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("at-1"),
+        "the token leaked into traces:\n{text}"
+    );
 }

@@ -173,9 +173,8 @@ async fn connection_failures_are_retried_and_reported_as_connect_errors() {
     let address = listener.local_addr().expect("addr");
     drop(listener);
     let clock = clock();
-    let request = taskqueue_transport::Request::get(
-        format!("http://{address}/r").parse().expect("url"),
-    );
+    let request =
+        taskqueue_transport::Request::get(format!("http://{address}/r").parse().expect("url"));
     let error = transport(&clock, policy())
         .send(request)
         .await

@@ -19,7 +19,11 @@ pub(crate) fn clock() -> VirtualClock {
 }
 
 pub(crate) fn transport(clock: &VirtualClock, retry: RetryPolicy) -> Transport {
-    transport_with(clock, retry, Arc::new(StaticTokenProvider::new(AccessToken::new("at-1"))))
+    transport_with(
+        clock,
+        retry,
+        Arc::new(StaticTokenProvider::new(AccessToken::new("at-1"))),
+    )
 }
 
 pub(crate) fn transport_with(
