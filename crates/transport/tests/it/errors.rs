@@ -204,3 +204,54 @@ async fn traces_name_the_call_and_attempts_but_never_the_token() {
         "the token leaked into traces:\n{text}"
     );
 }
+
+/// `{"id":"t1","tag":"gzipped"}`, gzip-compressed (made with Python's gzip
+/// module, mtime 0).
+const GZIPPED: [u8; 45] = [
+    31, 139, 8, 0, 0, 0, 0, 0, 2, 255, 171, 86, 202, 76, 81, 178, 82, 42, 49, 84, 210, 81, 42, 73,
+    76, 7, 50, 211, 171, 50, 11, 10, 82, 83, 148, 106, 1, 208, 12, 130, 0, 27, 0, 0, 0,
+];
+
+#[tokio::test]
+async fn gzip_responses_are_decompressed() {
+    let server = MockServer::start().await;
+    Mock::given(header_regex("accept-encoding", "gzip"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-encoding", "gzip")
+                .set_body_raw(GZIPPED.as_slice(), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let response = transport(&clock(), RetryPolicy::new())
+        .send(get(&server, "/r"))
+        .await
+        .expect("2xx");
+    let body: serde_json::Value = response.json().expect("decompressed JSON");
+    assert_eq!(body["tag"], "gzipped");
+}
+
+#[tokio::test]
+async fn a_slow_attempt_times_out_with_a_timeout_error() {
+    let server = MockServer::start().await;
+    Mock::given(path("/r"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(30)))
+        .mount(&server)
+        .await;
+    // The per-attempt timeout is a real-time socket deadline, kept short here.
+    let error = taskqueue_transport::Transport::builder()
+        .token_provider(Arc::new(taskqueue_auth::StaticTokenProvider::new(
+            taskqueue_auth::AccessToken::new("at-1"),
+        )))
+        .retry_policy(RetryPolicy::no_retries())
+        .attempt_timeout(std::time::Duration::from_millis(100))
+        .clock(Arc::new(clock()))
+        .build()
+        .expect("transport")
+        .send(get(&server, "/r"))
+        .await
+        .expect_err("timed out");
+    assert!(error.is_timeout(), "{error:?}");
+    assert!(error.is_transient());
+    assert_eq!(error.attempts(), 1);
+}
