@@ -16,8 +16,8 @@ use taskqueue_transport::{Request, RetryPolicy, Transport, TransportBuilder};
 use crate::paths::Paths;
 use crate::{
     DeleteTaskRequest, Error, GetQueueRequest, GetTaskRequest, InsertTaskRequest,
-    LeaseTasksRequest, LeasedTask, ListTasksRequest, PatchTaskRequest, QueueRef, TaskQueueApi,
-    UpdateTaskRequest,
+    LeaseTasksRequest, LeasedTask, ListTasksRequest, ModifyLeaseRequest, PatchTaskRequest,
+    QueueRef, TaskQueueApi, UpdateTaskRequest,
 };
 
 /// The production base URL of the v1beta2 API (switched off by Google; point
@@ -68,6 +68,32 @@ impl Client {
     async fn call<T: DeserializeOwned>(&self, request: Request) -> Result<T, Error> {
         let response = self.inner.transport.send(request).await?;
         Ok(response.json()?)
+    }
+
+    /// `tasks.update` and `tasks.patch`: the same request under two verbs.
+    async fn modify_lease(
+        &self,
+        method: Method,
+        operation: &'static str,
+        request: ModifyLeaseRequest,
+    ) -> Result<Task, Error> {
+        check_queue(&request.queue)?;
+        validate::task_name(&request.task.id)?;
+        validate::lease_seconds("newLeaseSeconds", i64::from(request.new_lease_seconds))?;
+        let seconds = request.new_lease_seconds.to_string();
+        let url = self.inner.paths.task(
+            &request.queue,
+            &request.task.id,
+            &[("newLeaseSeconds", seconds.as_str())],
+        )?;
+        let body = lease_body(&request.queue, &request.task);
+        self.call(
+            Request::new(method, url)
+                .json_body(json_body(&body)?)
+                .operation(operation)
+                .retryable(request.retry),
+        )
+        .await
     }
 
     fn now(&self) -> Timestamp {
@@ -271,46 +297,16 @@ impl TaskQueueApi for Client {
     }
 
     async fn update_task(&self, request: UpdateTaskRequest) -> Result<Task, Error> {
-        check_queue(&request.queue)?;
-        validate::task_name(&request.task.id)?;
         if request.task.id == "lease" {
             return Err(Error::unroutable(&request.task.id));
         }
-        validate::lease_seconds("newLeaseSeconds", i64::from(request.new_lease_seconds))?;
-        let seconds = request.new_lease_seconds.to_string();
-        let url = self.inner.paths.task(
-            &request.queue,
-            &request.task.id,
-            &[("newLeaseSeconds", seconds.as_str())],
-        )?;
-        let body = lease_body(&request.queue, &request.task);
-        self.call(
-            Request::new(Method::POST, url)
-                .json_body(json_body(&body)?)
-                .operation("taskqueue.tasks.update")
-                .retryable(request.retry),
-        )
-        .await
+        self.modify_lease(Method::POST, "taskqueue.tasks.update", request)
+            .await
     }
 
     async fn patch_task(&self, request: PatchTaskRequest) -> Result<Task, Error> {
-        check_queue(&request.queue)?;
-        validate::task_name(&request.task.id)?;
-        validate::lease_seconds("newLeaseSeconds", i64::from(request.new_lease_seconds))?;
-        let seconds = request.new_lease_seconds.to_string();
-        let url = self.inner.paths.task(
-            &request.queue,
-            &request.task.id,
-            &[("newLeaseSeconds", seconds.as_str())],
-        )?;
-        let body = lease_body(&request.queue, &request.task);
-        self.call(
-            Request::new(Method::PATCH, url)
-                .json_body(json_body(&body)?)
-                .operation("taskqueue.tasks.patch")
-                .retryable(request.retry),
-        )
-        .await
+        self.modify_lease(Method::PATCH, "taskqueue.tasks.patch", request)
+            .await
     }
 
     async fn delete_task(&self, request: DeleteTaskRequest) -> Result<(), Error> {

@@ -61,5 +61,6 @@ pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
 pub use error::Error;
 pub use requests::{
     DeleteTaskRequest, GetQueueRequest, GetTaskRequest, InsertTaskRequest, LeaseTasksRequest,
-    LeasedTask, ListTasksRequest, PatchTaskRequest, QueueRef, UpdateTaskRequest,
+    LeasedTask, ListTasksRequest, ModifyLeaseRequest, PatchTaskRequest, QueueRef,
+    UpdateTaskRequest,
 };

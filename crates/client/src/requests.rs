@@ -224,12 +224,17 @@ impl LeasedTask {
     }
 }
 
-/// `taskqueue.tasks.update` (POST): extends or releases a lease.
+/// `taskqueue.tasks.update` (POST) and `taskqueue.tasks.patch` (PATCH):
+/// extend or release a lease.
 ///
-/// Sends `id`, `queueName` and the `leaseTimestamp` from the lease, which
-/// proves ownership to the service. `new_lease_seconds` 0 releases the task.
+/// Both send `id`, `queueName` (which the service requires on patch) and the
+/// `leaseTimestamp` from the lease, which proves ownership to the service.
+/// `new_lease_seconds` 0 releases the task.
+///
+/// Retried by default: a retry after a lost success response is refused as
+/// a lease mismatch (the lease timestamp moved), never applied twice.
 #[derive(Debug, Clone, PartialEq)]
-pub struct UpdateTaskRequest {
+pub struct ModifyLeaseRequest {
     /// The queue.
     pub queue: QueueRef,
     /// The leased task.
@@ -240,40 +245,13 @@ pub struct UpdateTaskRequest {
     pub retry: bool,
 }
 
-impl UpdateTaskRequest {
-    /// Sets the lease of `task` to end `new_lease_seconds` from now.
-    pub fn new(queue: QueueRef, task: LeasedTask, new_lease_seconds: u32) -> Self {
-        Self {
-            queue,
-            task,
-            new_lease_seconds,
-            retry: true,
-        }
-    }
+/// The arguments of `taskqueue.tasks.update`.
+pub type UpdateTaskRequest = ModifyLeaseRequest;
 
-    /// Whether transient failures are retried.
-    pub fn with_retry(mut self, retry: bool) -> Self {
-        self.retry = retry;
-        self
-    }
-}
+/// The arguments of `taskqueue.tasks.patch`.
+pub type PatchTaskRequest = ModifyLeaseRequest;
 
-/// `taskqueue.tasks.patch` (PATCH): extends or releases a lease, with patch
-/// semantics. Sends `queueName` (which the service requires), `id` and the
-/// `leaseTimestamp` from the lease.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PatchTaskRequest {
-    /// The queue.
-    pub queue: QueueRef,
-    /// The leased task.
-    pub task: LeasedTask,
-    /// The new lease length from now, in seconds (0..=604800).
-    pub new_lease_seconds: u32,
-    /// Whether transient failures are retried (default: yes).
-    pub retry: bool,
-}
-
-impl PatchTaskRequest {
+impl ModifyLeaseRequest {
     /// Sets the lease of `task` to end `new_lease_seconds` from now.
     pub fn new(queue: QueueRef, task: LeasedTask, new_lease_seconds: u32) -> Self {
         Self {
