@@ -1,0 +1,206 @@
+//! Developer automation for taskqueue-rs, run as `cargo xtask <command>`
+//! (an alias in `.cargo/config.toml`).
+//!
+//! - `cargo xtask ci`: exactly what CI runs, in order, stopping at the first
+//!   failure.
+//! - `cargo xtask test`: only the test step of `ci`.
+//! - `cargo xtask bench client [-- <args>]`: the client's `tasks.get`
+//!   benchmark against raw reqwest.
+//!
+//! It uses the standard library only: it is built on every CI run.
+
+// A command-line program: stdout and stderr are its interface.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod step;
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use step::Step;
+
+const USAGE: &str = "\
+Usage: cargo xtask <command>
+
+Commands:
+  ci                      Run exactly what CI runs, in order, stopping at the first failure:
+                            cargo fmt --all -- --check
+                            cargo clippy --workspace --all-targets --locked -- -D warnings
+                            cargo test --workspace --locked       (INSTA_UPDATE=no, CI=true)
+                            cargo doc --workspace --no-deps --locked  (RUSTDOCFLAGS=-D warnings)
+  test                    Run only the test step of `ci`.
+  bench client [-- ARGS]  Benchmark `tasks.get` through taskqueue-client against raw reqwest
+                          (BENCH_ROUNDS and BENCH_BATCH override the rounds and the batch size).
+  help                    Print this message.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let steps = match parse(&args) {
+        Ok(Some(steps)) => steps,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprint!("error: {message}\n\n{USAGE}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run_all(&workspace_root(), &steps) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The steps a command line asks for; `None` for help; `Err` for a usage
+/// error.
+fn parse(args: &[&str]) -> Result<Option<Vec<Step>>, String> {
+    match args {
+        [] | ["help" | "-h" | "--help"] => Ok(None),
+        ["ci"] => Ok(Some(ci_steps())),
+        ["test"] => Ok(Some(vec![test_step()])),
+        ["bench", "client"] => Ok(Some(vec![bench_client_step(&[])])),
+        ["bench", "client", "--", extra @ ..] => Ok(Some(vec![bench_client_step(extra)])),
+        ["bench", "client", unexpected, ..] => Err(format!(
+            "unexpected argument `{unexpected}` (pass benchmark arguments after `--`)"
+        )),
+        ["bench"] => Err("`bench` needs a target: `cargo xtask bench client`".to_owned()),
+        ["bench", target, ..] => Err(format!(
+            "unknown benchmark `{target}` (the one benchmark is `client`)"
+        )),
+        [
+            command @ ("ci" | "test" | "help" | "-h" | "--help"),
+            unexpected,
+            ..,
+        ] => Err(format!(
+            "`{command}` takes no arguments (got `{unexpected}`)"
+        )),
+        [command, ..] => Err(format!("unknown command `{command}`")),
+    }
+}
+
+/// The workspace root: the parent of this package's directory.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// What CI runs, in order.
+fn ci_steps() -> Vec<Step> {
+    vec![
+        Step::cargo(&["fmt", "--all", "--", "--check"]),
+        Step::cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+        test_step(),
+        Step::cargo(&["doc", "--workspace", "--no-deps", "--locked"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    ]
+}
+
+/// Every test of the workspace; an unreviewed insta snapshot fails.
+fn test_step() -> Step {
+    Step::cargo(&["test", "--workspace", "--locked"])
+        .env("INSTA_UPDATE", "no")
+        .env("CI", "true")
+}
+
+/// The client benchmark, with `extra` arguments for the benchmark binary.
+fn bench_client_step(extra: &[&str]) -> Step {
+    let mut args = vec![
+        "bench",
+        "-p",
+        "taskqueue-client",
+        "--bench",
+        "get_task",
+        "--locked",
+    ];
+    if !extra.is_empty() {
+        args.push("--");
+        args.extend_from_slice(extra);
+    }
+    Step::cargo(&args)
+}
+
+/// Runs `steps` in order from `root`, stopping at the first failure.
+fn run_all(root: &Path, steps: &[Step]) -> Result<(), String> {
+    for step in steps {
+        println!("==> {step}");
+        step.run(root)?;
+    }
+    if steps.len() > 1 {
+        println!("==> all {} steps passed", steps.len());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(args: &[&str]) -> Vec<String> {
+        parse(args)
+            .expect("valid command line")
+            .expect("steps, not help")
+            .iter()
+            .map(Step::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn ci_runs_exactly_the_ci_steps_in_order() {
+        assert_eq!(
+            shown(&["ci"]),
+            [
+                "cargo fmt --all -- --check",
+                "cargo clippy --workspace --all-targets --locked -- -D warnings",
+                "INSTA_UPDATE=no CI=true cargo test --workspace --locked",
+                "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked",
+            ]
+        );
+        assert_eq!(
+            shown(&["test"]),
+            ["INSTA_UPDATE=no CI=true cargo test --workspace --locked"]
+        );
+    }
+
+    #[test]
+    fn bench_client_passes_arguments_after_the_separator() {
+        assert_eq!(
+            shown(&["bench", "client"]),
+            ["cargo bench -p taskqueue-client --bench get_task --locked"]
+        );
+        assert_eq!(
+            shown(&["bench", "client", "--", "--quick", "x"]),
+            ["cargo bench -p taskqueue-client --bench get_task --locked -- --quick x"]
+        );
+    }
+
+    #[test]
+    fn help_and_usage_errors() {
+        for help in [&[][..], &["help"], &["--help"], &["-h"]] {
+            assert!(matches!(parse(help), Ok(None)), "{help:?}");
+        }
+        for wrong in [
+            &["frobnicate"][..],
+            &["bench"],
+            &["bench", "server"],
+            &["bench", "client", "--quick"],
+            &["ci", "--fast"],
+        ] {
+            assert!(parse(wrong).is_err(), "{wrong:?}");
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! The architecture invariants of ARCHITECTURE.md, checked with `cargo tree`.
+//!
+//! Each test reads a crate's dependency tree (normal dependencies only, all
+//! features, every target platform) and fails naming the forbidden crate and
+//! the path that pulls it in. The positive controls prove the parsing sees
+//! dependencies at all: reqwest must be found under taskqueue-transport.
+
+use std::env;
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+const MODEL: &str = "taskqueue-model";
+const CLOCK: &str = "taskqueue-clock";
+const AUTH: &str = "taskqueue-auth";
+const TRANSPORT: &str = "taskqueue-transport";
+const CLIENT: &str = "taskqueue-client";
+const XTASK: &str = "xtask";
+
+/// Crates that speak HTTP or run async I/O.
+const HTTP_STACK: &[&str] = &["reqwest", "hyper", "hyper-util", "h2", "http", "http-body"];
+
+/// One package of a tree and the chain of packages from the root to it.
+#[derive(Debug)]
+struct Node {
+    path: Vec<String>,
+}
+
+impl Node {
+    fn name(&self) -> &str {
+        self.path.last().map_or("", String::as_str)
+    }
+
+    fn depth(&self) -> usize {
+        self.path.len() - 1
+    }
+
+    fn display_path(&self) -> String {
+        self.path.join(" -> ")
+    }
+}
+
+/// The dependency tree of `package` over the edge kinds `edges`, down to
+/// `depth` levels if given, as one node per line of `cargo tree`.
+fn tree(package: &str, edges: &str, depth: Option<u32>) -> Vec<Node> {
+    let mut args = vec![
+        "tree".to_owned(),
+        "--locked".to_owned(),
+        "--package".to_owned(),
+        package.to_owned(),
+        "--edges".to_owned(),
+        edges.to_owned(),
+        "--all-features".to_owned(),
+        "--target".to_owned(),
+        "all".to_owned(),
+        "--prefix".to_owned(),
+        "depth".to_owned(),
+        "--format".to_owned(),
+        "{p}".to_owned(),
+    ];
+    if let Some(depth) = depth {
+        args.extend(["--depth".to_owned(), depth.to_string()]);
+    }
+    let stdout = cargo(&args);
+    let nodes = parse_depth_prefixed(&stdout);
+    assert_eq!(
+        nodes.first().map(Node::name),
+        Some(package),
+        "`cargo {}` should start with {package}:\n{stdout}",
+        args.join(" ")
+    );
+    nodes
+}
+
+/// Runs cargo from the workspace root and returns its stdout.
+fn cargo(args: &[String]) -> String {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root");
+    let output = Command::new(&cargo)
+        .args(args)
+        .current_dir(root)
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {cargo:?}: {error}"));
+    assert!(
+        output.status.success(),
+        "`cargo {}` failed ({}):\n{}",
+        args.join(" "),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("cargo tree prints UTF-8")
+}
+
+/// Parses `cargo tree --prefix depth --format {p}` output: lines such as
+/// `2serde_core v1.0.228 (*)`. The path of each node is rebuilt from the
+/// depths, so a violation can name the chain that pulls a crate in.
+fn parse_depth_prefixed(stdout: &str) -> Vec<Node> {
+    let mut stack: Vec<String> = Vec::new();
+    let mut nodes = Vec::new();
+    for line in stdout.lines().filter(|line| !line.trim().is_empty()) {
+        let digits = line.len() - line.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let depth: usize = line[..digits]
+            .parse()
+            .unwrap_or_else(|_| panic!("no depth prefix in cargo tree line `{line}`"));
+        let name = line[digits..]
+            .split_whitespace()
+            .next()
+            .unwrap_or_else(|| panic!("no package in cargo tree line `{line}`"));
+        assert!(
+            depth <= stack.len(),
+            "cargo tree line `{line}` skips a level"
+        );
+        stack.truncate(depth);
+        stack.push(name.to_owned());
+        nodes.push(Node {
+            path: stack.clone(),
+        });
+    }
+    nodes
+}
+
+/// Fails listing every dependency of `package` whose name `forbidden`
+/// rejects, with the path that pulls it in.
+fn assert_no_dependency(package: &str, rule: &str, forbidden: impl Fn(&str) -> bool) {
+    let nodes = tree(package, "normal", None);
+    let mut violations = String::new();
+    let mut seen = Vec::new();
+    for node in nodes.iter().skip(1) {
+        let name = node.name();
+        if forbidden(name) && !seen.contains(&name) {
+            seen.push(name);
+            let _ = writeln!(violations, "  {}", node.display_path());
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "layering violation: {package} must not depend on {rule}, but it does:\n{violations}"
+    );
+}
+
+fn is_other_workspace_crate(package: &str) -> impl Fn(&str) -> bool + '_ {
+    move |name| name.starts_with("taskqueue-") && name != package
+}
+
+/// The direct normal dependencies of `package`.
+fn direct_dependencies(package: &str) -> Vec<String> {
+    tree(package, "normal", Some(1))
+        .into_iter()
+        .filter(|node| node.depth() == 1)
+        .map(|node| node.name().to_owned())
+        .collect()
+}
+
+/// The workspace members, from `cargo tree --workspace --depth 0`.
+fn workspace_members() -> Vec<String> {
+    let stdout = cargo(
+        &[
+            "tree",
+            "--locked",
+            "--workspace",
+            "--edges",
+            "normal",
+            "--depth",
+            "0",
+            "--prefix",
+            "depth",
+            "--format",
+            "{p}",
+        ]
+        .map(str::to_owned),
+    );
+    parse_depth_prefixed(&stdout)
+        .into_iter()
+        .map(|node| node.name().to_owned())
+        .collect()
+}
+
+#[test]
+fn model_knows_nothing_about_http_async_runtimes_or_other_crates() {
+    assert_no_dependency(
+        MODEL,
+        "an HTTP stack, tokio, or another taskqueue-* crate",
+        |name| {
+            HTTP_STACK.contains(&name) || name == "tokio" || is_other_workspace_crate(MODEL)(name)
+        },
+    );
+}
+
+#[test]
+fn clock_knows_nothing_about_http_serde_or_other_crates() {
+    assert_no_dependency(
+        CLOCK,
+        "an HTTP stack, serde, or another taskqueue-* crate",
+        |name| {
+            HTTP_STACK.contains(&name)
+                || name == "serde"
+                || name.starts_with("serde_")
+                || is_other_workspace_crate(CLOCK)(name)
+        },
+    );
+}
+
+#[test]
+fn auth_depends_on_neither_transport_client_nor_reqwest() {
+    assert_no_dependency(
+        AUTH,
+        "taskqueue-transport, taskqueue-client or reqwest",
+        |name| [TRANSPORT, CLIENT, "reqwest"].contains(&name),
+    );
+}
+
+#[test]
+fn transport_does_not_depend_on_client() {
+    assert_no_dependency(TRANSPORT, "taskqueue-client", |name| name == CLIENT);
+}
+
+#[test]
+fn reqwest_is_a_direct_normal_dependency_of_transport_only() {
+    let members = workspace_members();
+    for expected in [MODEL, CLOCK, AUTH, TRANSPORT, CLIENT, XTASK] {
+        assert!(
+            members.iter().any(|member| member == expected),
+            "{expected} is not a workspace member: {members:?}"
+        );
+    }
+    let direct_users: Vec<&str> = members
+        .iter()
+        .filter(|member| {
+            direct_dependencies(member)
+                .iter()
+                .any(|dep| dep == "reqwest")
+        })
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        direct_users,
+        [TRANSPORT],
+        "layering violation: reqwest must be a normal dependency of {TRANSPORT} only"
+    );
+}
+
+#[test]
+fn client_has_reqwest_only_as_a_dev_dependency() {
+    assert!(
+        !direct_dependencies(CLIENT)
+            .iter()
+            .any(|dep| dep == "reqwest"),
+        "layering violation: {CLIENT} must reach reqwest only through {TRANSPORT}"
+    );
+    let dev: Vec<String> = tree(CLIENT, "dev", Some(1))
+        .into_iter()
+        .filter(|node| node.depth() == 1)
+        .map(|node| node.name().to_owned())
+        .collect();
+    assert!(
+        dev.iter().any(|dep| dep == "reqwest"),
+        "{CLIENT}'s benchmark needs reqwest as a dev-dependency for its raw baseline; dev-dependencies: {dev:?}"
+    );
+}
+
+#[test]
+fn xtask_has_no_dependencies_and_no_crate_depends_on_it() {
+    let deps = direct_dependencies(XTASK);
+    assert!(
+        deps.is_empty(),
+        "xtask must use the standard library only, but depends on {deps:?}"
+    );
+    for member in workspace_members().iter().filter(|member| *member != XTASK) {
+        for edges in ["normal", "build", "dev"] {
+            let nodes = tree(member, edges, None);
+            if let Some(node) = nodes.iter().skip(1).find(|node| node.name() == XTASK) {
+                panic!(
+                    "layering violation: {member} depends on xtask ({edges}): {}",
+                    node.display_path()
+                );
+            }
+        }
+    }
+}
+
+/// Positive controls: the parsing does see dependencies, direct and
+/// transitive, and `--edges normal` leaves dev-dependencies out.
+#[test]
+fn the_tree_parsing_sees_dependencies() {
+    let transport = tree(TRANSPORT, "normal", None);
+    let reqwest = transport
+        .iter()
+        .find(|node| node.name() == "reqwest")
+        .expect("taskqueue-transport's tree contains reqwest");
+    assert_eq!(reqwest.display_path(), format!("{TRANSPORT} -> reqwest"));
+    assert!(
+        transport.iter().any(|node| node.name() == "hyper"),
+        "hyper, under reqwest, is found transitively"
+    );
+
+    let client = tree(CLIENT, "normal", None);
+    let via_transport = client
+        .iter()
+        .find(|node| node.name() == "reqwest")
+        .expect("taskqueue-client reaches reqwest through transport");
+    assert_eq!(
+        via_transport.display_path(),
+        format!("{CLIENT} -> {TRANSPORT} -> reqwest")
+    );
+    assert!(
+        !client.iter().any(|node| node.name() == "wiremock"),
+        "wiremock is a dev-dependency of the client and must not show with --edges normal"
+    );
+
+    let nodes = parse_depth_prefixed("0a v1 (/x)\n1b v1\n2c v1\n1d v1 (*)\n\n0e v1\n");
+    let paths: Vec<String> = nodes.iter().map(Node::display_path).collect();
+    assert_eq!(paths, ["a", "a -> b", "a -> b -> c", "a -> d", "e"]);
+}
+
+/// Negative control: a rule that the tree breaks fails, naming the path.
+#[test]
+fn a_violation_names_the_forbidden_path() {
+    let panic = std::panic::catch_unwind(|| {
+        assert_no_dependency(CLIENT, "reqwest (deliberately broken rule)", |name| {
+            name == "reqwest"
+        });
+    })
+    .expect_err("taskqueue-client does reach reqwest, so the check must fail");
+    let message = panic
+        .downcast_ref::<String>()
+        .expect("the check panics with a formatted message");
+    assert!(
+        message.contains(&format!("{CLIENT} -> {TRANSPORT} -> reqwest")),
+        "{message}"
+    );
+}
