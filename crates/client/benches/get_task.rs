@@ -43,7 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use taskqueue_auth::{AccessToken, StaticTokenProvider};
-use taskqueue_client::{Client, GetTaskRequest, QueueRef, TaskQueueApi};
+use taskqueue_client::{Client, GetTaskRequest, QueueRef};
 use taskqueue_model::Task;
 
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -81,7 +81,11 @@ async fn run(full: bool) -> Result<(), BoxError> {
         .base_url(base_url)
         .token_provider(Arc::new(StaticTokenProvider::new(AccessToken::new(TOKEN))))
         .build()?;
-    let raw = Raw::new(url)?;
+    let raw = Raw::new(url.clone(), None)?;
+    // The transport sets a per-attempt timeout on every request (60 s by
+    // default); this baseline does the same, to separate that timer's cost
+    // from the rest of the stack's.
+    let raw_timed = Raw::new(url, Some(Duration::from_secs(60)))?;
     let queue = QueueRef::new(PROJECT, QUEUE);
     let via_client = || {
         let request = GetTaskRequest::new(queue.clone(), TASK);
@@ -89,10 +93,12 @@ async fn run(full: bool) -> Result<(), BoxError> {
         async move { Ok::<Task, BoxError>(client.get_task(request).await?) }
     };
     let via_raw = || raw.get_task();
+    let via_raw_timed = || raw_timed.get_task();
 
     // Never time failures: each side must fetch the right task first.
     check("taskqueue-client", via_client().await?)?;
     check("raw reqwest", via_raw().await?)?;
+    check("raw reqwest + timeout", via_raw_timed().await?)?;
 
     if !full {
         for _ in 0..SMOKE_CALLS {
@@ -113,29 +119,37 @@ async fn run(full: bool) -> Result<(), BoxError> {
     );
     time_batch(WARMUP_CALLS, via_client).await?;
     time_batch(WARMUP_CALLS, via_raw).await?;
+    time_batch(WARMUP_CALLS, via_raw_timed).await?;
 
     let mut client_times = Vec::with_capacity(rounds);
     let mut raw_times = Vec::with_capacity(rounds);
+    let mut raw_timed_times = Vec::with_capacity(rounds);
     let mut round_ratios = Vec::with_capacity(rounds);
     for round in 0..rounds {
-        let (client_time, raw_time) = if round.is_multiple_of(2) {
-            let client_time = time_batch(batch, via_client).await?;
-            (client_time, time_batch(batch, via_raw).await?)
-        } else {
-            let raw_time = time_batch(batch, via_raw).await?;
-            (time_batch(batch, via_client).await?, raw_time)
-        };
+        // Rotate the order of the three sides from round to round, so drift
+        // and ordering effects hit all of them alike.
+        let (mut client_time, mut raw_time, mut raw_timed_time) = (0.0, 0.0, 0.0);
+        for side in 0..3 {
+            match (round + side) % 3 {
+                0 => client_time = time_batch(batch, via_client).await?,
+                1 => raw_time = time_batch(batch, via_raw).await?,
+                _ => raw_timed_time = time_batch(batch, via_raw_timed).await?,
+            }
+        }
         client_times.push(client_time);
         raw_times.push(raw_time);
+        raw_timed_times.push(raw_timed_time);
         round_ratios.push(client_time / raw_time);
     }
 
     let client_stats = Stats::of(client_times);
     let raw_stats = Stats::of(raw_times);
+    let raw_timed_stats = Stats::of(raw_timed_times);
     let ratio = client_stats.median / raw_stats.median;
     let paired = Stats::of(round_ratios);
-    println!("tasks.get via taskqueue-client: {client_stats}");
-    println!("tasks.get via raw reqwest:      {raw_stats}");
+    println!("tasks.get via taskqueue-client:        {client_stats}");
+    println!("tasks.get via raw reqwest:             {raw_stats}");
+    println!("tasks.get via raw reqwest + timeout:   {raw_timed_stats}");
     println!(
         "ratio client/raw: {ratio:.3} (goal <= 1.05){}",
         if ratio <= 1.05 { "" } else { "  ABOVE GOAL" }
@@ -144,22 +158,28 @@ async fn run(full: bool) -> Result<(), BoxError> {
         "per-round ratio client/raw: median {:.3} (p10 {:.3}, p90 {:.3})",
         paired.median, paired.p10, paired.p90
     );
+    println!(
+        "ratio client/(raw + same per-request timeout): {:.3}",
+        client_stats.median / raw_timed_stats.median
+    );
     Ok(())
 }
 
 /// The baseline: one reqwest client, created once, configured like the
 /// transport's (User-Agent, gzip), doing the same work per call: send the
-/// same headers, read the body, decode it into a [`Task`]. It sets no
-/// per-request timeout, which the transport does: that timer is part of the
-/// overhead measured.
+/// same headers, read the body, decode it into a [`Task`]. The plain
+/// baseline sets no per-request timeout, which the transport does: that
+/// timer is then part of the overhead measured. The timed baseline sets the
+/// transport's default, to show the rest of the stack's overhead alone.
 struct Raw {
     http: reqwest::Client,
     url: String,
     authorization: String,
+    timeout: Option<Duration>,
 }
 
 impl Raw {
-    fn new(url: String) -> Result<Self, BoxError> {
+    fn new(url: String, timeout: Option<Duration>) -> Result<Self, BoxError> {
         // With the `rustls-no-provider` feature, reqwest panics at build time
         // unless it is handed a TLS configuration with a crypto provider,
         // even for plain http. Loopback http needs no roots.
@@ -179,17 +199,20 @@ impl Raw {
             http,
             url,
             authorization: format!("Bearer {TOKEN}"),
+            timeout,
         })
     }
 
     async fn get_task(&self) -> Result<Task, BoxError> {
-        let response = self
+        let mut request = self
             .http
             .get(&self.url)
             .header(reqwest::header::AUTHORIZATION, &self.authorization)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await?;
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(timeout) = self.timeout {
+            request = request.timeout(timeout);
+        }
+        let response = request.send().await?;
         let status = response.status();
         if !status.is_success() {
             return Err(format!("raw reqwest: HTTP {status}").into());

@@ -209,9 +209,11 @@ fn lease_body(queue: &QueueRef, task: &LeasedTask) -> Task {
     }
 }
 
-#[async_trait]
-impl TaskQueueApi for Client {
-    async fn get_queue(&self, request: GetQueueRequest) -> Result<TaskQueue, Error> {
+/// The calls, as inherent methods (no boxing when called on a `Client`);
+/// the [`TaskQueueApi`] impl below forwards to them.
+impl Client {
+    /// `taskqueue.taskqueues.get`: a queue's description.
+    pub async fn get_queue(&self, request: GetQueueRequest) -> Result<TaskQueue, Error> {
         check_queue(&request.queue)?;
         let query: &[(&str, &str)] = if request.get_stats {
             &[("getStats", "true")]
@@ -227,7 +229,8 @@ impl TaskQueueApi for Client {
         .await
     }
 
-    async fn insert_task(&self, request: InsertTaskRequest) -> Result<Task, Error> {
+    /// `taskqueue.tasks.insert`: adds a task; returns it with its `id`.
+    pub async fn insert_task(&self, request: InsertTaskRequest) -> Result<Task, Error> {
         check_queue(&request.queue)?;
         validate::task_for_insert(&request.task, self.now())?;
         let mut task = request.task;
@@ -244,7 +247,8 @@ impl TaskQueueApi for Client {
         .await
     }
 
-    async fn get_task(&self, request: GetTaskRequest) -> Result<Task, Error> {
+    /// `taskqueue.tasks.get`: one task, without leasing it.
+    pub async fn get_task(&self, request: GetTaskRequest) -> Result<Task, Error> {
         check_queue(&request.queue)?;
         validate::task_name(&request.task)?;
         let url = self.inner.paths.task(&request.queue, &request.task, &[])?;
@@ -256,7 +260,8 @@ impl TaskQueueApi for Client {
         .await
     }
 
-    async fn list_tasks(&self, request: ListTasksRequest) -> Result<Tasks2, Error> {
+    /// `taskqueue.tasks.list`: up to 100 tasks, without payloads.
+    pub async fn list_tasks(&self, request: ListTasksRequest) -> Result<Tasks2, Error> {
         check_queue(&request.queue)?;
         let url = self.inner.paths.tasks(&request.queue, &[])?;
         self.call(
@@ -267,7 +272,8 @@ impl TaskQueueApi for Client {
         .await
     }
 
-    async fn lease_tasks(&self, request: LeaseTasksRequest) -> Result<Tasks, Error> {
+    /// `taskqueue.tasks.lease`: leases available tasks, oldest ETA first.
+    pub async fn lease_tasks(&self, request: LeaseTasksRequest) -> Result<Tasks, Error> {
         check_queue(&request.queue)?;
         validate::lease_request(
             i64::from(request.num_tasks),
@@ -296,7 +302,8 @@ impl TaskQueueApi for Client {
         .await
     }
 
-    async fn update_task(&self, request: UpdateTaskRequest) -> Result<Task, Error> {
+    /// `taskqueue.tasks.update`: extends or releases a lease (POST).
+    pub async fn update_task(&self, request: UpdateTaskRequest) -> Result<Task, Error> {
         if request.task.id == "lease" {
             return Err(Error::unroutable(&request.task.id));
         }
@@ -304,12 +311,14 @@ impl TaskQueueApi for Client {
             .await
     }
 
-    async fn patch_task(&self, request: PatchTaskRequest) -> Result<Task, Error> {
+    /// `taskqueue.tasks.patch`: extends or releases a lease (PATCH).
+    pub async fn patch_task(&self, request: PatchTaskRequest) -> Result<Task, Error> {
         self.modify_lease(Method::PATCH, "taskqueue.tasks.patch", request)
             .await
     }
 
-    async fn delete_task(&self, request: DeleteTaskRequest) -> Result<(), Error> {
+    /// `taskqueue.tasks.delete`: deletes a task.
+    pub async fn delete_task(&self, request: DeleteTaskRequest) -> Result<(), Error> {
         check_queue(&request.queue)?;
         validate::task_name(&request.task)?;
         let url = self.inner.paths.task(&request.queue, &request.task, &[])?;
@@ -322,5 +331,40 @@ impl TaskQueueApi for Client {
             )
             .await?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl TaskQueueApi for Client {
+    async fn get_queue(&self, request: GetQueueRequest) -> Result<TaskQueue, Error> {
+        Client::get_queue(self, request).await
+    }
+
+    async fn insert_task(&self, request: InsertTaskRequest) -> Result<Task, Error> {
+        Client::insert_task(self, request).await
+    }
+
+    async fn get_task(&self, request: GetTaskRequest) -> Result<Task, Error> {
+        Client::get_task(self, request).await
+    }
+
+    async fn list_tasks(&self, request: ListTasksRequest) -> Result<Tasks2, Error> {
+        Client::list_tasks(self, request).await
+    }
+
+    async fn lease_tasks(&self, request: LeaseTasksRequest) -> Result<Tasks, Error> {
+        Client::lease_tasks(self, request).await
+    }
+
+    async fn update_task(&self, request: UpdateTaskRequest) -> Result<Task, Error> {
+        Client::update_task(self, request).await
+    }
+
+    async fn patch_task(&self, request: PatchTaskRequest) -> Result<Task, Error> {
+        Client::patch_task(self, request).await
+    }
+
+    async fn delete_task(&self, request: DeleteTaskRequest) -> Result<(), Error> {
+        Client::delete_task(self, request).await
     }
 }

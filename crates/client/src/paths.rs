@@ -51,19 +51,20 @@ impl Paths {
     }
 
     fn build(&self, queue: &QueueRef, tail: &[&str], query: &[(&str, &str)]) -> Result<Url, Error> {
-        let mut text = self.base.clone();
-        text.push_str(&utf8_percent_encode(&queue.project, SEGMENT).to_string());
+        let mut text = String::with_capacity(self.base.len() + 128);
+        text.push_str(&self.base);
+        text.extend(utf8_percent_encode(&queue.project, SEGMENT));
         text.push_str("/taskqueues/");
-        text.push_str(&utf8_percent_encode(&queue.queue, SEGMENT).to_string());
+        text.extend(utf8_percent_encode(&queue.queue, SEGMENT));
         for segment in tail {
             text.push('/');
-            text.push_str(&utf8_percent_encode(segment, SEGMENT).to_string());
+            text.extend(utf8_percent_encode(segment, SEGMENT));
         }
         for (index, (key, value)) in query.iter().enumerate() {
             text.push(if index == 0 { '?' } else { '&' });
-            text.push_str(&utf8_percent_encode(key, SEGMENT).to_string());
+            text.extend(utf8_percent_encode(key, SEGMENT));
             text.push('=');
-            text.push_str(&utf8_percent_encode(value, SEGMENT).to_string());
+            text.extend(utf8_percent_encode(value, SEGMENT));
         }
         Url::parse(&text).map_err(|error| {
             Error::configuration(format!("cannot build a URL under the base URL: {error}"))

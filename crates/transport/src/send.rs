@@ -136,22 +136,24 @@ impl Transport {
             .request(request.method.clone(), request.url.clone())
             .timeout(inner.attempt_timeout)
             .header(AUTHORIZATION, authorization)
-            .header(ACCEPT, "application/json");
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(body) = &request.body {
             builder = builder
-                .header(CONTENT_TYPE, "application/json")
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                 .body(body.clone());
         } else if request.method == Method::POST || request.method == Method::PATCH {
             // Google front ends answer 411 to a bodyless POST without
             // `Content-Length`, so send `Content-Length: 0` explicitly.
-            builder = builder.header(CONTENT_LENGTH, "0").body(Bytes::new());
+            builder = builder
+                .header(CONTENT_LENGTH, HeaderValue::from_static("0"))
+                .body(Bytes::new());
         }
         let mut response = builder
             .send()
             .await
             .map_err(|source| map_send_error(operation, source))?;
         let status = response.status();
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         let limit = inner.max_response_bytes;
         if response
             .content_length()
@@ -159,18 +161,7 @@ impl Transport {
         {
             return Err(Error::response_too_large(operation, limit));
         }
-        let mut body = BytesMut::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|source| map_send_error(operation, source))?
-        {
-            if body.len() + chunk.len() > limit {
-                return Err(Error::response_too_large(operation, limit));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let body = body.freeze();
+        let body = read_body(&mut response, operation, limit).await?;
         if status.is_success() {
             return Ok(Response {
                 status,
@@ -189,6 +180,41 @@ impl Transport {
                 .map(std::time::Duration::from_secs),
         ))
     }
+}
+
+/// Reads the whole body, refusing more than `limit` bytes. A body that
+/// arrives in one chunk (the common case) is not copied.
+async fn read_body(
+    response: &mut reqwest::Response,
+    operation: &'static str,
+    limit: usize,
+) -> Result<Bytes, Error> {
+    let mut first: Option<Bytes> = None;
+    let mut rest = BytesMut::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|source| map_send_error(operation, source))?
+    {
+        let received = first.as_ref().map_or(0, Bytes::len) + rest.len() + chunk.len();
+        if received > limit {
+            return Err(Error::response_too_large(operation, limit));
+        }
+        match &first {
+            None => first = Some(chunk),
+            Some(head) => {
+                if rest.is_empty() {
+                    rest.extend_from_slice(head);
+                }
+                rest.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(if rest.is_empty() {
+        first.unwrap_or_default()
+    } else {
+        rest.freeze()
+    })
 }
 
 fn header_text(headers: &HeaderMap, name: http::header::HeaderName) -> Option<String> {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use taskqueue_client::{GetTaskRequest, TaskQueueApi};
+use taskqueue_client::GetTaskRequest;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
 
 use crate::support::{client, clock, queue};

@@ -377,3 +377,89 @@ async fn project_and_names_are_sent_verbatim_or_escaped_never_reinterpreted() {
         .await
         .expect("domain-scoped project");
 }
+
+#[tokio::test]
+async fn the_trait_forwards_each_call_to_the_same_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(QUEUE_PATH))
+        .respond_with(json_response(json!({"id": "pull-queue"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{QUEUE_PATH}/tasks/lease")))
+        .respond_with(json_response(json!({"kind": "taskqueue#tasks"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{QUEUE_PATH}/tasks")))
+        .respond_with(json_response(json!({"kind": "taskqueues#tasks"})))
+        .mount(&server)
+        .await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(json_response(json!({"id": "t1"})))
+        .with_priority(10)
+        .mount(&server)
+        .await;
+    let client = client(&server, &clock());
+    let api: &dyn TaskQueueApi = &client;
+    let leased = LeasedTask {
+        id: "t1".to_owned(),
+        queue_name: None,
+        lease_timestamp: Timestamp::from_micros(1),
+    };
+    api.get_queue(GetQueueRequest::new(queue()))
+        .await
+        .expect("get_queue");
+    api.insert_task(InsertTaskRequest::new(queue(), Task::new("x")))
+        .await
+        .expect("insert_task");
+    api.get_task(GetTaskRequest::new(queue(), "t1"))
+        .await
+        .expect("get_task");
+    api.list_tasks(ListTasksRequest::new(queue()))
+        .await
+        .expect("list_tasks");
+    api.lease_tasks(LeaseTasksRequest::new(queue(), 1, 1))
+        .await
+        .expect("lease_tasks");
+    api.update_task(UpdateTaskRequest::new(queue(), leased.clone(), 1))
+        .await
+        .expect("update_task");
+    api.patch_task(PatchTaskRequest::new(queue(), leased, 1))
+        .await
+        .expect("patch_task");
+    api.delete_task(DeleteTaskRequest::new(queue(), "t1"))
+        .await
+        .expect("delete_task");
+    let seen: Vec<String> = server
+        .received_requests()
+        .await
+        .expect("recording")
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r.method,
+                r.url.path().trim_start_matches(QUEUE_PATH)
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "GET ",
+            "POST /tasks",
+            "GET /tasks/t1",
+            "GET /tasks",
+            "POST /tasks/lease",
+            "POST /tasks/t1",
+            "PATCH /tasks/t1",
+            "DELETE /tasks/t1",
+        ]
+    );
+}

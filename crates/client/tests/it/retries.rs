@@ -3,7 +3,7 @@
 
 use taskqueue_client::{
     DeleteTaskRequest, GetTaskRequest, InsertTaskRequest, LeaseTasksRequest, LeasedTask,
-    TaskQueueApi, UpdateTaskRequest,
+    UpdateTaskRequest,
 };
 use taskqueue_model::{Task, Timestamp};
 use wiremock::matchers::any;

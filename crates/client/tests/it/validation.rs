@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use taskqueue_client::{
     GetTaskRequest, InsertTaskRequest, LeaseTasksRequest, LeasedTask, PatchTaskRequest, QueueRef,
-    TaskQueueApi, UpdateTaskRequest,
+    UpdateTaskRequest,
 };
 use taskqueue_model::{Task, Timestamp};
 use wiremock::MockServer;
