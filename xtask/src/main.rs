@@ -6,6 +6,8 @@
 //! - `cargo xtask test`: only the test step of `ci`.
 //! - `cargo xtask bench client [-- <args>]`: the client's `tasks.get`
 //!   benchmark against raw reqwest.
+//! - `cargo xtask bench auth [-- <args>]`: the token cache's hot path
+//!   against a static provider, and a 1000-caller herd at expiry.
 //!
 //! It uses the standard library only: it is built on every CI run.
 
@@ -32,6 +34,9 @@ Commands:
   test                    Run only the test step of `ci`.
   bench client [-- ARGS]  Benchmark `tasks.get` through taskqueue-client against raw reqwest
                           (BENCH_ROUNDS and BENCH_BATCH override the rounds and the batch size).
+  bench auth [-- ARGS]    Benchmark the cached `token()` hot path of taskqueue-auth's TokenCache
+                          against a static provider, and a 1000-caller herd at expiry (exactly
+                          one fetch; BENCH_ROUNDS, BENCH_BATCH and BENCH_HERD_ROUNDS override).
   help                    Print this message.
 ";
 
@@ -67,12 +72,17 @@ fn parse(args: &[&str]) -> Result<Option<Vec<Step>>, String> {
         ["test"] => Ok(Some(vec![test_step()])),
         ["bench", "client"] => Ok(Some(vec![bench_client_step(&[])])),
         ["bench", "client", "--", extra @ ..] => Ok(Some(vec![bench_client_step(extra)])),
-        ["bench", "client", unexpected, ..] => Err(format!(
+        ["bench", "auth"] => Ok(Some(vec![bench_auth_step(&[])])),
+        ["bench", "auth", "--", extra @ ..] => Ok(Some(vec![bench_auth_step(extra)])),
+        ["bench", "client" | "auth", unexpected, ..] => Err(format!(
             "unexpected argument `{unexpected}` (pass benchmark arguments after `--`)"
         )),
-        ["bench"] => Err("`bench` needs a target: `cargo xtask bench client`".to_owned()),
+        ["bench"] => Err(
+            "`bench` needs a target: `cargo xtask bench client` or `cargo xtask bench auth`"
+                .to_owned(),
+        ),
         ["bench", target, ..] => Err(format!(
-            "unknown benchmark `{target}` (the one benchmark is `client`)"
+            "unknown benchmark `{target}` (the benchmarks are `client` and `auth`)"
         )),
         [
             command @ ("ci" | "test" | "help" | "-h" | "--help"),
@@ -119,14 +129,19 @@ fn test_step() -> Step {
 
 /// The client benchmark, with `extra` arguments for the benchmark binary.
 fn bench_client_step(extra: &[&str]) -> Step {
-    let mut args = vec![
-        "bench",
-        "-p",
-        "taskqueue-client",
-        "--bench",
-        "get_task",
-        "--locked",
-    ];
+    bench_step("taskqueue-client", "get_task", extra)
+}
+
+/// The token cache benchmark, with `extra` arguments for the benchmark
+/// binary.
+fn bench_auth_step(extra: &[&str]) -> Step {
+    bench_step("taskqueue-auth", "token_cache", extra)
+}
+
+/// `cargo bench` of one benchmark target of one package, with `extra`
+/// arguments for the benchmark binary.
+fn bench_step(package: &str, bench: &str, extra: &[&str]) -> Step {
+    let mut args = vec!["bench", "-p", package, "--bench", bench, "--locked"];
     if !extra.is_empty() {
         args.push("--");
         args.extend_from_slice(extra);
@@ -189,6 +204,19 @@ mod tests {
     }
 
     #[test]
+    fn bench_auth_runs_the_token_cache_benchmark() {
+        assert_eq!(
+            shown(&["bench", "auth"]),
+            ["cargo bench -p taskqueue-auth --bench token_cache --locked"]
+        );
+        assert_eq!(
+            shown(&["bench", "auth", "--", "--quick"]),
+            ["cargo bench -p taskqueue-auth --bench token_cache --locked -- --quick"]
+        );
+        assert!(USAGE.contains("bench auth"));
+    }
+
+    #[test]
     fn help_and_usage_errors() {
         for help in [&[][..], &["help"], &["--help"], &["-h"]] {
             assert!(matches!(parse(help), Ok(None)), "{help:?}");
@@ -198,6 +226,7 @@ mod tests {
             &["bench"],
             &["bench", "server"],
             &["bench", "client", "--quick"],
+            &["bench", "auth", "--quick"],
             &["ci", "--fast"],
         ] {
             assert!(parse(wrong).is_err(), "{wrong:?}");

@@ -1,9 +1,15 @@
 //! The architecture invariants of ARCHITECTURE.md, checked with `cargo tree`.
 //!
 //! Each test reads a crate's dependency tree (normal dependencies only, all
-//! features, every target platform) and fails naming the forbidden crate and
-//! the path that pulls it in. The positive controls prove the parsing sees
-//! dependencies at all: reqwest must be found under taskqueue-transport.
+//! features unless said otherwise, every target platform) and fails naming
+//! the forbidden crate and the path that pulls it in. The positive controls
+//! prove the parsing sees dependencies at all: reqwest must be found under
+//! taskqueue-transport, and under taskqueue-auth with its default features.
+//!
+//! reqwest is a normal dependency of taskqueue-transport and of
+//! taskqueue-auth, there behind the default `http` feature (token endpoints,
+//! metadata server); taskqueue-auth without default features, as the
+//! reference server uses it, reaches no HTTP stack.
 
 use std::env;
 use std::ffi::OsString;
@@ -41,9 +47,24 @@ impl Node {
     }
 }
 
+/// Which features of the package a tree is resolved with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Features {
+    /// `--all-features`: everything the package can pull in.
+    All,
+    /// The default features, as a plain dependent gets them.
+    Default,
+    /// `--no-default-features`: the package's core alone.
+    NoDefault,
+}
+
 /// The dependency tree of `package` over the edge kinds `edges`, down to
 /// `depth` levels if given, as one node per line of `cargo tree`.
 fn tree(package: &str, edges: &str, depth: Option<u32>) -> Vec<Node> {
+    tree_with(package, edges, depth, Features::All)
+}
+
+fn tree_with(package: &str, edges: &str, depth: Option<u32>, features: Features) -> Vec<Node> {
     let mut args = vec![
         "tree".to_owned(),
         "--locked".to_owned(),
@@ -51,14 +72,20 @@ fn tree(package: &str, edges: &str, depth: Option<u32>) -> Vec<Node> {
         package.to_owned(),
         "--edges".to_owned(),
         edges.to_owned(),
-        "--all-features".to_owned(),
+    ];
+    match features {
+        Features::All => args.push("--all-features".to_owned()),
+        Features::Default => {}
+        Features::NoDefault => args.push("--no-default-features".to_owned()),
+    }
+    args.extend([
         "--target".to_owned(),
         "all".to_owned(),
         "--prefix".to_owned(),
         "depth".to_owned(),
         "--format".to_owned(),
         "{p}".to_owned(),
-    ];
+    ]);
     if let Some(depth) = depth {
         args.extend(["--depth".to_owned(), depth.to_string()]);
     }
@@ -122,10 +149,19 @@ fn parse_depth_prefixed(stdout: &str) -> Vec<Node> {
     nodes
 }
 
-/// Fails listing every dependency of `package` whose name `forbidden`
-/// rejects, with the path that pulls it in.
+/// Fails listing every dependency of `package` (all features) whose name
+/// `forbidden` rejects, with the path that pulls it in.
 fn assert_no_dependency(package: &str, rule: &str, forbidden: impl Fn(&str) -> bool) {
-    let nodes = tree(package, "normal", None);
+    assert_no_dependency_with(package, Features::All, rule, forbidden);
+}
+
+fn assert_no_dependency_with(
+    package: &str,
+    features: Features,
+    rule: &str,
+    forbidden: impl Fn(&str) -> bool,
+) {
+    let nodes = tree_with(package, "normal", None, features);
     let mut violations = String::new();
     let mut seen = Vec::new();
     for node in nodes.iter().skip(1) {
@@ -137,7 +173,7 @@ fn assert_no_dependency(package: &str, rule: &str, forbidden: impl Fn(&str) -> b
     }
     assert!(
         violations.is_empty(),
-        "layering violation: {package} must not depend on {rule}, but it does:\n{violations}"
+        "layering violation: {package} ({features:?} features) must not depend on {rule}, but it does:\n{violations}"
     );
 }
 
@@ -204,11 +240,21 @@ fn clock_knows_nothing_about_http_serde_or_other_crates() {
 }
 
 #[test]
-fn auth_depends_on_neither_transport_client_nor_reqwest() {
-    assert_no_dependency(
+fn auth_depends_on_neither_transport_nor_client() {
+    assert_no_dependency(AUTH, "taskqueue-transport or taskqueue-client", |name| {
+        [TRANSPORT, CLIENT].contains(&name)
+    });
+}
+
+/// What the reference server builds on: `cargo tree -p taskqueue-auth
+/// --no-default-features -e normal` holds no HTTP client or server.
+#[test]
+fn auth_without_default_features_reaches_no_http_stack() {
+    assert_no_dependency_with(
         AUTH,
-        "taskqueue-transport, taskqueue-client or reqwest",
-        |name| [TRANSPORT, CLIENT, "reqwest"].contains(&name),
+        Features::NoDefault,
+        "an HTTP stack (only its default `http` feature may)",
+        |name| HTTP_STACK.contains(&name) || [TRANSPORT, CLIENT].contains(&name),
     );
 }
 
@@ -218,7 +264,7 @@ fn transport_does_not_depend_on_client() {
 }
 
 #[test]
-fn reqwest_is_a_direct_normal_dependency_of_transport_only() {
+fn reqwest_is_a_direct_normal_dependency_of_auth_and_transport_only() {
     let members = workspace_members();
     for expected in [MODEL, CLOCK, AUTH, TRANSPORT, CLIENT, XTASK] {
         assert!(
@@ -237,8 +283,8 @@ fn reqwest_is_a_direct_normal_dependency_of_transport_only() {
         .collect();
     assert_eq!(
         direct_users,
-        [TRANSPORT],
-        "layering violation: reqwest must be a normal dependency of {TRANSPORT} only"
+        [AUTH, TRANSPORT],
+        "layering violation: reqwest must be a normal dependency of {AUTH} (feature `http`) and {TRANSPORT} only"
     );
 }
 
@@ -281,38 +327,51 @@ fn xtask_has_no_dependencies_and_no_crate_depends_on_it() {
     }
 }
 
+/// The paths of `nodes`, for assertions.
+fn paths(nodes: &[Node]) -> Vec<String> {
+    nodes.iter().map(Node::display_path).collect()
+}
+
 /// Positive controls: the parsing does see dependencies, direct and
-/// transitive, and `--edges normal` leaves dev-dependencies out.
+/// transitive, features change the tree, and `--edges normal` leaves
+/// dev-dependencies out.
 #[test]
 fn the_tree_parsing_sees_dependencies() {
-    let transport = tree(TRANSPORT, "normal", None);
-    let reqwest = transport
-        .iter()
-        .find(|node| node.name() == "reqwest")
-        .expect("taskqueue-transport's tree contains reqwest");
-    assert_eq!(reqwest.display_path(), format!("{TRANSPORT} -> reqwest"));
+    let transport = paths(&tree(TRANSPORT, "normal", None));
     assert!(
-        transport.iter().any(|node| node.name() == "hyper"),
+        transport.contains(&format!("{TRANSPORT} -> reqwest")),
+        "taskqueue-transport depends on reqwest directly: {transport:?}"
+    );
+    assert!(
+        transport.iter().any(|path| path.ends_with("-> hyper")),
         "hyper, under reqwest, is found transitively"
     );
 
-    let client = tree(CLIENT, "normal", None);
-    let via_transport = client
-        .iter()
-        .find(|node| node.name() == "reqwest")
-        .expect("taskqueue-client reaches reqwest through transport");
-    assert_eq!(
-        via_transport.display_path(),
-        format!("{CLIENT} -> {TRANSPORT} -> reqwest")
+    // With its default features, auth has reqwest; without, it has not (the
+    // rule above), so the feature flags do reach cargo tree.
+    let auth = paths(&tree_with(AUTH, "normal", Some(1), Features::Default));
+    assert!(
+        auth.contains(&format!("{AUTH} -> reqwest")),
+        "taskqueue-auth's default `http` feature brings reqwest: {auth:?}"
+    );
+    let auth_core = paths(&tree_with(AUTH, "normal", Some(1), Features::NoDefault));
+    assert!(
+        auth_core.contains(&format!("{AUTH} -> {CLOCK}")),
+        "{auth_core:?}"
+    );
+
+    let client = paths(&tree(CLIENT, "normal", None));
+    assert!(
+        client.contains(&format!("{CLIENT} -> {TRANSPORT} -> reqwest")),
+        "taskqueue-client reaches reqwest through transport: {client:?}"
     );
     assert!(
-        !client.iter().any(|node| node.name() == "wiremock"),
+        !client.iter().any(|path| path.ends_with("wiremock")),
         "wiremock is a dev-dependency of the client and must not show with --edges normal"
     );
 
     let nodes = parse_depth_prefixed("0a v1 (/x)\n1b v1\n2c v1\n1d v1 (*)\n\n0e v1\n");
-    let paths: Vec<String> = nodes.iter().map(Node::display_path).collect();
-    assert_eq!(paths, ["a", "a -> b", "a -> b -> c", "a -> d", "e"]);
+    assert_eq!(paths(&nodes), ["a", "a -> b", "a -> b -> c", "a -> d", "e"]);
 }
 
 /// Negative control: a rule that the tree breaks fails, naming the path.
@@ -327,8 +386,9 @@ fn a_violation_names_the_forbidden_path() {
     let message = panic
         .downcast_ref::<String>()
         .expect("the check panics with a formatted message");
-    assert!(
-        message.contains(&format!("{CLIENT} -> {TRANSPORT} -> reqwest")),
-        "{message}"
-    );
+    // The first path cargo tree prints: through auth or through transport.
+    let named = [AUTH, TRANSPORT]
+        .iter()
+        .any(|via| message.contains(&format!("{CLIENT} -> {via} -> reqwest")));
+    assert!(named, "{message}");
 }

@@ -38,9 +38,11 @@ impl OtherScope {
 /// What a call needs from a token: reading, or writing too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Access {
-    /// Reading queues and tasks, and consuming them (the seed's "read-only").
+    /// Reading queues and tasks without changing them: `taskqueues.get`,
+    /// `tasks.get`, `tasks.list` (the seed's "read-only").
     Read,
-    /// Changing tasks: insert, update, patch, delete (the seed's "read/write").
+    /// Anything that changes a queue's state: `tasks.insert`, `tasks.lease`,
+    /// `tasks.update`, `tasks.patch`, `tasks.delete` (the seed's "read/write").
     Write,
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use taskqueue_auth::{ScopeSet, SharedTokenProvider};
 use taskqueue_clock::SharedClock;
-use taskqueue_model::{Task, TaskQueue, Tasks, Tasks2, Timestamp, kind, validate};
+use taskqueue_model::{ApiMethod, Task, TaskQueue, Tasks, Tasks2, Timestamp, kind, validate};
 use taskqueue_transport::http::Method;
 use taskqueue_transport::url::Url;
 use taskqueue_transport::{Request, RetryPolicy, Transport, TransportBuilder};
@@ -17,7 +17,7 @@ use crate::paths::Paths;
 use crate::{
     DeleteTaskRequest, Error, GetQueueRequest, GetTaskRequest, InsertTaskRequest,
     LeaseTasksRequest, LeasedTask, ListTasksRequest, ModifyLeaseRequest, PatchTaskRequest,
-    QueueRef, TaskQueueApi, UpdateTaskRequest,
+    QueueRef, ScopeDenied, TaskQueueApi, UpdateTaskRequest,
 };
 
 /// The production base URL of the v1beta2 API (switched off by Google; point
@@ -26,16 +26,27 @@ pub const DEFAULT_BASE_URL: &str = "https://www.googleapis.com/taskqueue/v1beta2
 
 /// A Task Queue client, cheap to clone: clones share the connection pool,
 /// token provider, retry policy and clock.
+///
+/// # Scopes
+///
+/// Before sending, every call checks that the scopes the client requests
+/// allow it, per the seed document's table ([`crate::accepted_scopes`]): the
+/// consumer scopes are read-only, so with only those, `tasks.insert`,
+/// `tasks.lease`, `tasks.update`, `tasks.patch` and `tasks.delete` fail with
+/// [`Error::is_scope_denied`] and nothing is sent. Turn the check off with
+/// [`ClientBuilder::preflight_scope_check`] for a server that accepts more;
+/// the server's 403 then gives the same typed error.
 #[derive(Debug, Clone)]
 pub struct Client {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Inner {
     transport: Transport,
     paths: Paths,
     clock: SharedClock,
+    preflight_scope_check: bool,
 }
 
 impl Client {
@@ -44,10 +55,12 @@ impl Client {
         ClientBuilder {
             base_url: DEFAULT_BASE_URL.to_owned(),
             transport: Transport::builder(),
+            preflight_scope_check: true,
         }
     }
 
-    /// A client over an existing transport (sharing its pool and settings).
+    /// A client over an existing transport (sharing its pool and settings),
+    /// with the pre-flight scope check on.
     pub fn with_transport(base_url: &str, transport: Transport) -> Result<Self, Error> {
         let base = parse_base_url(base_url)?;
         let clock = transport.clock().clone();
@@ -56,13 +69,57 @@ impl Client {
                 transport,
                 paths: Paths::new(&base),
                 clock,
+                preflight_scope_check: true,
             }),
         })
+    }
+
+    /// The same client with the pre-flight scope check on or off (see
+    /// [`ClientBuilder::preflight_scope_check`]).
+    #[must_use]
+    pub fn with_preflight_scope_check(self, enabled: bool) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.preflight_scope_check = enabled;
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Whether every call first checks the client's scopes.
+    pub fn preflight_scope_check(&self) -> bool {
+        self.inner.preflight_scope_check
     }
 
     /// The transport under this client.
     pub fn transport(&self) -> &Transport {
         &self.inner.transport
+    }
+
+    /// Checks that the scopes this client requests allow `method`, per the
+    /// seed document's table, without sending anything.
+    ///
+    /// Fails with an error for which [`Error::is_scope_denied`] holds, naming
+    /// the scopes `method` accepts. Calls run this check first unless
+    /// [`ClientBuilder::preflight_scope_check`] turned it off. It reads only
+    /// the configured scopes, so a token whose scopes differ from those
+    /// requested (a static token, the Compute Engine metadata server) is
+    /// judged by the server alone.
+    pub fn check_scopes(&self, method: ApiMethod) -> Result<(), Error> {
+        let requested = self.inner.transport.scopes();
+        if crate::scopes::allows(requested, method) {
+            Ok(())
+        } else {
+            Err(Error::preflight(ScopeDenied::preflight(method, requested)))
+        }
+    }
+
+    /// The pre-flight check, if enabled.
+    fn preflight(&self, method: ApiMethod) -> Result<(), Error> {
+        if self.inner.preflight_scope_check {
+            self.check_scopes(method)
+        } else {
+            Ok(())
+        }
     }
 
     async fn call<T: DeserializeOwned>(&self, request: Request) -> Result<T, Error> {
@@ -74,7 +131,7 @@ impl Client {
     async fn modify_lease(
         &self,
         method: Method,
-        operation: &'static str,
+        api_method: ApiMethod,
         request: ModifyLeaseRequest,
     ) -> Result<Task, Error> {
         check_queue(&request.queue)?;
@@ -90,7 +147,7 @@ impl Client {
         self.call(
             Request::new(method, url)
                 .json_body(json_body(&body)?)
-                .operation(operation)
+                .operation(api_method.id())
                 .retryable(request.retry),
         )
         .await
@@ -107,6 +164,7 @@ impl Client {
 pub struct ClientBuilder {
     base_url: String,
     transport: TransportBuilder,
+    preflight_scope_check: bool,
 }
 
 impl ClientBuilder {
@@ -125,6 +183,21 @@ impl ClientBuilder {
     /// The scopes to ask for (default: `taskqueue`, read/write).
     pub fn scopes(mut self, scopes: ScopeSet) -> Self {
         self.transport = self.transport.scopes(scopes);
+        self
+    }
+
+    /// Whether every call first checks that the requested scopes allow it
+    /// (default: on), failing with [`Error::is_scope_denied`] before
+    /// anything is sent; see [`Client::check_scopes`].
+    ///
+    /// The check applies the seed document's table, under which the
+    /// consumer scopes are read-only. Turn it off for a server that accepts
+    /// more (the discovery document lists the consumer scope on all 8
+    /// methods), or for a token provider whose tokens carry other scopes
+    /// than those requested; the server then decides, and its 403 maps to
+    /// the same typed error.
+    pub fn preflight_scope_check(mut self, enabled: bool) -> Self {
+        self.preflight_scope_check = enabled;
         self
     }
 
@@ -168,7 +241,8 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let base = parse_base_url(&self.base_url)?;
         let transport = self.transport.build()?;
-        Client::with_transport(base.as_str(), transport)
+        Ok(Client::with_transport(base.as_str(), transport)?
+            .with_preflight_scope_check(self.preflight_scope_check))
     }
 }
 
@@ -214,6 +288,7 @@ fn lease_body(queue: &QueueRef, task: &LeasedTask) -> Task {
 impl Client {
     /// `taskqueue.taskqueues.get`: a queue's description.
     pub async fn get_queue(&self, request: GetQueueRequest) -> Result<TaskQueue, Error> {
+        self.preflight(ApiMethod::TaskqueuesGet)?;
         check_queue(&request.queue)?;
         let query: &[(&str, &str)] = if request.get_stats {
             &[("getStats", "true")]
@@ -223,7 +298,7 @@ impl Client {
         let url = self.inner.paths.queue(&request.queue, query)?;
         self.call(
             Request::new(Method::GET, url)
-                .operation("taskqueue.taskqueues.get")
+                .operation(ApiMethod::TaskqueuesGet.id())
                 .retryable(request.retry),
         )
         .await
@@ -231,6 +306,7 @@ impl Client {
 
     /// `taskqueue.tasks.insert`: adds a task; returns it with its `id`.
     pub async fn insert_task(&self, request: InsertTaskRequest) -> Result<Task, Error> {
+        self.preflight(ApiMethod::TasksInsert)?;
         check_queue(&request.queue)?;
         validate::task_for_insert(&request.task, self.now())?;
         let mut task = request.task;
@@ -241,7 +317,7 @@ impl Client {
         self.call(
             Request::new(Method::POST, url)
                 .json_body(json_body(&task)?)
-                .operation("taskqueue.tasks.insert")
+                .operation(ApiMethod::TasksInsert.id())
                 .retryable(request.retry),
         )
         .await
@@ -249,12 +325,13 @@ impl Client {
 
     /// `taskqueue.tasks.get`: one task, without leasing it.
     pub async fn get_task(&self, request: GetTaskRequest) -> Result<Task, Error> {
+        self.preflight(ApiMethod::TasksGet)?;
         check_queue(&request.queue)?;
         validate::task_name(&request.task)?;
         let url = self.inner.paths.task(&request.queue, &request.task, &[])?;
         self.call(
             Request::new(Method::GET, url)
-                .operation("taskqueue.tasks.get")
+                .operation(ApiMethod::TasksGet.id())
                 .retryable(request.retry),
         )
         .await
@@ -262,11 +339,12 @@ impl Client {
 
     /// `taskqueue.tasks.list`: up to 100 tasks, without payloads.
     pub async fn list_tasks(&self, request: ListTasksRequest) -> Result<Tasks2, Error> {
+        self.preflight(ApiMethod::TasksList)?;
         check_queue(&request.queue)?;
         let url = self.inner.paths.tasks(&request.queue, &[])?;
         self.call(
             Request::new(Method::GET, url)
-                .operation("taskqueue.tasks.list")
+                .operation(ApiMethod::TasksList.id())
                 .retryable(request.retry),
         )
         .await
@@ -274,6 +352,7 @@ impl Client {
 
     /// `taskqueue.tasks.lease`: leases available tasks, oldest ETA first.
     pub async fn lease_tasks(&self, request: LeaseTasksRequest) -> Result<Tasks, Error> {
+        self.preflight(ApiMethod::TasksLease)?;
         check_queue(&request.queue)?;
         validate::lease_request(
             i64::from(request.num_tasks),
@@ -296,7 +375,7 @@ impl Client {
         let url = self.inner.paths.task(&request.queue, "lease", &query)?;
         self.call(
             Request::new(Method::POST, url)
-                .operation("taskqueue.tasks.lease")
+                .operation(ApiMethod::TasksLease.id())
                 .retryable(request.retry),
         )
         .await
@@ -304,21 +383,24 @@ impl Client {
 
     /// `taskqueue.tasks.update`: extends or releases a lease (POST).
     pub async fn update_task(&self, request: UpdateTaskRequest) -> Result<Task, Error> {
+        self.preflight(ApiMethod::TasksUpdate)?;
         if request.task.id == "lease" {
             return Err(Error::unroutable(&request.task.id));
         }
-        self.modify_lease(Method::POST, "taskqueue.tasks.update", request)
+        self.modify_lease(Method::POST, ApiMethod::TasksUpdate, request)
             .await
     }
 
     /// `taskqueue.tasks.patch`: extends or releases a lease (PATCH).
     pub async fn patch_task(&self, request: PatchTaskRequest) -> Result<Task, Error> {
-        self.modify_lease(Method::PATCH, "taskqueue.tasks.patch", request)
+        self.preflight(ApiMethod::TasksPatch)?;
+        self.modify_lease(Method::PATCH, ApiMethod::TasksPatch, request)
             .await
     }
 
     /// `taskqueue.tasks.delete`: deletes a task.
     pub async fn delete_task(&self, request: DeleteTaskRequest) -> Result<(), Error> {
+        self.preflight(ApiMethod::TasksDelete)?;
         check_queue(&request.queue)?;
         validate::task_name(&request.task)?;
         let url = self.inner.paths.task(&request.queue, &request.task, &[])?;
@@ -326,7 +408,7 @@ impl Client {
             .transport
             .send(
                 Request::new(Method::DELETE, url)
-                    .operation("taskqueue.tasks.delete")
+                    .operation(ApiMethod::TasksDelete.id())
                     .retryable(request.retry),
             )
             .await?;

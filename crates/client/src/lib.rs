@@ -3,9 +3,12 @@
 //!
 //! [`Client`] implements [`TaskQueueApi`], one method per call. Arguments are
 //! checked before anything is sent (names, tag and payload sizes, lease
-//! limits, ETA), with the shared validators of `taskqueue-model`. Calls go
-//! through `taskqueue-transport`: bearer token, safe retries (never for
-//! `lease` and `insert` unless asked), precise errors.
+//! limits, ETA), with the shared validators of `taskqueue-model`, and so are
+//! the requested scopes, against the method table ([`accepted_scopes`]; see
+//! [`Client::check_scopes`]). Calls go through `taskqueue-transport`: bearer
+//! token, one refresh after a 401, safe retries (never for `lease` and
+//! `insert` unless asked), precise errors. A scope or ACL denial comes with a
+//! hint ([`Error::hint`]).
 //!
 //! The project path segment is sent verbatim, so the App Engine partition
 //! prefix works: `QueueRef::new("s~my-app", "pull-queue")`.
@@ -55,12 +58,14 @@ mod client;
 mod error;
 mod paths;
 mod requests;
+mod scopes;
 
 pub use api::TaskQueueApi;
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
-pub use error::Error;
+pub use error::{Error, ScopeDenied};
 pub use requests::{
     DeleteTaskRequest, GetQueueRequest, GetTaskRequest, InsertTaskRequest, LeaseTasksRequest,
     LeasedTask, ListTasksRequest, ModifyLeaseRequest, PatchTaskRequest, QueueRef,
     UpdateTaskRequest,
 };
+pub use scopes::{accepted_scopes, required_access};

@@ -7,6 +7,9 @@
 //! whose time only moves when the test says so, so nothing ever sleeps for
 //! real.
 //!
+//! [`RetryPolicy`] describes backoff schedules (exponential, full jitter,
+//! bounded in attempts and total time) for anything that sleeps on a clock.
+//!
 //! This crate knows nothing about HTTP or serde, so both the client stack and
 //! the server can depend on it.
 //!
@@ -27,6 +30,7 @@
 //! # }
 //! ```
 
+pub mod backoff;
 mod system;
 mod virtual_clock;
 
@@ -36,6 +40,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+pub use backoff::RetryPolicy;
 pub use system::SystemClock;
 pub use virtual_clock::VirtualClock;
 

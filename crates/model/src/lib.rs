@@ -52,6 +52,7 @@ mod error_envelope;
 pub mod int64;
 pub mod kind;
 pub mod limits;
+mod method;
 mod names;
 mod null_as_empty;
 mod payload;
@@ -63,6 +64,7 @@ pub mod validate;
 mod validation_error;
 
 pub use error_envelope::{ErrorBody, ErrorDetail, ErrorEnvelope};
+pub use method::ApiMethod;
 pub use names::{ProjectId, QueueName, QueuePath, TaskName, short_queue_name};
 pub use payload::{Payload, PayloadDecodeError};
 pub use queue::{TaskQueue, TaskQueueAcl, TaskQueueStats};

@@ -7,7 +7,8 @@ use std::time::Duration;
 use taskqueue_auth::{Scope, ScopeSet, SharedTokenProvider};
 use taskqueue_clock::SharedClock;
 
-use crate::{Error, RetryPolicy, tls};
+use crate::Error;
+use taskqueue_clock::RetryPolicy;
 
 /// The default User-Agent. Google's performance tips ask for `gzip` in it
 /// for compressed responses.
@@ -150,7 +151,7 @@ impl TransportBuilder {
         let tokens = self
             .tokens
             .ok_or_else(|| Error::configuration("a token provider is required"))?;
-        let tls = tls::client_config().map_err(|source| {
+        let tls = taskqueue_auth::http::rustls_client_config().map_err(|source| {
             Error::configuration("the TLS configuration could not be built").with_source(source)
         })?;
         let http = reqwest::Client::builder()

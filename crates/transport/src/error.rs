@@ -5,7 +5,11 @@ use std::fmt;
 use std::time::Duration;
 
 use http::StatusCode;
+use taskqueue_auth::ScopeSet;
 use taskqueue_model::ErrorEnvelope;
+
+use crate::ScopeDenial;
+use crate::denial::Denial;
 
 /// How much of an error body is kept for diagnosis.
 pub(crate) const MAX_KEPT_BODY_BYTES: usize = 8 * 1024;
@@ -32,10 +36,14 @@ enum Kind {
     /// The server answered with a non-success status.
     Status {
         status: StatusCode,
-        envelope: Option<ErrorEnvelope>,
+        envelope: Option<Box<ErrorEnvelope>>,
         body: String,
         www_authenticate: Option<String>,
         retry_after: Option<Duration>,
+        /// Set for a 403 because the token lacks a scope.
+        scope_denial: Option<Box<ScopeDenial>>,
+        /// Whether it is a 403 from the resource's ACL.
+        acl_denied: bool,
     },
     /// No connection could be made.
     Connect,
@@ -76,7 +84,7 @@ impl Error {
     /// Google's parsed error envelope, if the error body was one.
     pub fn envelope(&self) -> Option<&ErrorEnvelope> {
         match &self.inner.kind {
-            Kind::Status { envelope, .. } => envelope.as_ref(),
+            Kind::Status { envelope, .. } => envelope.as_deref(),
             _ => None,
         }
     }
@@ -164,11 +172,52 @@ impl Error {
     ///
     /// # Troubleshooting
     ///
-    /// [`Error::reason`] tells which: `insufficientPermissions` means the
-    /// token lacks a scope (see [`Error::www_authenticate`]); `forbidden`
-    /// means the caller's email is not in the queue's ACL in `queue.yaml`.
+    /// [`Error::is_scope_denied`] and [`Error::is_acl_denied`] tell the two
+    /// common causes apart; [`Error::reason`] names any other.
     pub fn is_permission_denied(&self) -> bool {
         self.status() == Some(StatusCode::FORBIDDEN)
+    }
+
+    /// Whether the server refused the call because the token lacks a scope
+    /// (HTTP 403 with `WWW-Authenticate: Bearer error="insufficient_scope"`,
+    /// or reason `insufficientPermissions` or `ACCESS_TOKEN_SCOPE_INSUFFICIENT`).
+    /// See [`Error::scope_denial`] for the scopes involved.
+    ///
+    /// # Troubleshooting
+    ///
+    /// The transport did not refresh the token (a new token has the same
+    /// scopes) and did not retry. Ask the token provider for a scope that
+    /// allows the call; on Compute Engine, the metadata server ignores the
+    /// requested scopes, so change the VM's access scopes instead.
+    pub fn is_scope_denied(&self) -> bool {
+        self.scope_denial().is_some()
+    }
+
+    /// The scopes the server required and the token had, for a 403 for
+    /// which [`Error::is_scope_denied`] holds.
+    pub fn scope_denial(&self) -> Option<&ScopeDenial> {
+        match &self.inner.kind {
+            Kind::Status { scope_denial, .. } => scope_denial.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the resource's ACL refused the caller: HTTP 403 with reason
+    /// `forbidden`, and nothing saying a scope is missing.
+    ///
+    /// # Troubleshooting
+    ///
+    /// For the Task Queue, the caller's email must be in the queue's `acl`
+    /// in `queue.yaml`: `user_email` to get, list, lease, update and delete
+    /// tasks, `writer_email` to insert them.
+    pub fn is_acl_denied(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            Kind::Status {
+                acl_denied: true,
+                ..
+            }
+        )
     }
 
     /// Whether the resource does not exist (HTTP 404).
@@ -209,21 +258,33 @@ impl Error {
         )
     }
 
+    /// An error for a non-success response. `token_scopes` are the scopes
+    /// the refused token was granted, if known, and `requested` those asked
+    /// for: the granted scopes of a scope denial.
     pub(crate) fn status_error(
         operation: &'static str,
         status: StatusCode,
         body: &[u8],
         www_authenticate: Option<String>,
         retry_after: Option<Duration>,
+        token_scopes: Option<&ScopeSet>,
+        requested: &ScopeSet,
     ) -> Self {
         let envelope = serde_json::from_slice::<ErrorEnvelope>(body).ok();
+        let denial = Denial::classify(status, www_authenticate.as_deref(), envelope.as_ref());
+        let scope_denial = denial
+            .as_ref()
+            .and_then(|denial| denial.scope_denial(token_scopes, requested))
+            .map(Box::new);
         Self::new(
             Kind::Status {
                 status,
-                envelope,
+                envelope: envelope.map(Box::new),
                 body: kept_body(body),
                 www_authenticate,
                 retry_after,
+                scope_denial,
+                acl_denied: denial == Some(Denial::Acl),
             },
             operation,
         )

@@ -8,7 +8,10 @@
 //!
 //! - **Auth.** Every attempt asks the [`TokenProvider`](taskqueue_auth::TokenProvider)
 //!   for a token. After a 401 the rejected token is invalidated and, if the
-//!   provider hands out a different one, the request is sent once more.
+//!   provider hands out a different one, the request is sent once more (once
+//!   per call). A 403 is never refreshed nor retried; [`Error::is_scope_denied`]
+//!   (with the required and granted scopes in a [`ScopeDenial`]) and
+//!   [`Error::is_acl_denied`] tell a missing scope from an ACL refusal.
 //! - **Retries.** Exponential backoff with full jitter, bounded in attempts and
 //!   in total time, only on 408, 429, 500, 502, 503, 504 and connection
 //!   errors or timeouts, and only for requests marked retryable. Sleeps go
@@ -44,16 +47,17 @@
 //! ```
 
 mod builder;
+mod challenge;
+mod denial;
 mod error;
 mod message;
-mod retry;
 mod send;
-mod tls;
 
 pub use builder::{Transport, TransportBuilder};
+pub use denial::ScopeDenial;
 pub use error::Error;
 pub use message::{Request, Response};
-pub use retry::RetryPolicy;
+pub use taskqueue_clock::RetryPolicy;
 
 /// The `http` crate, whose `Method`, `StatusCode` and `HeaderMap` this
 /// crate's API speaks.

@@ -174,10 +174,12 @@ impl Transport {
             operation,
             status,
             &body,
-            header_text(&headers, WWW_AUTHENTICATE),
+            header_list(&headers, WWW_AUTHENTICATE),
             header_text(&headers, RETRY_AFTER)
                 .and_then(|value| value.trim().parse::<u64>().ok())
                 .map(std::time::Duration::from_secs),
+            token.granted_scopes(),
+            &inner.scopes,
         ))
     }
 }
@@ -222,6 +224,17 @@ fn header_text(headers: &HeaderMap, name: http::header::HeaderName) -> Option<St
         .get(name)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned)
+}
+
+/// Every field of a list-valued header, joined with `, ` as HTTP allows
+/// (a server may send each `WWW-Authenticate` challenge in its own field).
+fn header_list(headers: &HeaderMap, name: http::header::HeaderName) -> Option<String> {
+    let values: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.join(", "))
 }
 
 /// The one place a reqwest error becomes ours; the original stays reachable

@@ -1,10 +1,13 @@
 //! Integration tests of the client: every method's wire format against
 //! wiremock on loopback, error mapping, validation before sending, retry
-//! defaults per method, and faking the client through its trait.
+//! defaults per method, 401 refresh, scope and ACL denials (before sending
+//! and from the server), and faking the client through its trait.
 
 mod errors;
 mod fake;
 mod methods;
 mod retries;
+mod scopes;
 mod support;
+mod unauthenticated;
 mod validation;

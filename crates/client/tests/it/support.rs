@@ -1,11 +1,19 @@
-//! Shared fixtures: a client on a virtual clock pointed at a mock server.
+//! Shared fixtures: a client on a virtual clock pointed at a mock server, a
+//! token provider that rotates on invalidation, and one call per method.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
-use taskqueue_auth::{AccessToken, StaticTokenProvider};
-use taskqueue_client::{Client, QueueRef};
+use async_trait::async_trait;
+use taskqueue_auth::{AccessToken, ScopeSet, StaticTokenProvider, TokenProvider};
+use taskqueue_client::{
+    Client, ClientBuilder, DeleteTaskRequest, Error, GetQueueRequest, GetTaskRequest,
+    InsertTaskRequest, LeaseTasksRequest, LeasedTask, ListTasksRequest, PatchTaskRequest, QueueRef,
+    UpdateTaskRequest,
+};
 use taskqueue_clock::VirtualClock;
+use taskqueue_model::{ApiMethod, Task, Timestamp};
 use taskqueue_transport::RetryPolicy;
 use wiremock::MockServer;
 
@@ -48,4 +56,115 @@ pub(crate) fn leased_task_json(id: &str, lease_micros: i64) -> serde_json::Value
         "retry_count": 1,
         "tag": "resize"
     })
+}
+
+/// A builder like [`client`]'s, without a token provider, for tests that
+/// choose their tokens, scopes and pre-flight setting.
+pub(crate) fn builder(server: &MockServer, clock: &VirtualClock) -> ClientBuilder {
+    Client::builder()
+        .base_url(format!("{}{API}/", server.uri()))
+        .retry_policy(RetryPolicy::new().with_jitter_seed(1))
+        .clock(Arc::new(clock.clone()))
+}
+
+/// Hands out `at-1`, `at-2`, ... and moves to the next token only when the
+/// current one is invalidated; counts both. Its tokens record `granted` as
+/// their granted scopes, if set.
+#[derive(Debug, Default)]
+pub(crate) struct RotatingTokens {
+    current: Mutex<usize>,
+    granted: Option<ScopeSet>,
+    issued: AtomicUsize,
+    invalidated: AtomicUsize,
+}
+
+impl RotatingTokens {
+    /// Tokens that the authorization server reports as granted `scopes`.
+    pub(crate) fn granting(scopes: ScopeSet) -> Self {
+        Self {
+            granted: Some(scopes),
+            ..Self::default()
+        }
+    }
+
+    /// How many tokens were handed out.
+    pub(crate) fn issued(&self) -> usize {
+        self.issued.load(Ordering::SeqCst)
+    }
+
+    /// How many tokens were reported rejected.
+    pub(crate) fn invalidated(&self) -> usize {
+        self.invalidated.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl TokenProvider for RotatingTokens {
+    async fn token(&self, _scopes: &ScopeSet) -> Result<AccessToken, taskqueue_auth::Error> {
+        self.issued.fetch_add(1, Ordering::SeqCst);
+        let current = *self.current.lock().expect("lock");
+        let token = AccessToken::new(format!("at-{}", current + 1));
+        Ok(match &self.granted {
+            Some(scopes) => token.with_granted_scopes(scopes.clone()),
+            None => token,
+        })
+    }
+
+    fn invalidate(&self, rejected: &AccessToken) {
+        self.invalidated.fetch_add(1, Ordering::SeqCst);
+        let mut current = self.current.lock().expect("lock");
+        if rejected.secret() == format!("at-{}", *current + 1) {
+            *current += 1;
+        }
+    }
+}
+
+/// Calls `method` with valid arguments, so that only the scopes (or the
+/// server) decide the outcome. Every method accepts a `{}` response.
+pub(crate) async fn call(client: &Client, method: ApiMethod) -> Result<(), Error> {
+    let leased = LeasedTask {
+        id: "t1".to_owned(),
+        queue_name: None,
+        lease_timestamp: Timestamp::from_micros(1),
+    };
+    match method {
+        ApiMethod::TaskqueuesGet => client
+            .get_queue(GetQueueRequest::new(queue()))
+            .await
+            .map(drop),
+        ApiMethod::TasksDelete => {
+            client
+                .delete_task(DeleteTaskRequest::new(queue(), "t1"))
+                .await
+        }
+        ApiMethod::TasksGet => client
+            .get_task(GetTaskRequest::new(queue(), "t1"))
+            .await
+            .map(drop),
+        ApiMethod::TasksInsert => client
+            .insert_task(InsertTaskRequest::new(queue(), Task::new("x")))
+            .await
+            .map(drop),
+        ApiMethod::TasksLease => client
+            .lease_tasks(LeaseTasksRequest::new(queue(), 1, 60))
+            .await
+            .map(drop),
+        ApiMethod::TasksList => client
+            .list_tasks(ListTasksRequest::new(queue()))
+            .await
+            .map(drop),
+        ApiMethod::TasksPatch => client
+            .patch_task(PatchTaskRequest::new(queue(), leased, 60))
+            .await
+            .map(drop),
+        ApiMethod::TasksUpdate => client
+            .update_task(UpdateTaskRequest::new(queue(), leased, 60))
+            .await
+            .map(drop),
+    }
+}
+
+/// How many requests `server` received.
+pub(crate) async fn requests(server: &MockServer) -> usize {
+    server.received_requests().await.expect("recording").len()
 }

@@ -52,12 +52,24 @@ pub(crate) fn post(server: &MockServer, path: &str) -> Request {
 }
 
 /// Hands out `at-1`, `at-2`, ... and moves to the next token only when the
-/// current one is invalidated; counts both.
+/// current one is invalidated; counts both. Its tokens record `granted` as
+/// their granted scopes, if set.
 #[derive(Debug, Default)]
 pub(crate) struct RotatingTokens {
     current: Mutex<usize>,
+    granted: Option<ScopeSet>,
     pub(crate) issued: AtomicUsize,
     pub(crate) invalidated: AtomicUsize,
+}
+
+impl RotatingTokens {
+    /// Tokens that the authorization server reports as granted `scopes`.
+    pub(crate) fn granting(scopes: ScopeSet) -> Self {
+        Self {
+            granted: Some(scopes),
+            ..Self::default()
+        }
+    }
 }
 
 #[async_trait]
@@ -65,7 +77,11 @@ impl TokenProvider for RotatingTokens {
     async fn token(&self, _scopes: &ScopeSet) -> Result<AccessToken, taskqueue_auth::Error> {
         self.issued.fetch_add(1, Ordering::SeqCst);
         let current = *self.current.lock().expect("lock");
-        Ok(AccessToken::new(format!("at-{}", current + 1)))
+        let token = AccessToken::new(format!("at-{}", current + 1));
+        Ok(match &self.granted {
+            Some(scopes) => token.with_granted_scopes(scopes.clone()),
+            None => token,
+        })
     }
 
     fn invalidate(&self, rejected: &AccessToken) {

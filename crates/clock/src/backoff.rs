@@ -1,5 +1,6 @@
 //! The retry policy: exponential backoff with full jitter, bounded in
-//! attempts and in total time.
+//! attempts and in total time. Shared by the transport (API calls) and the
+//! auth providers (token endpoints), whose sleeps go through a [`crate::Clock`].
 
 use std::time::Duration;
 
@@ -11,8 +12,8 @@ use std::time::Duration;
 /// after `max_attempts` attempts, or when the next wait would end past
 /// `max_elapsed` since the first attempt.
 ///
-/// Only requests marked retryable are retried, and only on transient
-/// failures (see [`crate::Error::is_transient`]).
+/// Which failures are retried is the caller's decision; the transport, for
+/// one, retries only transient failures of requests marked retryable.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     max_attempts: u32,
@@ -107,7 +108,9 @@ impl RetryPolicy {
         }
     }
 
-    pub(crate) fn jitter(&self) -> Jitter {
+    /// A fresh random source for one call's backoff sequence (seeded when
+    /// [`RetryPolicy::with_jitter_seed`] was set).
+    pub fn jitter(&self) -> Jitter {
         Jitter(match self.jitter_seed {
             Some(seed) => fastrand::Rng::with_seed(seed),
             None => fastrand::Rng::new(),
@@ -122,11 +125,12 @@ impl Default for RetryPolicy {
 }
 
 /// The random source of one call's backoff sequence.
-pub(crate) struct Jitter(fastrand::Rng);
+#[derive(Debug)]
+pub struct Jitter(fastrand::Rng);
 
 impl Jitter {
     /// A wait drawn uniformly from `0..=ceiling`, at microsecond resolution.
-    pub(crate) fn draw(&mut self, ceiling: Duration) -> Duration {
+    pub fn draw(&mut self, ceiling: Duration) -> Duration {
         let max = u64::try_from(ceiling.as_micros()).unwrap_or(u64::MAX);
         Duration::from_micros(self.0.u64(0..=max))
     }

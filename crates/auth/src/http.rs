@@ -1,0 +1,181 @@
+//! The providers' HTTP client (feature `http`): one reqwest client per
+//! provider, created once, with bounded timeouts. reqwest stays private.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::Error;
+
+/// The rustls configuration of every HTTP client in the workspace: the ring
+/// provider and Mozilla's root certificates, per client, no global state.
+pub fn rustls_client_config() -> Result<rustls::ClientConfig, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// The User-Agent of token requests.
+const USER_AGENT: &str = concat!("taskqueue-rs-auth/", env!("CARGO_PKG_VERSION"));
+
+/// An HTTP client for token endpoints and the metadata server.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpClient {
+    client: reqwest::Client,
+}
+
+/// What the providers need of a response.
+#[derive(Debug)]
+pub(crate) struct HttpResponse {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
+    /// The server's `Date` header, for clock-skew diagnosis.
+    pub(crate) date: Option<SystemTime>,
+    /// The `Metadata-Flavor` header, which identifies a real metadata server.
+    pub(crate) metadata_flavor: Option<String>,
+}
+
+/// The largest token or metadata response read (they are a few hundred bytes).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+impl HttpClient {
+    /// A client whose connections time out after `connect_timeout` and whose
+    /// requests time out after `request_timeout` (both real time: socket
+    /// deadlines, not protocol timers).
+    pub(crate) fn new(connect_timeout: Duration, request_timeout: Duration) -> Result<Self, Error> {
+        Self::build(connect_timeout, request_timeout, true)
+    }
+
+    /// A client that never goes through an `HTTP_PROXY`/`HTTPS_PROXY`: the
+    /// metadata server is link-local, and a proxy must not answer for it.
+    pub(crate) fn direct(
+        connect_timeout: Duration,
+        request_timeout: Duration,
+    ) -> Result<Self, Error> {
+        Self::build(connect_timeout, request_timeout, false)
+    }
+
+    fn build(
+        connect_timeout: Duration,
+        request_timeout: Duration,
+        use_proxy: bool,
+    ) -> Result<Self, Error> {
+        let tls = rustls_client_config().map_err(|source| {
+            Error::permanent("the TLS configuration could not be built").with_source(source)
+        })?;
+        let mut builder = reqwest::Client::builder();
+        if !use_proxy {
+            builder = builder.no_proxy();
+        }
+        let client = builder
+            .tls_backend_preconfigured(tls)
+            .user_agent(USER_AGENT)
+            .connect_timeout(connect_timeout)
+            .timeout(request_timeout)
+            // A 307/308 would re-send the form, secrets included, to another
+            // host: token endpoints and the metadata server never redirect.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|source| {
+                Error::permanent("the HTTP client could not be built").with_source(source)
+            })?;
+        Ok(Self { client })
+    }
+
+    /// POSTs `form` as `application/x-www-form-urlencoded` to `url`.
+    pub(crate) async fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+    ) -> Result<HttpResponse, Error> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let request = self
+            .client
+            .post(url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(body);
+        Self::send(request, url).await
+    }
+
+    /// GETs `url` with the extra `headers`.
+    pub(crate) async fn get(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<HttpResponse, Error> {
+        let mut request = self.client.get(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Self::send(request, url).await
+    }
+
+    async fn send(request: reqwest::RequestBuilder, url: &str) -> Result<HttpResponse, Error> {
+        let mut response = request
+            .send()
+            .await
+            .map_err(|source| network_error(url, source))?;
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let date = header("date").and_then(|text| httpdate::parse_http_date(&text).ok());
+        let metadata_flavor = header("metadata-flavor");
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|source| network_error(url, source))?
+        {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(Error::permanent(format!(
+                    "the response from {} exceeds {MAX_BODY_BYTES} bytes",
+                    redacted_url(url)
+                ))
+                .with_status(status));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpResponse {
+            status,
+            body,
+            date,
+            metadata_flavor,
+        })
+    }
+}
+
+/// A connection failure or timeout: transient, and says where.
+fn network_error(url: &str, source: reqwest::Error) -> Error {
+    let what = if source.is_timeout() {
+        "timed out"
+    } else if source.is_connect() {
+        "could not connect"
+    } else {
+        "failed"
+    };
+    // The reqwest error is not kept as the source: its Display includes the
+    // full URL, query string and all, which may carry scopes or more.
+    Error::transient(format!("the request to {} {what}", redacted_url(url)))
+}
+
+/// The URL without its query string.
+pub(crate) fn redacted_url(url: &str) -> &str {
+    url.split_once('?').map_or(url, |(base, _)| base)
+}

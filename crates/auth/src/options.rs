@@ -1,0 +1,53 @@
+//! [`HttpOptions`]: how the HTTP-based token sources reach their servers.
+
+use std::time::Duration;
+
+use taskqueue_clock::{RetryPolicy, SharedClock};
+
+/// Timeouts, retries and the clock shared by the token sources that talk to
+/// a token endpoint or the metadata server.
+///
+/// The defaults: 5 s to connect, 30 s per request, and up to 3 attempts
+/// with jittered backoff from 1 s, at most 30 s in all, on the system clock.
+/// Only transient failures are retried (5xx, 408, 429,
+/// `temporarily_unavailable`, connection errors); `invalid_grant` never is.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// The longest wait for a connection.
+    pub connect_timeout: Duration,
+    /// The longest one request may take.
+    pub request_timeout: Duration,
+    /// Backoff between attempts on transient failures.
+    pub retry: RetryPolicy,
+    /// The clock for token expiry, JWT timestamps and backoff sleeps.
+    pub clock: SharedClock,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::new()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_secs(1))
+                .with_max_backoff(Duration::from_secs(10))
+                .with_max_elapsed(Duration::from_secs(30)),
+            clock: taskqueue_clock::system(),
+        }
+    }
+}
+
+impl HttpOptions {
+    /// The same options on another clock (a virtual one in tests).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The same options with another retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+}

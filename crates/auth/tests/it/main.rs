@@ -1,0 +1,11 @@
+//! Integration tests of the token sources, the cache and ADC discovery,
+//! against wiremock token endpoints and metadata servers on loopback, in
+//! virtual time.
+
+mod adc;
+mod authorized_user;
+mod cache;
+mod metadata;
+mod secrets;
+mod service_account;
+mod support;

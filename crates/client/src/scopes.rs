@@ -1,0 +1,53 @@
+//! Which scopes each method accepts, per the seed document's table.
+
+use taskqueue_auth::{Access, Scope, ScopeSet};
+use taskqueue_model::ApiMethod;
+
+/// What a token must allow for `method` to succeed: [`Access::Write`] for the
+/// methods that change the queue (insert, lease, update, patch, delete),
+/// [`Access::Read`] for `taskqueues.get`, `tasks.get` and `tasks.list`.
+///
+/// ```
+/// use taskqueue_auth::Access;
+/// use taskqueue_client::required_access;
+/// use taskqueue_model::ApiMethod;
+///
+/// assert_eq!(required_access(ApiMethod::TasksList), Access::Read);
+/// assert_eq!(required_access(ApiMethod::TasksLease), Access::Write);
+/// ```
+pub fn required_access(method: ApiMethod) -> Access {
+    if method.is_write() {
+        Access::Write
+    } else {
+        Access::Read
+    }
+}
+
+/// The Task Queue scopes that allow `method`, any one of which suffices:
+/// the read/write scopes `taskqueue` and `cloud-taskqueue` for every method,
+/// and the read-only `taskqueue.consumer` and `cloud-taskqueue.consumer`
+/// for the three reads.
+///
+/// ```
+/// use taskqueue_auth::{Scope, ScopeSet};
+/// use taskqueue_client::accepted_scopes;
+/// use taskqueue_model::ApiMethod;
+///
+/// assert_eq!(
+///     accepted_scopes(ApiMethod::TasksInsert),
+///     ScopeSet::from([Scope::Taskqueue, Scope::CloudTaskqueue])
+/// );
+/// assert_eq!(accepted_scopes(ApiMethod::TasksGet).len(), 4);
+/// ```
+pub fn accepted_scopes(method: ApiMethod) -> ScopeSet {
+    let access = required_access(method);
+    Scope::TASK_QUEUE_SCOPES
+        .into_iter()
+        .filter(|scope| ScopeSet::from([scope.clone()]).grants(access))
+        .collect()
+}
+
+/// Whether a token with `scopes` may call `method`.
+pub(crate) fn allows(scopes: &ScopeSet, method: ApiMethod) -> bool {
+    scopes.grants(required_access(method))
+}
