@@ -5,6 +5,7 @@
 mod adc;
 mod authorized_user;
 mod cache;
+mod herd;
 mod metadata;
 mod secrets;
 mod service_account;

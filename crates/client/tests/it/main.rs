@@ -9,5 +9,6 @@ mod methods;
 mod retries;
 mod scopes;
 mod support;
+mod token_refresh;
 mod unauthenticated;
 mod validation;

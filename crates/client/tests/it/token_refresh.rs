@@ -1,0 +1,185 @@
+//! End to end with a real token cache: an authorized-user source behind a
+//! `TokenCache`, a wiremock token endpoint and a wiremock API. Concurrent
+//! 401s for one token cause one refresh, and each call is retried once.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use taskqueue_auth::{AuthorizedUserCredentials, AuthorizedUserSource, HttpOptions, TokenCache};
+use taskqueue_client::{Client, GetTaskRequest};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{API, clock, queue};
+
+fn token(secret: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "access_token": secret,
+        "expires_in": 3600,
+        "token_type": "Bearer"
+    }))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_refreshes_through_the_cache_and_later_calls_reuse_the_new_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(token("at-1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(token("at-2"))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    // The API refuses at-1 (revoked early) and accepts at-2.
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer at-1"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header("www-authenticate", "Bearer error=\"invalid_token\""),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer at-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "t1"})))
+        .mount(&server)
+        .await;
+
+    let clock = clock();
+    let credentials = AuthorizedUserCredentials::from_json(
+        &json!({
+            "type": "authorized_user",
+            "client_id": "client-1.apps.googleusercontent.com",
+            "client_secret": "client-secret-1",
+            "refresh_token": "refresh-token-1",
+            "token_uri": format!("{}/token", server.uri()),
+        })
+        .to_string(),
+    )
+    .expect("key file");
+    let source = AuthorizedUserSource::new(
+        credentials,
+        HttpOptions::default().with_clock(Arc::new(clock.clone())),
+    )
+    .expect("source");
+    let client = Client::builder()
+        .base_url(format!("{}{API}/", server.uri()))
+        .token_provider(Arc::new(TokenCache::new(source, Arc::new(clock.clone()))))
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .expect("client");
+
+    // Warm the cache with at-1, then send 20 calls at once: all see a 401.
+    client
+        .get_task(GetTaskRequest::new(queue(), "t1"))
+        .await
+        .expect("first call refreshes after its 401");
+    let token_requests_before = count(&server, "POST").await;
+    assert_eq!(token_requests_before, 2, "at-1, then one refresh to at-2");
+
+    // A second wave: the cache now holds at-2, so nothing is refreshed.
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.get_task(GetTaskRequest::new(queue(), "t1")).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.expect("task").expect("call succeeds with at-2");
+    }
+    assert_eq!(count(&server, "POST").await, 2, "no further refresh");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_calls_rejected_with_one_token_refreshes_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(token("at-1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(token("at-2"))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer at-1"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer at-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "t1"})))
+        .mount(&server)
+        .await;
+    let clock = clock();
+    let credentials = AuthorizedUserCredentials::from_json(
+        &json!({
+            "type": "authorized_user",
+            "client_id": "c",
+            "client_secret": "s",
+            "refresh_token": "r",
+            "token_uri": format!("{}/token", server.uri()),
+        })
+        .to_string(),
+    )
+    .expect("key file");
+    let source = AuthorizedUserSource::new(
+        credentials,
+        HttpOptions::default().with_clock(Arc::new(clock.clone())),
+    )
+    .expect("source");
+    let cache = Arc::new(TokenCache::new(source, Arc::new(clock.clone())));
+    // Warm the cache with at-1 without a call.
+    taskqueue_auth::TokenProvider::token(
+        &*cache,
+        &taskqueue_auth::ScopeSet::from([taskqueue_auth::Scope::Taskqueue]),
+    )
+    .await
+    .expect("at-1");
+    let client = Client::builder()
+        .base_url(format!("{}{API}/", server.uri()))
+        .token_provider(cache)
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .expect("client");
+    let calls: Vec<_> = (0..50)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.get_task(GetTaskRequest::new(queue(), "t1")).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.expect("task").expect("retried with at-2");
+    }
+    assert_eq!(
+        count(&server, "POST").await,
+        2,
+        "at-1 once, then exactly one refresh for 50 concurrent 401s"
+    );
+    let api_calls = count(&server, "GET").await;
+    assert!(
+        (51..=100).contains(&api_calls),
+        "each call retried at most once: {api_calls} API requests for 50 calls"
+    );
+}
+
+async fn count(server: &MockServer, verb: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .expect("recording")
+        .iter()
+        .filter(|request| request.method.as_str() == verb)
+        .count()
+}
