@@ -1,0 +1,311 @@
+//! Loading and validating scenario files. Every error names
+//! `file:line:column` and what is wrong; nothing runs before a whole
+//! directory has loaded cleanly.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::duration::{parse_duration, parse_utc};
+use crate::scenario::{Exchange, SCHEMA_VERSION, Scenario, Spanned};
+
+/// A scenario and the file it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedScenario {
+    /// The file, as given to the loader.
+    pub path: PathBuf,
+    /// The parsed, validated scenario.
+    pub scenario: Scenario,
+}
+
+/// A scenario file that cannot be used, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    /// `file:line:column: message` (or `file: message` without a position).
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// The method ids a `call` may name (short form; `taskqueue.` may prefix them).
+pub const METHODS: [&str; 8] = [
+    "taskqueues.get",
+    "tasks.delete",
+    "tasks.get",
+    "tasks.insert",
+    "tasks.lease",
+    "tasks.list",
+    "tasks.patch",
+    "tasks.update",
+];
+
+/// The error kinds an `expect.error.kind` may name.
+pub const ERROR_KINDS: [&str; 11] = [
+    "validation",
+    "unauthenticated",
+    "scope_denied",
+    "acl_denied",
+    "permission_denied",
+    "not_found",
+    "bad_request",
+    "conflict",
+    "transient",
+    "decode",
+    "auth",
+];
+
+/// Loads every `*.yaml` file under `dir` (recursively), sorted by path.
+/// Fails with every error found, not only the first.
+pub fn load_dir(dir: &Path) -> Result<Vec<LoadedScenario>, Vec<LoadError>> {
+    let mut files = Vec::new();
+    collect_yaml(dir, &mut files).map_err(|error| {
+        vec![LoadError {
+            message: format!("{}: {error}", dir.display()),
+        }]
+    })?;
+    files.sort();
+    let mut loaded = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        match load_file(&file) {
+            Ok(scenario) => loaded.push(scenario),
+            Err(error) => errors.push(error),
+        }
+    }
+    let mut seen = std::collections::BTreeMap::new();
+    for scenario in &loaded {
+        if let Some(first) = seen.insert(scenario.scenario.id.clone(), scenario.path.clone()) {
+            errors.push(LoadError {
+                message: format!(
+                    "{}: duplicate scenario id `{}` (also in {})",
+                    scenario.path.display(),
+                    scenario.scenario.id,
+                    first.display()
+                ),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(errors)
+    }
+}
+
+fn collect_yaml(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_yaml(&path, files)?;
+        } else if path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml") {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Loads and validates one scenario file.
+pub fn load_file(path: &Path) -> Result<LoadedScenario, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|error| LoadError {
+        message: format!("{}: cannot read: {error}", path.display()),
+    })?;
+    load_str(path, &text)
+}
+
+/// Parses and validates scenario `text`, naming `path` in errors.
+pub fn load_str(path: &Path, text: &str) -> Result<LoadedScenario, LoadError> {
+    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|error| LoadError {
+        message: format!("{}:{}", path.display(), first_line(&error.to_string())),
+    })?;
+    validate(path, &scenario)?;
+    Ok(LoadedScenario {
+        path: path.to_owned(),
+        scenario,
+    })
+}
+
+/// serde-saphyr's message starts `error: line L column C: what`; keep
+/// `L:C: what` so the whole reads `file:L:C: what`.
+fn first_line(message: &str) -> String {
+    let line = message.lines().next().unwrap_or(message);
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    if let Some(rest) = line.strip_prefix("line ")
+        && let Some((number, rest)) = rest.split_once(" column ")
+        && let Some((column, what)) = rest.split_once(": ")
+    {
+        return format!("{number}:{column}: {what}");
+    }
+    format!(" {line}")
+}
+
+fn at<T>(path: &Path, spanned: &Spanned<T>, message: impl fmt::Display) -> LoadError {
+    LoadError {
+        message: format!(
+            "{}:{}:{}: {message}",
+            path.display(),
+            spanned.referenced.line(),
+            spanned.referenced.column()
+        ),
+    }
+}
+
+fn whole(path: &Path, message: impl fmt::Display) -> LoadError {
+    LoadError {
+        message: format!("{}: {message}", path.display()),
+    }
+}
+
+fn validate(path: &Path, scenario: &Scenario) -> Result<(), LoadError> {
+    if scenario.schema != SCHEMA_VERSION {
+        return Err(whole(
+            path,
+            format!(
+                "`schema: {}` is not supported; this harness reads schema {SCHEMA_VERSION}",
+                scenario.schema
+            ),
+        ));
+    }
+    if scenario.id.trim().is_empty() {
+        return Err(whole(path, "`id` is empty"));
+    }
+    if scenario.behaviors.is_empty() {
+        return Err(whole(path, "`behaviors` lists no behaviour"));
+    }
+    if scenario.credentials.scopes.is_empty() {
+        return Err(whole(path, "`credentials.scopes` is empty"));
+    }
+    if let Some(lifetime) = &scenario.credentials.lifetime
+        && parse_duration(lifetime).is_none()
+    {
+        return Err(whole(
+            path,
+            format!("`credentials.lifetime: {lifetime}` is not a duration such as `3600s`"),
+        ));
+    }
+    if parse_utc(&scenario.clock.start).is_none() {
+        return Err(whole(
+            path,
+            format!(
+                "`clock.start: {}` is not a UTC time such as `2030-01-01T00:00:00Z`",
+                scenario.clock.start
+            ),
+        ));
+    }
+    for text in [
+        &scenario.client.retry.initial_backoff,
+        &scenario.client.retry.max_backoff,
+    ] {
+        if parse_duration(text).is_none() {
+            return Err(whole(
+                path,
+                format!("`client.retry`: `{text}` is not a duration"),
+            ));
+        }
+    }
+    if scenario.steps.is_empty() {
+        return Err(whole(path, "`steps` is empty"));
+    }
+    for (index, step) in scenario.steps.iter().enumerate() {
+        let number = index + 1;
+        let value = &step.value;
+        match (&value.call, &value.advance) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(at(
+                    path,
+                    step,
+                    format!("step {number}: give exactly one of `call` and `advance`"),
+                ));
+            }
+            (None, Some(advance)) => {
+                if parse_duration(&advance.value).is_none() {
+                    return Err(at(
+                        path,
+                        advance,
+                        format!("`advance: {}` is not a duration such as `30m`", advance.value),
+                    ));
+                }
+                if !value.args.is_empty()
+                    || !value.exchanges.is_empty()
+                    || value.expect.is_some()
+                    || value.counters.is_some()
+                {
+                    return Err(at(
+                        path,
+                        advance,
+                        format!("step {number}: an `advance` step takes no other key"),
+                    ));
+                }
+            }
+            (Some(call), None) => {
+                let method = call.value.strip_prefix("taskqueue.").unwrap_or(&call.value);
+                if !METHODS.contains(&method) {
+                    return Err(at(
+                        path,
+                        call,
+                        format!(
+                            "unknown method `{}`; expected one of {}",
+                            call.value,
+                            METHODS.join(", ")
+                        ),
+                    ));
+                }
+                let Some(expect) = &value.expect else {
+                    return Err(at(path, call, format!("step {number}: `expect` is missing")));
+                };
+                match (&expect.ok, &expect.error) {
+                    (Some(_), None) => {}
+                    (None, Some(error)) => {
+                        if !ERROR_KINDS.contains(&error.kind.as_str()) {
+                            return Err(at(
+                                path,
+                                call,
+                                format!(
+                                    "step {number}: unknown error kind `{}`; expected one of {}",
+                                    error.kind,
+                                    ERROR_KINDS.join(", ")
+                                ),
+                            ));
+                        }
+                    }
+                    _ => {
+                        return Err(at(
+                            path,
+                            call,
+                            format!("step {number}: `expect` needs exactly one of `ok` and `error`"),
+                        ));
+                    }
+                }
+                for exchange in &value.exchanges {
+                    if let Exchange::Token(token) = &exchange.value
+                        && token.issue.is_some() == token.error.is_some()
+                    {
+                        return Err(at(
+                            path,
+                            exchange,
+                            "a `token` exchange needs exactly one of `issue` and `error`",
+                        ));
+                    }
+                    if let Exchange::Api(api) = &exchange.value
+                        && api.response.json.is_some()
+                        && api.response.body.is_some()
+                    {
+                        return Err(at(
+                            path,
+                            exchange,
+                            "a response has either `json` or `body`, not both",
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,3 @@
+//! `taskqueue-conformance`: runs the scenarios (being built).
+
+fn main() {}
