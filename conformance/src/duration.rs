@@ -75,7 +75,12 @@ pub fn parse_utc(text: &str) -> Option<std::time::SystemTime> {
     let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
     let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 59 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
         return None;
     }
     // Days from the civil date (Howard Hinnant's algorithm).
@@ -108,7 +113,12 @@ mod time_tests {
         assert_eq!(secs("2023-11-14T22:13:20Z"), Some(1_700_000_000));
         assert_eq!(secs("2030-01-01T00:00:00Z"), Some(1_893_456_000));
         assert_eq!(secs("2024-02-29T12:00:00Z"), Some(1_709_208_000));
-        for bad in ["2030-01-01", "2030-13-01T00:00:00Z", "2030-01-01T00:00:00+01:00", "x"] {
+        for bad in [
+            "2030-01-01",
+            "2030-13-01T00:00:00Z",
+            "2030-01-01T00:00:00+01:00",
+            "x",
+        ] {
             assert_eq!(parse_utc(bad), None, "{bad}");
         }
     }

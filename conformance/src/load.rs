@@ -102,7 +102,10 @@ fn collect_yaml(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let path = entry?.path();
         if path.is_dir() {
             collect_yaml(&path, files)?;
-        } else if path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml") {
+        } else if path
+            .extension()
+            .is_some_and(|ext| ext == "yaml" || ext == "yml")
+        {
             files.push(path);
         }
     }
@@ -226,7 +229,10 @@ fn validate(path: &Path, scenario: &Scenario) -> Result<(), LoadError> {
                     return Err(at(
                         path,
                         advance,
-                        format!("`advance: {}` is not a duration such as `30m`", advance.value),
+                        format!(
+                            "`advance: {}` is not a duration such as `30m`",
+                            advance.value
+                        ),
                     ));
                 }
                 if !value.args.is_empty()
@@ -255,7 +261,11 @@ fn validate(path: &Path, scenario: &Scenario) -> Result<(), LoadError> {
                     ));
                 }
                 let Some(expect) = &value.expect else {
-                    return Err(at(path, call, format!("step {number}: `expect` is missing")));
+                    return Err(at(
+                        path,
+                        call,
+                        format!("step {number}: `expect` is missing"),
+                    ));
                 };
                 match (&expect.ok, &expect.error) {
                     (Some(_), None) => {}
@@ -276,7 +286,9 @@ fn validate(path: &Path, scenario: &Scenario) -> Result<(), LoadError> {
                         return Err(at(
                             path,
                             call,
-                            format!("step {number}: `expect` needs exactly one of `ok` and `error`"),
+                            format!(
+                                "step {number}: `expect` needs exactly one of `ok` and `error`"
+                            ),
                         ));
                     }
                 }

@@ -39,16 +39,52 @@ fn a_good_file_loads() {
 fn broken_files_name_the_place_and_the_problem() {
     // (edit applied to GOOD, expected message)
     let cases: &[(&str, &str, &str)] = &[
-        ("title: A task is read", "titel: A task is read", "scenarios/demo.yaml:3:1: unknown field `titel`"),
-        ("args: { task: t1 }", "args: { task: t1 }\n    retries: 3", "scenarios/demo.yaml:11:5: unknown field `retries`"),
-        ("grant: static", "grant: password", "scenarios/demo.yaml:6:10: unknown variant `password`"),
-        ("call: tasks.get", "call: tasks.fetch", "scenarios/demo.yaml:9:11: unknown method `tasks.fetch`"),
-        ("advance: 30m", "advance: soon", "scenarios/demo.yaml:16:14: `advance: soon` is not a duration"),
-        ("schema: 1", "schema: 2", "scenarios/demo.yaml: `schema: 2` is not supported"),
-        ("  - advance: 30m\n", "  - args: {}\n", "scenarios/demo.yaml:16:5: step 2: give exactly one of `call` and `advance`"),
-        ("expect: { ok: { id: t1 } }", "expect: { error: { kind: exploded } }", "step 1: unknown error kind `exploded`"),
+        (
+            "title: A task is read",
+            "titel: A task is read",
+            "scenarios/demo.yaml:3:1: unknown field `titel`",
+        ),
+        (
+            "args: { task: t1 }",
+            "args: { task: t1 }\n    retries: 3",
+            "scenarios/demo.yaml:11:5: unknown field `retries`",
+        ),
+        (
+            "grant: static",
+            "grant: password",
+            "scenarios/demo.yaml:6:10: unknown variant `password`",
+        ),
+        (
+            "call: tasks.get",
+            "call: tasks.fetch",
+            "scenarios/demo.yaml:9:11: unknown method `tasks.fetch`",
+        ),
+        (
+            "advance: 30m",
+            "advance: soon",
+            "scenarios/demo.yaml:16:14: `advance: soon` is not a duration",
+        ),
+        (
+            "schema: 1",
+            "schema: 2",
+            "scenarios/demo.yaml: `schema: 2` is not supported",
+        ),
+        (
+            "  - advance: 30m\n",
+            "  - args: {}\n",
+            "scenarios/demo.yaml:16:5: step 2: give exactly one of `call` and `advance`",
+        ),
+        (
+            "expect: { ok: { id: t1 } }",
+            "expect: { error: { kind: exploded } }",
+            "step 1: unknown error kind `exploded`",
+        ),
         ("status: 200,", "status: OK,", "scenarios/demo.yaml:14:"),
-        ("schema: 1\n", "schema: 1\nschema: 1\n", "scenarios/demo.yaml:2:1: duplicate"),
+        (
+            "schema: 1\n",
+            "schema: 1\nschema: 1\n",
+            "scenarios/demo.yaml:2:1: duplicate",
+        ),
     ];
     for (from, to, expected) in cases {
         assert!(GOOD.contains(from), "the case edits `{from}`");
