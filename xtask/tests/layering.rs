@@ -22,6 +22,7 @@ const CLOCK: &str = "taskqueue-clock";
 const AUTH: &str = "taskqueue-auth";
 const TRANSPORT: &str = "taskqueue-transport";
 const CLIENT: &str = "taskqueue-client";
+const CONFORMANCE: &str = "taskqueue-conformance";
 const XTASK: &str = "xtask";
 
 /// Crates that speak HTTP or run async I/O.
@@ -264,7 +265,7 @@ fn transport_does_not_depend_on_client() {
 }
 
 #[test]
-fn reqwest_is_a_direct_normal_dependency_of_auth_and_transport_only() {
+fn reqwest_is_a_direct_normal_dependency_of_auth_transport_and_the_harness_only() {
     let members = workspace_members();
     for expected in [MODEL, CLOCK, AUTH, TRANSPORT, CLIENT, XTASK] {
         assert!(
@@ -283,8 +284,9 @@ fn reqwest_is_a_direct_normal_dependency_of_auth_and_transport_only() {
         .collect();
     assert_eq!(
         direct_users,
-        [AUTH, TRANSPORT],
-        "layering violation: reqwest must be a normal dependency of {AUTH} (feature `http`) and {TRANSPORT} only"
+        [AUTH, CONFORMANCE, TRANSPORT],
+        "layering violation: reqwest must be a normal dependency of {AUTH} (feature `http`), \
+         {TRANSPORT} and {CONFORMANCE} (the real target's recording proxy) only"
     );
 }
 
