@@ -6,10 +6,23 @@
 //! token expiry, refresh-ahead and backoff run instantly. `scenarios/README.md`
 //! documents the format.
 
+pub mod coverage;
+pub mod dispatch;
 pub mod duration;
+pub mod expect;
+pub mod ledger;
 pub mod load;
+pub mod mock;
+pub mod real;
 pub mod report;
+pub mod reports;
+pub mod runner;
 pub mod scenario;
+pub mod setup;
+pub mod subset;
+pub mod template;
 
 pub use load::{LoadError, LoadedScenario, load_dir, load_file, load_str};
+pub use report::{Outcome, ScenarioRecord, StepRecord, Target, WireCounters};
+pub use runner::{Progress, run_all_mock, run_all_mock_with_progress, run_mock, run_mock_blocking};
 pub use scenario::Scenario;

@@ -1,3 +1,417 @@
-//! `taskqueue-conformance`: runs the scenarios (being built).
+//! `taskqueue-conformance`: loads and validates every scenario, runs them on
+//! the mock target or a real endpoint, applies the expected-failures ledger,
+//! checks inventory coverage (mock target), and reports: a progress line on
+//! stderr, a summary on stdout, and optionally JUnit XML and a Markdown
+//! matrix. Every report is scanned for secrets before anything is written.
+//!
+//! Exit status: 0 when everything passes; 1 on a failure, a coverage gap or
+//! a stale ledger entry; 2 on a usage error or a file that does not load; 3
+//! when a report would contain a secret (nothing is written then).
 
-fn main() {}
+// A command-line program: stdout and stderr are its interface.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use taskqueue_clock::{Clock, SystemClock};
+use taskqueue_conformance::coverage::{self, Inventory};
+use taskqueue_conformance::ledger::{self, Ledger};
+use taskqueue_conformance::real::{self, RealConfig};
+use taskqueue_conformance::reports::secrets::SecretScanner;
+use taskqueue_conformance::reports::{self, Progress, RunReport};
+use taskqueue_conformance::{
+    LoadedScenario, ScenarioRecord, Target, load_dir, run_all_mock_with_progress,
+};
+
+const USAGE: &str = "\
+Usage: taskqueue-conformance [OPTIONS]
+
+Runs the conformance scenarios and reports.
+
+Options:
+  --target mock|real    Where to run (default: mock)
+  --scenarios DIR       The scenario directory (default: scenarios)
+  --filter SUBSTR       Run only scenarios whose id contains SUBSTR (skips the coverage check)
+  --junit PATH          Write JUnit XML to PATH
+  --matrix PATH         Write the behaviour x method x target matrix (Markdown) to PATH
+  --ledger PATH         The expected-failures ledger (default: conformance/expected-failures.yaml)
+  --ineligible PATH     The coverage exemptions (default: conformance/coverage/ineligible.yaml)
+  --jobs N              Mock scenarios run at once (default: the available parallelism)
+  --base-url URL        Real target: the API base URL, ending in projects/ (or TQ_CONFORMANCE_BASE_URL)
+  --project PROJECT     Real target: the project path segment (or TQ_CONFORMANCE_PROJECT)
+  --queue QUEUE         Real target: the queue (or TQ_CONFORMANCE_QUEUE)
+  -h, --help            Print this message
+
+Real-target credentials come from the environment only: TQ_CONFORMANCE_TOKEN (a static
+access token), else Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, ...).
+
+Exit status: 0 passed; 1 a failure, coverage gap or stale ledger entry; 2 usage or load
+error; 3 a report would contain a secret (nothing written).
+";
+
+/// The command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Options {
+    target: Target,
+    scenarios: Option<PathBuf>,
+    filter: Option<String>,
+    junit: Option<PathBuf>,
+    matrix: Option<PathBuf>,
+    ledger: Option<PathBuf>,
+    ineligible: Option<PathBuf>,
+    jobs: Option<usize>,
+    base_url: Option<String>,
+    project: Option<String>,
+    queue: Option<String>,
+}
+
+/// The options of `args`; `Ok(None)` for help.
+fn parse(args: &[String]) -> Result<Option<Options>, String> {
+    let mut options = Options {
+        target: Target::Mock,
+        scenarios: None,
+        filter: None,
+        junit: None,
+        matrix: None,
+        ledger: None,
+        ineligible: None,
+        jobs: None,
+        base_url: None,
+        project: None,
+        queue: None,
+    };
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        if matches!(flag, "-h" | "--help") {
+            return Ok(None);
+        }
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| rest.next().cloned())
+                .ok_or_else(|| format!("`{flag}` needs a value"))
+        };
+        match flag {
+            "--target" => {
+                options.target = match value()?.as_str() {
+                    "mock" => Target::Mock,
+                    "real" => Target::Real,
+                    other => return Err(format!("unknown target `{other}` (mock or real)")),
+                }
+            }
+            "--scenarios" => options.scenarios = Some(value()?.into()),
+            "--filter" => options.filter = Some(value()?),
+            "--junit" => options.junit = Some(value()?.into()),
+            "--matrix" => options.matrix = Some(value()?.into()),
+            "--ledger" => options.ledger = Some(value()?.into()),
+            "--ineligible" => options.ineligible = Some(value()?.into()),
+            "--jobs" => {
+                let text = value()?;
+                let jobs = text
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|jobs| *jobs > 0)
+                    .ok_or_else(|| format!("`--jobs {text}` is not a positive number"))?;
+                options.jobs = Some(jobs);
+            }
+            "--base-url" => options.base_url = Some(value()?),
+            "--project" => options.project = Some(value()?),
+            "--queue" => options.queue = Some(value()?),
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    Ok(Some(options))
+}
+
+/// `relative` from the current directory if it exists there (the usual case:
+/// run from the workspace root), else from the workspace this binary was
+/// built in.
+fn default_path(relative: &str) -> PathBuf {
+    let here = Path::new(relative);
+    if here.exists() {
+        return here.to_owned();
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).join(relative)
+}
+
+/// Paths relative to the current directory when below it, so messages read
+/// `scenarios/auth/x.yaml:3:5`.
+fn relative_paths(scenarios: &mut [LoadedScenario]) {
+    let Ok(cwd) = std::env::current_dir() else {
+        return;
+    };
+    for scenario in scenarios {
+        if let Ok(relative) = scenario.path.strip_prefix(&cwd) {
+            scenario.path = relative.to_owned();
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let options = match parse(&args) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprint!("error: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    run(&options)
+}
+
+fn load_errors(errors: &[String]) -> ExitCode {
+    for error in errors {
+        eprintln!("{error}");
+    }
+    eprintln!("error: {} file problem(s); nothing ran", errors.len());
+    ExitCode::from(2)
+}
+
+fn run(options: &Options) -> ExitCode {
+    let wall = SystemClock::new();
+    let scenarios_dir = options
+        .scenarios
+        .clone()
+        .unwrap_or_else(|| default_path("scenarios"));
+    let mut scenarios = match load_dir(&scenarios_dir) {
+        Ok(scenarios) => scenarios,
+        Err(errors) => {
+            let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            return load_errors(&errors);
+        }
+    };
+    relative_paths(&mut scenarios);
+    let ledger_path = options
+        .ledger
+        .clone()
+        .unwrap_or_else(|| default_path("conformance/expected-failures.yaml"));
+    let ledger = if options.ledger.is_none() && !ledger_path.exists() {
+        Ledger::default()
+    } else {
+        match Ledger::load(&ledger_path) {
+            Ok(ledger) => ledger,
+            Err(errors) => return load_errors(&errors),
+        }
+    };
+    let check_coverage = options.target == Target::Mock && options.filter.is_none();
+    let coverage_inputs = if check_coverage {
+        let path = options
+            .ineligible
+            .clone()
+            .unwrap_or_else(|| default_path("conformance/coverage/ineligible.yaml"));
+        let ineligible = match coverage::load_ineligible(&path) {
+            Ok(entries) => entries,
+            Err(errors) => return load_errors(&errors),
+        };
+        match Inventory::builtin() {
+            Ok(inventory) => Some((inventory, ineligible)),
+            Err(error) => return load_errors(&[error]),
+        }
+    } else {
+        None
+    };
+    let known: BTreeSet<String> = scenarios
+        .iter()
+        .map(|loaded| loaded.scenario.id.clone())
+        .collect();
+    let selected: Vec<LoadedScenario> = scenarios
+        .iter()
+        .filter(|loaded| {
+            options
+                .filter
+                .as_ref()
+                .is_none_or(|filter| loaded.scenario.id.contains(filter.as_str()))
+        })
+        .cloned()
+        .collect();
+    if selected.is_empty() {
+        eprintln!(
+            "error: no scenario id contains `{}`",
+            options.filter.as_deref().unwrap_or_default()
+        );
+        return ExitCode::from(2);
+    }
+
+    let (records, secrets) = match execute(options, &selected) {
+        Ok(run) => run,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+
+    let coverage = coverage_inputs.map(|(inventory, ineligible)| {
+        let derivation = coverage::derive(&scenarios, &records);
+        coverage::check(&inventory, &ineligible, &derivation)
+    });
+    let coverage_skipped = match (options.target, &options.filter) {
+        (Target::Real, _) => Some("checked on the mock target only".to_owned()),
+        (Target::Mock, Some(_)) => Some("--filter runs a subset".to_owned()),
+        (Target::Mock, None) => None,
+    };
+    let applied = ledger::apply(&ledger, &known, records);
+    let report = RunReport {
+        target: options.target,
+        results: applied.results,
+        coverage,
+        coverage_skipped,
+        ledger_problems: applied.problems,
+        wall: wall.monotonic(),
+    };
+    match write_reports(options, &report, &secrets) {
+        Ok(()) => {}
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(3);
+        }
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Runs `scenarios` on the chosen target: the records, and the secrets the
+/// reports must not hold.
+fn execute(
+    options: &Options,
+    scenarios: &[LoadedScenario],
+) -> Result<(Vec<ScenarioRecord>, SecretScanner), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot build a tokio runtime: {error}"))?;
+    match options.target {
+        Target::Mock => {
+            let progress = Progress::for_stderr(scenarios.len(), false);
+            let jobs = options.jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+            });
+            let records = runtime.block_on(run_all_mock_with_progress(scenarios, jobs, |done| {
+                progress.show(done.done, Target::Mock, &done.scenario.scenario.id);
+            }));
+            progress.finish();
+            Ok((records, SecretScanner::new()))
+        }
+        Target::Real => {
+            let config = RealConfig::resolve(
+                options.base_url.as_deref(),
+                options.project.as_deref(),
+                options.queue.as_deref(),
+                |name| std::env::var(name).ok(),
+            )?;
+            let progress = Progress::for_stderr(scenarios.len(), true);
+            let run = runtime.block_on(real::run_real(&config, scenarios, |index, loaded| {
+                progress.show(index, Target::Real, &loaded.scenario.id);
+            }));
+            progress.finish();
+            let run = run?;
+            Ok((run.records, run.secrets))
+        }
+    }
+}
+
+/// Renders every report, scans them all for secrets, then writes them.
+fn write_reports(
+    options: &Options,
+    report: &RunReport,
+    secrets: &SecretScanner,
+) -> Result<(), String> {
+    let summary = format!(
+        "{}wall time: {}\n",
+        reports::summary(report),
+        reports::human_duration(report.wall)
+    );
+    let mut files = Vec::new();
+    if let Some(path) = &options.junit {
+        files.push(("JUnit", path, reports::junit::render(report)));
+    }
+    if let Some(path) = &options.matrix {
+        files.push(("matrix", path, reports::matrix::render(report)));
+    }
+    secrets
+        .scan("summary", &summary)
+        .map_err(|hit| hit.to_string())?;
+    for (name, _, text) in &files {
+        secrets.scan(name, text).map_err(|hit| hit.to_string())?;
+    }
+    for (name, path, text) in &files {
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
+        }
+        std::fs::write(path, text).map_err(|error| {
+            format!("cannot write the {name} report {}: {error}", path.display())
+        })?;
+    }
+    print!("{summary}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn options_parse_with_spaces_or_equals() {
+        let options = parse(&args(
+            "--target real --scenarios s --filter auth. --junit=j.xml --matrix m.md --ledger l.yaml \
+             --jobs 3 --base-url http://x/ --project=s~p --queue q",
+        ))
+        .expect("valid")
+        .expect("not help");
+        assert_eq!(options.target, Target::Real);
+        assert_eq!(options.scenarios.as_deref(), Some(Path::new("s")));
+        assert_eq!(options.filter.as_deref(), Some("auth."));
+        assert_eq!(options.junit.as_deref(), Some(Path::new("j.xml")));
+        assert_eq!(options.matrix.as_deref(), Some(Path::new("m.md")));
+        assert_eq!(options.ledger.as_deref(), Some(Path::new("l.yaml")));
+        assert_eq!(options.jobs, Some(3));
+        assert_eq!(options.base_url.as_deref(), Some("http://x/"));
+        assert_eq!(options.project.as_deref(), Some("s~p"));
+        assert_eq!(options.queue.as_deref(), Some("q"));
+        let default = parse(&[]).expect("valid").expect("not help");
+        assert_eq!(default.target, Target::Mock);
+        assert_eq!(default.filter, None);
+    }
+
+    #[test]
+    fn help_and_usage_errors() {
+        assert_eq!(parse(&args("--help")), Ok(None));
+        assert_eq!(parse(&args("--target mock -h")), Ok(None));
+        let cases = [
+            (
+                "--target staging",
+                "unknown target `staging` (mock or real)",
+            ),
+            ("--junit", "`--junit` needs a value"),
+            ("--jobs 0", "`--jobs 0` is not a positive number"),
+            ("--frobnicate", "unknown argument `--frobnicate`"),
+            ("extra", "unknown argument `extra`"),
+        ];
+        for (line, message) in cases {
+            assert_eq!(parse(&args(line)), Err(message.to_owned()), "{line}");
+        }
+        assert!(USAGE.contains("--target mock|real"));
+    }
+}

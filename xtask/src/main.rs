@@ -4,6 +4,9 @@
 //! - `cargo xtask ci`: exactly what CI runs, in order, stopping at the first
 //!   failure.
 //! - `cargo xtask test`: only the test step of `ci`.
+//! - `cargo xtask conformance`: the conformance suite on the mock target
+//!   (JUnit XML and the matrix under `target/conformance/`), and the total
+//!   wall time.
 //! - `cargo xtask bench client [-- <args>]`: the client's `tasks.get`
 //!   benchmark against raw reqwest.
 //! - `cargo xtask bench auth [-- <args>]`: the token cache's hot path
@@ -30,8 +33,13 @@ Commands:
                             cargo fmt --all -- --check
                             cargo clippy --workspace --all-targets --locked -- -D warnings
                             cargo test --workspace --locked       (INSTA_UPDATE=no, CI=true)
+                            cargo run -p taskqueue-conformance --locked -- --target mock ...
                             cargo doc --workspace --no-deps --locked  (RUSTDOCFLAGS=-D warnings)
   test                    Run only the test step of `ci`.
+  conformance             Run the conformance suite on the mock target: every scenario, the
+                          expected-failures ledger and the coverage check; writes
+                          target/conformance/junit.xml and target/conformance/matrix.md, and
+                          prints the total wall time.
   bench client [-- ARGS]  Benchmark `tasks.get` through taskqueue-client against raw reqwest
                           (BENCH_ROUNDS and BENCH_BATCH override the rounds and the batch size).
   bench auth [-- ARGS]    Benchmark the cached `token()` hot path of taskqueue-auth's TokenCache
@@ -70,6 +78,7 @@ fn parse(args: &[&str]) -> Result<Option<Vec<Step>>, String> {
         [] | ["help" | "-h" | "--help"] => Ok(None),
         ["ci"] => Ok(Some(ci_steps())),
         ["test"] => Ok(Some(vec![test_step()])),
+        ["conformance"] => Ok(Some(vec![conformance_step()])),
         ["bench", "client"] => Ok(Some(vec![bench_client_step(&[])])),
         ["bench", "client", "--", extra @ ..] => Ok(Some(vec![bench_client_step(extra)])),
         ["bench", "auth"] => Ok(Some(vec![bench_auth_step(&[])])),
@@ -85,7 +94,7 @@ fn parse(args: &[&str]) -> Result<Option<Vec<Step>>, String> {
             "unknown benchmark `{target}` (the benchmarks are `client` and `auth`)"
         )),
         [
-            command @ ("ci" | "test" | "help" | "-h" | "--help"),
+            command @ ("ci" | "test" | "conformance" | "help" | "-h" | "--help"),
             unexpected,
             ..,
         ] => Err(format!(
@@ -115,6 +124,7 @@ fn ci_steps() -> Vec<Step> {
             "warnings",
         ]),
         test_step(),
+        conformance_step(),
         Step::cargo(&["doc", "--workspace", "--no-deps", "--locked"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     ]
@@ -125,6 +135,25 @@ fn test_step() -> Step {
     Step::cargo(&["test", "--workspace", "--locked"])
         .env("INSTA_UPDATE", "no")
         .env("CI", "true")
+}
+
+/// The conformance suite on the mock target, with its JUnit XML and matrix
+/// under `target/conformance/`. A failure, a coverage gap or a stale
+/// expected-failures entry fails it.
+fn conformance_step() -> Step {
+    Step::cargo(&[
+        "run",
+        "-p",
+        "taskqueue-conformance",
+        "--locked",
+        "--",
+        "--target",
+        "mock",
+        "--junit",
+        "target/conformance/junit.xml",
+        "--matrix",
+        "target/conformance/matrix.md",
+    ])
 }
 
 /// The client benchmark, with `extra` arguments for the benchmark binary.
@@ -149,16 +178,31 @@ fn bench_step(package: &str, bench: &str, extra: &[&str]) -> Step {
     Step::cargo(&args)
 }
 
-/// Runs `steps` in order from `root`, stopping at the first failure.
+/// Runs `steps` in order from `root`, stopping at the first failure, and
+/// prints each step's wall time.
 fn run_all(root: &Path, steps: &[Step]) -> Result<(), String> {
     for step in steps {
         println!("==> {step}");
-        step.run(root)?;
+        let started = wall_clock();
+        let result = step.run(root);
+        println!(
+            "==> {:.2}s wall for `{step}` (build included)",
+            started.elapsed().as_secs_f64()
+        );
+        result?;
     }
     if steps.len() > 1 {
         println!("==> all {} steps passed", steps.len());
     }
     Ok(())
+}
+
+/// The start of a wall-time measurement. xtask has no dependencies, so it
+/// cannot read time through `taskqueue_clock::Clock`; it times child
+/// processes only.
+#[allow(clippy::disallowed_methods)]
+fn wall_clock() -> std::time::Instant {
+    std::time::Instant::now()
 }
 
 #[cfg(test)]
@@ -182,6 +226,7 @@ mod tests {
                 "cargo fmt --all -- --check",
                 "cargo clippy --workspace --all-targets --locked -- -D warnings",
                 "INSTA_UPDATE=no CI=true cargo test --workspace --locked",
+                CONFORMANCE,
                 "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked",
             ]
         );
@@ -189,6 +234,17 @@ mod tests {
             shown(&["test"]),
             ["INSTA_UPDATE=no CI=true cargo test --workspace --locked"]
         );
+    }
+
+    const CONFORMANCE: &str = "cargo run -p taskqueue-conformance --locked -- --target mock \
+                               --junit target/conformance/junit.xml --matrix \
+                               target/conformance/matrix.md";
+
+    #[test]
+    fn conformance_runs_the_mock_suite_with_its_reports() {
+        assert_eq!(shown(&["conformance"]), [CONFORMANCE]);
+        assert!(USAGE.contains("  conformance "));
+        assert!(parse(&["conformance", "--fast"]).is_err());
     }
 
     #[test]

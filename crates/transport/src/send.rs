@@ -44,7 +44,7 @@ impl Transport {
                 .await
                 .map_err(|source| Error::auth(operation, source).with_attempts(attempt))?;
             if let Some((rejected_token, unauthenticated)) = rejected.take()
-                && rejected_token == token
+                && rejected_token.secret() == token.secret()
             {
                 // The provider cannot do better than the token just refused.
                 return Err(unauthenticated);
@@ -176,12 +176,22 @@ impl Transport {
             &body,
             header_list(&headers, WWW_AUTHENTICATE),
             header_text(&headers, RETRY_AFTER)
-                .and_then(|value| value.trim().parse::<u64>().ok())
-                .map(std::time::Duration::from_secs),
+                .and_then(|value| retry_after(&value, inner.clock.now())),
             token.granted_scopes(),
             &inner.scopes,
         ))
     }
+}
+
+/// The wait a `Retry-After` value asks for: delay-seconds, or an HTTP-date
+/// (RFC 9110 §10.2.3) read against the injected clock; a past date is zero.
+fn retry_after(value: &str, now: std::time::SystemTime) -> Option<std::time::Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(std::time::Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or_default())
 }
 
 /// Reads the whole body, refusing more than `limit` bytes. A body that
@@ -250,4 +260,32 @@ fn map_send_error(operation: &'static str, source: reqwest::Error) -> Error {
         Error::network(operation)
     };
     error.with_source(source)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::retry_after;
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        // 1_700_000_000 is Tue, 14 Nov 2023 22:13:20 GMT.
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let cases: &[(&str, Option<u64>)] = &[
+            ("7", Some(7)),
+            (" 0 ", Some(0)),
+            ("Tue, 14 Nov 2023 22:13:25 GMT", Some(5)),
+            ("Tue, 14 Nov 2023 22:13:00 GMT", Some(0)),
+            ("soon", None),
+            ("-3", None),
+        ];
+        for (value, seconds) in cases {
+            assert_eq!(
+                retry_after(value, now),
+                seconds.map(Duration::from_secs),
+                "{value:?}"
+            );
+        }
+    }
 }

@@ -1,0 +1,478 @@
+//! The recording forwarder: a tiny HTTP/1.1 proxy on 127.0.0.1 that the
+//! client talks to instead of the real endpoint. It forwards each request
+//! with reqwest to the real base URL, answers with what came back, and
+//! records the exchange, so the harness can hold what crossed the wire
+//! against the scenario's script.
+//!
+//! Bearer tokens are recorded as labels (`at-1`, `at-2`, first seen first,
+//! per scenario), never as values; the values are kept apart, only for the
+//! secret scanner.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use url::Url;
+
+use super::http1::{Connection, RawRequest};
+
+/// One request that crossed the forwarder, and its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The HTTP method.
+    pub method: String,
+    /// The path relative to the queue (`tasks/t1`; `""` is the queue
+    /// itself), or the whole path (starting with `/`) if it is not below the
+    /// configured queue.
+    pub path: String,
+    /// The query parameters, decoded, in order.
+    pub query: Vec<(String, String)>,
+    /// The label of the bearer token the request carried.
+    pub token: Option<String>,
+    /// The request body as JSON (`Err` with why if it is not JSON), if any.
+    pub body: Option<Result<Value, String>>,
+    /// The answer's status; 502 if the upstream could not be reached.
+    pub status: u16,
+    /// The answer's JSON body, if it is JSON.
+    pub json: Option<Value>,
+    /// The answer's body as text, cut to 2 KiB (for diffs of non-JSON bodies).
+    pub text: String,
+    /// Why the upstream could not answer, if it could not.
+    pub upstream_error: Option<String>,
+}
+
+impl Recorded {
+    /// Google's error reason of the answer: `error.errors[0].reason`, else
+    /// `error.status`, else an OAuth `error` string.
+    pub fn reason(&self) -> Option<String> {
+        self.json.as_ref().and_then(error_reason)
+    }
+
+    /// The wire line of the exchange, as the mock target writes them:
+    /// `GET tasks/t1 [<at-1>] -> 401 authError`.
+    pub fn line(&self) -> String {
+        let path = if self.path.is_empty() {
+            "(queue)"
+        } else {
+            &self.path
+        };
+        let mut line = format!("{} {path}", self.method);
+        if !self.query.is_empty() {
+            let query: Vec<String> = self
+                .query
+                .iter()
+                .map(|(key, value)| format!("{key}={value}"))
+                .collect();
+            line.push('?');
+            line.push_str(&query.join("&"));
+        }
+        match &self.token {
+            Some(label) => line.push_str(&format!(" [<{label}>]")),
+            None => line.push_str(" [no token]"),
+        }
+        line.push_str(&format!(" -> {}", self.status));
+        if let Some(reason) = self.reason() {
+            line.push(' ');
+            line.push_str(&reason);
+        }
+        if let Some(error) = &self.upstream_error {
+            line.push_str(&format!(" (forwarder: {error})"));
+        }
+        line
+    }
+}
+
+/// Google's error reason in a JSON body: `error.errors[0].reason`, else
+/// `error.details[].reason`, else `error.status`, else an OAuth `error`
+/// string.
+pub fn error_reason(json: &Value) -> Option<String> {
+    let error = json.get("error")?;
+    if let Some(text) = error.as_str() {
+        return Some(text.to_owned());
+    }
+    let from_errors = error
+        .get("errors")
+        .and_then(Value::as_array)
+        .and_then(|errors| errors.iter().find_map(|e| e.get("reason")?.as_str()));
+    let from_details = || {
+        error
+            .get("details")
+            .and_then(Value::as_array)
+            .and_then(|details| details.iter().find_map(|d| d.get("reason")?.as_str()))
+    };
+    from_errors
+        .or_else(from_details)
+        .or_else(|| error.get("status").and_then(Value::as_str))
+        .map(str::to_owned)
+}
+
+#[derive(Debug, Default)]
+struct State {
+    exchanges: Vec<Recorded>,
+    /// (token value, label) for the running scenario.
+    labels: Vec<(String, String)>,
+    /// Every token value seen in the run, for the secret scanner.
+    secrets: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    upstream: Url,
+    queue_prefix: String,
+    http: reqwest::Client,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A running forwarder; stops when dropped.
+#[derive(Debug)]
+pub struct Forwarder {
+    local_base: String,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Headers that belong to one connection, not to the message.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+    // reqwest asks for gzip itself and decodes it, so records hold JSON.
+    "accept-encoding",
+    "content-encoding",
+];
+
+impl Forwarder {
+    /// Starts a forwarder on 127.0.0.1 in front of `upstream_base` (the
+    /// API's base URL, ending in `projects/`), for the queue `queue` of
+    /// `project`.
+    pub async fn start(
+        upstream_base: &str,
+        project: &str,
+        queue: &str,
+        timeout: Duration,
+    ) -> Result<Forwarder, String> {
+        let mut upstream = Url::parse(upstream_base)
+            .map_err(|error| format!("base URL `{upstream_base}`: {error}"))?;
+        if !matches!(upstream.scheme(), "http" | "https") {
+            return Err(format!("base URL `{upstream_base}` must be http or https"));
+        }
+        if !upstream.path().ends_with('/') {
+            let path = format!("{}/", upstream.path());
+            upstream.set_path(&path);
+        }
+        let tls = taskqueue_auth::http::rustls_client_config()
+            .map_err(|error| format!("TLS configuration: {error}"))?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|error| format!("the forwarder's HTTP client: {error}"))?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|error| format!("the forwarder cannot listen on 127.0.0.1: {error}"))?;
+        let address = listener
+            .local_addr()
+            .map_err(|error| format!("the forwarder's address: {error}"))?;
+        let queue_prefix = format!(
+            "{}{}/taskqueues/{}",
+            upstream.path(),
+            escape_segment(project),
+            escape_segment(queue)
+        );
+        let local_base = format!("http://{address}{}", upstream.path());
+        let shared = Arc::new(Shared {
+            upstream,
+            queue_prefix,
+            http,
+            state: Mutex::new(State::default()),
+        });
+        let task = tokio::spawn(accept(listener, shared.clone()));
+        Ok(Forwarder {
+            local_base,
+            shared,
+            task,
+        })
+    }
+
+    /// The base URL the client uses: `http://127.0.0.1:{port}` and the
+    /// upstream's path.
+    pub fn base_url(&self) -> &str {
+        &self.local_base
+    }
+
+    /// The exchanges recorded since the last call.
+    pub fn take(&self) -> Vec<Recorded> {
+        std::mem::take(&mut self.shared.lock().exchanges)
+    }
+
+    /// Starts a new scenario: forgets the exchanges and the token labels.
+    pub fn reset(&self) {
+        let mut state = self.shared.lock();
+        state.exchanges.clear();
+        state.labels.clear();
+    }
+
+    /// Every token value seen so far, for the secret scanner.
+    pub fn secrets(&self) -> Vec<String> {
+        self.shared.lock().secrets.clone()
+    }
+}
+
+/// A path segment escaped as the client escapes it: everything but
+/// unreserved characters and `:`.
+fn escape_segment(segment: &str) -> String {
+    let mut out = String::new();
+    for &byte in segment.as_bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~:".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+async fn accept(listener: TcpListener, shared: Arc<Shared>) {
+    while let Ok((stream, _)) = listener.accept().await {
+        tokio::spawn(serve(Connection::new(stream), shared.clone()));
+    }
+}
+
+async fn serve(mut connection: Connection, shared: Arc<Shared>) {
+    loop {
+        let request = match connection.next_request().await {
+            Ok(Some(request)) => request,
+            Ok(None) => return,
+            Err(error) => {
+                let body = format!("conformance forwarder: bad request: {error}");
+                let _ = connection
+                    .respond(
+                        400,
+                        &[("connection".to_owned(), "close".to_owned())],
+                        body.as_bytes(),
+                    )
+                    .await;
+                return;
+            }
+        };
+        let close = request.wants_close();
+        let (status, headers, body) = forward(&shared, request).await;
+        if connection.respond(status, &headers, &body).await.is_err() || close {
+            return;
+        }
+    }
+}
+
+async fn forward(shared: &Shared, request: RawRequest) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let (path, query) = split_target(&request.target);
+    let relative = path
+        .strip_prefix(&shared.queue_prefix)
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+        .map(|rest| rest.trim_start_matches('/').to_owned())
+        .unwrap_or_else(|| path.to_owned());
+    let token = request
+        .header("authorization")
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .map(|value| label_for(shared, value.trim()));
+    let body = (!request.body.is_empty()).then(|| {
+        serde_json::from_slice::<Value>(&request.body).map_err(|error| format!("not JSON: {error}"))
+    });
+    let mut recorded = Recorded {
+        method: request.method.clone(),
+        path: relative,
+        query: decode_query(query),
+        token,
+        body,
+        status: 502,
+        json: None,
+        text: String::new(),
+        upstream_error: None,
+    };
+
+    let mut url = shared.upstream.clone();
+    url.set_path(path);
+    url.set_query(query);
+    let answer = match reqwest::Method::from_bytes(request.method.as_bytes()) {
+        Err(error) => Err(format!("method {}: {error}", request.method)),
+        Ok(method) => {
+            let mut outgoing = shared.http.request(method, url);
+            for (name, value) in &request.headers {
+                if !HOP_BY_HOP.contains(&name.as_str()) {
+                    outgoing = outgoing.header(name.as_str(), value.as_str());
+                }
+            }
+            match outgoing.body(request.body).send().await {
+                Err(error) => Err(without_url(&error)),
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let headers: Vec<(String, String)> = response
+                        .headers()
+                        .iter()
+                        .filter(|(name, _)| !HOP_BY_HOP.contains(&name.as_str()))
+                        .filter_map(|(name, value)| {
+                            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+                        })
+                        .collect();
+                    match response.bytes().await {
+                        Ok(body) => Ok((status, headers, body.to_vec())),
+                        Err(error) => Err(without_url(&error)),
+                    }
+                }
+            }
+        }
+    };
+    let (status, headers, body) = match answer {
+        Ok(answer) => answer,
+        Err(error) => {
+            let body = format!("conformance forwarder: the upstream did not answer: {error}");
+            recorded.upstream_error = Some(error);
+            (
+                502,
+                vec![("content-type".to_owned(), "text/plain".to_owned())],
+                body.into_bytes(),
+            )
+        }
+    };
+    recorded.status = status;
+    recorded.json = serde_json::from_slice(&body).ok();
+    let text = String::from_utf8_lossy(&body);
+    recorded.text = text.chars().take(2048).collect();
+    shared.lock().exchanges.push(recorded);
+    (status, headers, body)
+}
+
+/// A reqwest error without its URL (the query could hold anything).
+fn without_url(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else if error.is_body() || error.is_decode() {
+        "the body could not be read"
+    } else {
+        "the request failed"
+    };
+    let mut message = kind.to_owned();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+fn label_for(shared: &Shared, token: &str) -> String {
+    let mut state = shared.lock();
+    if !state.secrets.iter().any(|known| known == token) {
+        state.secrets.push(token.to_owned());
+    }
+    if let Some((_, label)) = state.labels.iter().find(|(known, _)| known == token) {
+        return label.clone();
+    }
+    let label = format!("at-{}", state.labels.len() + 1);
+    state.labels.push((token.to_owned(), label.clone()));
+    label
+}
+
+fn split_target(target: &str) -> (&str, Option<&str>) {
+    match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    }
+}
+
+fn decode_query(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .map(|query| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .map(|(key, value)| (key.into_owned(), value.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reasons_come_from_googles_envelope_or_oauth() {
+        let cases = [
+            (
+                json!({"error": {"errors": [{"reason": "authError"}], "status": "UNAUTHENTICATED"}}),
+                Some("authError"),
+            ),
+            (
+                json!({"error": {"details": [{"reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}]}}),
+                Some("ACCESS_TOKEN_SCOPE_INSUFFICIENT"),
+            ),
+            (
+                json!({"error": {"code": 404, "status": "NOT_FOUND"}}),
+                Some("NOT_FOUND"),
+            ),
+            (json!({"error": "invalid_grant"}), Some("invalid_grant")),
+            (json!({"id": "t1"}), None),
+        ];
+        for (json, reason) in cases {
+            assert_eq!(error_reason(&json).as_deref(), reason, "{json}");
+        }
+    }
+
+    #[test]
+    fn lines_name_labels_never_tokens() {
+        let recorded = Recorded {
+            method: "POST".to_owned(),
+            path: "tasks/lease".to_owned(),
+            query: vec![("numTasks".to_owned(), "1".to_owned())],
+            token: Some("at-1".to_owned()),
+            body: None,
+            status: 403,
+            json: Some(json!({"error": {"errors": [{"reason": "insufficientPermissions"}]}})),
+            text: String::new(),
+            upstream_error: None,
+        };
+        assert_eq!(
+            recorded.line(),
+            "POST tasks/lease?numTasks=1 [<at-1>] -> 403 insufficientPermissions"
+        );
+        let queue = Recorded {
+            path: String::new(),
+            token: None,
+            status: 200,
+            json: None,
+            query: Vec::new(),
+            method: "GET".to_owned(),
+            ..recorded
+        };
+        assert_eq!(queue.line(), "GET (queue) [no token] -> 200");
+        assert_eq!(escape_segment("s~app:x y"), "s~app:x%20y");
+    }
+}
