@@ -31,6 +31,21 @@ pub struct Checked {
     pub problems: Vec<String>,
 }
 
+/// Compares `outcome` with the step's expectation, if it has one; a call
+/// step without `expect` (which the loader refuses) is a problem itself.
+pub fn judge(expect: Option<&Expect>, outcome: &Result<Value, Error>, now: SystemTime) -> Checked {
+    match expect {
+        Some(expected) => check(expected, outcome, now),
+        None => Checked {
+            result: match outcome {
+                Ok(_) => "ok".to_owned(),
+                Err(error) => error_line(error),
+            },
+            problems: vec!["`expect` is missing".to_owned()],
+        },
+    }
+}
+
 /// Compares `outcome` with `expect`, expanding time templates of
 /// `expect.ok` at `now` (the virtual time when the call returned).
 pub fn check(expect: &Expect, outcome: &Result<Value, Error>, now: SystemTime) -> Checked {

@@ -420,20 +420,9 @@ async fn run_call(
         record.result = "not run".to_owned();
         return (record, problems);
     };
-    match &step.expect {
-        Some(expected) => {
-            let checked = expect::check(expected, &outcome, clock.now());
-            record.result = checked.result;
-            problems.extend(checked.problems);
-        }
-        None => {
-            record.result = match &outcome {
-                Ok(_) => "ok".to_owned(),
-                Err(error) => expect::error_line(error),
-            };
-            problems.push("`expect` is missing".to_owned());
-        }
-    }
+    let checked = expect::judge(step.expect.as_ref(), &outcome, clock.now());
+    record.result = checked.result;
+    problems.extend(checked.problems);
     if let Some(counters) = &step.counters {
         let mut observable = counters.clone();
         if observable.token_requests.take().is_some() {

@@ -362,20 +362,11 @@ async fn run_step(setup: &Setup, number: usize, step: &Step) -> (StepRecord, Vec
             record.result = "not run".to_owned();
             problems.push(harness);
         }
-        Ok(outcome) => match &step.expect {
-            Some(expected) => {
-                let checked = expect::check(expected, &outcome, clock.now());
-                record.result = checked.result;
-                problems.extend(checked.problems);
-            }
-            None => {
-                record.result = match &outcome {
-                    Ok(_) => "ok".to_owned(),
-                    Err(error) => expect::error_line(error),
-                };
-                problems.push("`expect` is missing".to_owned());
-            }
-        },
+        Ok(outcome) => {
+            let checked = expect::judge(step.expect.as_ref(), &outcome, clock.now());
+            record.result = checked.result;
+            problems.extend(checked.problems);
+        }
     }
     if let Some(counters) = &step.counters {
         problems.extend(expect::counter_problems(counters, &record.counters));
