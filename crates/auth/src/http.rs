@@ -30,8 +30,8 @@ pub(crate) struct HttpClient {
     client: reqwest::Client,
 }
 
-/// What the providers need of a response.
-#[derive(Debug)]
+/// What the providers need of a response. Its `Debug` shows the body's
+/// length only: a token response body holds the tokens.
 pub(crate) struct HttpResponse {
     pub(crate) status: u16,
     pub(crate) body: Vec<u8>,
@@ -39,6 +39,17 @@ pub(crate) struct HttpResponse {
     pub(crate) date: Option<SystemTime>,
     /// The `Metadata-Flavor` header, which identifies a real metadata server.
     pub(crate) metadata_flavor: Option<String>,
+}
+
+impl std::fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .field("date", &self.date)
+            .field("metadata_flavor", &self.metadata_flavor)
+            .finish()
+    }
 }
 
 /// The largest token or metadata response read (they are a few hundred bytes).

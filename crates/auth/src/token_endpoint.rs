@@ -376,6 +376,8 @@ fn parse_success(
             malformed("`expires_in` is not a positive number of seconds".to_owned())
         })?,
     };
+    // RFC 6749 §5.1: `scope` is optional if identical to the scope
+    // requested, so its absence means the requested scopes were granted.
     let granted = string("scope")?
         .map(ScopeSet::parse_space_separated)
         .filter(|scopes| !scopes.is_empty())
@@ -388,8 +390,11 @@ fn parse_success(
         .map(SecretString::from);
     // The lifetime counts from when the request was sent: the server cannot
     // have issued the token earlier, so the expiry is never overestimated.
+    let expires_at = sent_at
+        .checked_add(expires_in)
+        .ok_or_else(|| malformed("`expires_in` is too large to be a token lifetime".to_owned()))?;
     let token = AccessToken::new(access_token)
-        .with_expires_at(sent_at + expires_in)
+        .with_expires_at(expires_at)
         .with_granted_scopes(granted);
     Ok(TokenResponse {
         token,

@@ -289,6 +289,53 @@ impl Error {
             .is_some_and(taskqueue_transport::Error::is_transient)
     }
 
+    /// Whether the server refused the request's arguments (HTTP 400): a bad
+    /// name, an out-of-range parameter, a lease that no longer matches.
+    ///
+    /// # Troubleshooting
+    ///
+    /// Arguments the client can check are refused before sending
+    /// ([`Error::is_validation`]); a 400 means the server judged what the
+    /// client could not, such as an expired lease or an unknown task.
+    pub fn is_invalid_argument(&self) -> bool {
+        self.has_status(400)
+    }
+
+    /// Whether the request conflicts with the queue's state (HTTP 409), such
+    /// as inserting a task whose name is taken or tombstoned.
+    pub fn is_conflict(&self) -> bool {
+        self.has_status(409)
+    }
+
+    /// Whether the server asked the client to slow down (HTTP 429).
+    pub fn is_rate_limited(&self) -> bool {
+        self.has_status(429)
+    }
+
+    /// Whether no access token could be had (the token provider failed);
+    /// [`Error::transport`] then gives the auth error through
+    /// `auth_error()`.
+    pub fn is_auth(&self) -> bool {
+        self.transport()
+            .is_some_and(taskqueue_transport::Error::is_auth)
+    }
+
+    /// Whether an attempt timed out.
+    pub fn is_timeout(&self) -> bool {
+        self.transport()
+            .is_some_and(taskqueue_transport::Error::is_timeout)
+    }
+
+    /// Whether no connection could be made to the server.
+    pub fn is_connect(&self) -> bool {
+        self.transport()
+            .is_some_and(taskqueue_transport::Error::is_connect)
+    }
+
+    fn has_status(&self, code: u16) -> bool {
+        self.status().is_some_and(|status| status.as_u16() == code)
+    }
+
     /// Whether the queue or task does not exist (HTTP 404).
     pub fn is_not_found(&self) -> bool {
         self.transport()

@@ -18,9 +18,17 @@ pub(crate) enum Origin<'a> {
 }
 
 /// A parsed key file of one expected `type`.
-#[derive(Debug)]
 pub(crate) struct KeyFile {
     fields: Map<String, Value>,
+}
+
+/// Names the fields only: their values include private keys and secrets.
+impl std::fmt::Debug for KeyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyFile")
+            .field("fields", &self.fields.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl KeyFile {

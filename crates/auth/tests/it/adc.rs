@@ -482,6 +482,7 @@ fn the_process_environment_is_read_once_and_empty_variables_are_unset() {
 }
 
 #[test]
+#[ignore = "run in a child process by its parent test, with the environment it needs"]
 fn child_reads_the_process_environment() {
     if in_child() {
         assert_eq!(
@@ -498,6 +499,7 @@ fn child_reads_the_process_environment() {
 }
 
 #[test]
+#[ignore = "run in a child process by its parent test, with the environment it needs"]
 fn child_treats_empty_variables_as_unset() {
     if in_child() {
         assert_eq!(
@@ -526,6 +528,7 @@ fn application_default_credentials_reads_the_process_environment() {
 }
 
 #[tokio::test]
+#[ignore = "run in a child process by its parent test, with the environment it needs"]
 async fn child_application_default_credentials() {
     if in_child() {
         let adc = application_default_credentials()

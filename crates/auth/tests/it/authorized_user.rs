@@ -341,6 +341,30 @@ async fn failures_are_classified_explained_and_retried_only_when_transient() {
             says: &["`expires_in` is missing"],
         },
         Failure {
+            name: "expires_in too large for the clock (u64::MAX)",
+            answers: vec![token_json(
+                200,
+                json!({"access_token": "ya29.x", "expires_in": u64::MAX, "token_type": "Bearer"}),
+            )],
+            requests: 1,
+            transient: false,
+            status: Some(200),
+            code: None,
+            says: &["`expires_in`"],
+        },
+        Failure {
+            name: "expires_in too large for the clock (1e300)",
+            answers: vec![token_json(
+                200,
+                json!({"access_token": "ya29.x", "expires_in": 1e300, "token_type": "Bearer"}),
+            )],
+            requests: 1,
+            transient: false,
+            status: Some(200),
+            code: None,
+            says: &["`expires_in`"],
+        },
+        Failure {
             name: "non-bearer token_type",
             answers: vec![token_json(
                 200,

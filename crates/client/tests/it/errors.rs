@@ -9,19 +9,14 @@ use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
 
 use crate::support::{client, clock, queue};
 
+/// A classification predicate of the client's error.
+type Predicate = fn(&taskqueue_client::Error) -> bool;
+
 struct Case {
     status: u16,
     reason: &'static str,
     transient: bool,
-    predicate: fn(&taskqueue_client::Error) -> bool,
-}
-
-fn is_bad_request(error: &taskqueue_client::Error) -> bool {
-    error.status().map(|s| s.as_u16()) == Some(400)
-}
-
-fn is_conflict(error: &taskqueue_client::Error) -> bool {
-    error.status().map(|s| s.as_u16()) == Some(409)
+    predicate: Predicate,
 }
 
 const CASES: &[Case] = &[
@@ -29,7 +24,7 @@ const CASES: &[Case] = &[
         status: 400,
         reason: "invalid",
         transient: false,
-        predicate: is_bad_request,
+        predicate: taskqueue_client::Error::is_invalid_argument,
     },
     Case {
         status: 401,
@@ -53,13 +48,13 @@ const CASES: &[Case] = &[
         status: 409,
         reason: "conflict",
         transient: false,
-        predicate: is_conflict,
+        predicate: taskqueue_client::Error::is_conflict,
     },
     Case {
         status: 429,
         reason: "rateLimitExceeded",
         transient: true,
-        predicate: taskqueue_client::Error::is_transient,
+        predicate: taskqueue_client::Error::is_rate_limited,
     },
     Case {
         status: 500,
@@ -111,6 +106,22 @@ async fn every_status_maps_to_its_typed_error_with_and_without_an_envelope() {
                 "{label}"
             );
             assert!((case.predicate)(&error), "{label}: predicate");
+            // Each status predicate holds for its own status only.
+            let predicates: [(u16, Predicate); 6] = [
+                (400, taskqueue_client::Error::is_invalid_argument),
+                (401, taskqueue_client::Error::is_unauthenticated),
+                (403, taskqueue_client::Error::is_permission_denied),
+                (404, taskqueue_client::Error::is_not_found),
+                (409, taskqueue_client::Error::is_conflict),
+                (429, taskqueue_client::Error::is_rate_limited),
+            ];
+            for (status, predicate) in predicates {
+                assert_eq!(
+                    predicate(&error),
+                    status == case.status,
+                    "{label}: the predicate for {status}"
+                );
+            }
             assert_eq!(error.is_transient(), case.transient, "{label}: transient");
             assert!(!error.is_validation(), "{label}");
             let transport = error.transport().expect("transport error");

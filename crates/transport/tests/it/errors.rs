@@ -165,15 +165,27 @@ impl std::io::Write for Captured {
 #[tokio::test]
 async fn traces_name_the_call_and_attempts_but_never_the_token() {
     let server = MockServer::start().await;
+    // The first token is refused (401), the second meets a 503, then succeeds.
+    Mock::given(header(
+        "authorization",
+        format!("Bearer {FIRST_SECRET}").as_str(),
+    ))
+    .respond_with(
+        ResponseTemplate::new(401)
+            .insert_header("www-authenticate", "Bearer error=\"invalid_token\""),
+    )
+    .with_priority(1)
+    .mount(&server)
+    .await;
     Mock::given(path("/r"))
         .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(1)
-        .with_priority(1)
+        .with_priority(2)
         .mount(&server)
         .await;
     Mock::given(path("/r"))
         .respond_with(ResponseTemplate::new(200))
-        .with_priority(2)
+        .with_priority(3)
         .mount(&server)
         .await;
     let captured = Captured::default();
@@ -185,24 +197,60 @@ async fn traces_name_the_call_and_attempts_but_never_the_token() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    transport(&clock(), RetryPolicy::new())
-        .send(get(&server, "/r"))
-        .await
-        .expect("second attempt succeeds");
+    transport_with(
+        &clock(),
+        RetryPolicy::new(),
+        Arc::new(TwoSecrets::default()),
+    )
+    .send(get(&server, "/r"))
+    .await
+    .expect("the third attempt succeeds");
     let text = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
     assert!(text.contains("taskqueue.call"), "{text}");
     assert!(text.contains("operation=\"test.get\""), "{text}");
-    assert!(text.contains("attempt=2"), "{text}");
+    assert!(text.contains("attempt=3"), "{text}");
+    assert!(text.contains("http.status=401"), "{text}");
     assert!(text.contains("http.status=503"), "{text}");
     assert!(text.contains("http.status=200"), "{text}");
     assert!(
         text.contains("retrying after a transient failure"),
         "{text}"
     );
-    assert!(
-        !text.contains("at-1"),
-        "the token leaked into traces:\n{text}"
-    );
+    for secret in [FIRST_SECRET, SECOND_SECRET, "ya29."] {
+        assert!(
+            !text.contains(secret),
+            "a token leaked into traces:\n{text}"
+        );
+    }
+}
+
+const FIRST_SECRET: &str = "ya29.a0AfH6SMBfirst-secret-token-value";
+const SECOND_SECRET: &str = "ya29.a0AfH6SMBsecond-secret-token-value";
+
+/// Hands out [`FIRST_SECRET`] until it is invalidated, then [`SECOND_SECRET`].
+#[derive(Debug, Default)]
+struct TwoSecrets {
+    refreshed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl taskqueue_auth::TokenProvider for TwoSecrets {
+    async fn token(
+        &self,
+        _scopes: &taskqueue_auth::ScopeSet,
+    ) -> Result<taskqueue_auth::AccessToken, taskqueue_auth::Error> {
+        let refreshed = self.refreshed.load(std::sync::atomic::Ordering::SeqCst);
+        Ok(taskqueue_auth::AccessToken::new(if refreshed {
+            SECOND_SECRET
+        } else {
+            FIRST_SECRET
+        }))
+    }
+
+    fn invalidate(&self, _rejected: &taskqueue_auth::AccessToken) {
+        self.refreshed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// `{"id":"t1","tag":"gzipped"}`, gzip-compressed (made with Python's gzip

@@ -91,6 +91,14 @@ async fn attempts_are_bounded_and_the_backoff_sequence_is_jittered_exponential()
         [1, 2, 3].map(|n| policy.backoff_ceiling(n)),
         [1, 2, 4].map(Duration::from_secs)
     );
+    // Exactly the policy's full-jitter draws, retry by retry: a transport
+    // that slept zero, a constant, or ignored the ceilings would differ.
+    let mut jitter = policy.clone().with_jitter_seed(42).jitter();
+    let expected: Vec<Duration> = (1..=3)
+        .map(|retry| jitter.draw(policy.backoff_ceiling(retry)))
+        .collect();
+    assert_eq!(sleeps, expected);
+    assert!(sleeps.iter().all(|sleep| !sleep.is_zero()));
     // The seeded jitter makes the sequence reproducible run after run.
     let again = crate::support::clock();
     let _ = transport(&again, policy)
