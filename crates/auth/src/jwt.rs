@@ -4,9 +4,9 @@
 //!
 //! This module makes no HTTP request and is compiled without the `http`
 //! feature, so the reference server can share it. Signing lives in
-//! `jwt/key.rs`; verification, when the server needs it, sits beside it in
-//! a sibling module reusing `JwtHeader`, `JwtClaims` and the base64url
-//! helpers below.
+//! `jwt/key.rs`; verification (`verify_rs256`, for a token endpoint that
+//! accepts JWT-bearer assertions) in `jwt/verify.rs`, reusing `JwtClaims`
+//! and the base64url helpers below.
 //!
 //! The wire form follows RFC 7515 exactly, which several Google auth
 //! libraries get wrong: every segment is base64url **without padding**, the
@@ -14,12 +14,17 @@
 //! `private_key_id`, and the signature is RSASSA-PKCS1-v1_5 with SHA-256.
 
 mod key;
+mod verify;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 pub use key::RsaSigningKey;
+pub use verify::{
+    JwtKeySet, JwtSegment, JwtValidation, JwtVerifyError, MAX_JWT_LEN, MalformedJwt,
+    RsaVerifyingKey, UnverifiedJwt, VerifiedJwt, verify_rs256,
+};
 
 use crate::{Error, SecretString};
 

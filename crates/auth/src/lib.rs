@@ -226,6 +226,10 @@ pub use authorized_user::{AuthorizedUserCredentials, AuthorizedUserSource};
 pub use cache::{CacheConfig, TokenCache};
 pub use error::{ClockSkew, CredentialSource, Error, OAuthErrorCode};
 pub use jwt::{JwtClaims, RsaSigningKey, encode_rs256};
+pub use jwt::{
+    JwtKeySet, JwtSegment, JwtValidation, JwtVerifyError, MAX_JWT_LEN, MalformedJwt,
+    RsaVerifyingKey, UnverifiedJwt, VerifiedJwt, verify_rs256,
+};
 #[cfg(feature = "http")]
 pub use metadata::{
     DEFAULT_METADATA_HOST, DEFAULT_PROBE_TIMEOUT, GCE_METADATA_HOST, MetadataServerSource,

@@ -6,6 +6,7 @@ mod adc;
 mod authorized_user;
 mod cache;
 mod herd;
+mod jwt_verify;
 mod metadata;
 mod secrets;
 mod service_account;
