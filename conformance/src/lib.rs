@@ -19,6 +19,7 @@ pub mod reports;
 pub mod runner;
 pub mod scenario;
 pub mod setup;
+pub mod snapshot;
 pub mod subset;
 pub mod template;
 

@@ -21,8 +21,9 @@ use taskqueue_conformance::ledger::{self, Ledger};
 use taskqueue_conformance::real::{self, RealConfig};
 use taskqueue_conformance::reports::secrets::SecretScanner;
 use taskqueue_conformance::reports::{self, Progress, RunReport};
+use taskqueue_conformance::snapshot;
 use taskqueue_conformance::{
-    LoadedScenario, ScenarioRecord, Target, load_dir, run_all_mock_with_progress,
+    LoadedScenario, Outcome, ScenarioRecord, Target, load_dir, run_all_mock_with_progress,
 };
 
 const USAGE: &str = "\
@@ -37,6 +38,9 @@ Options:
   --junit PATH          Write JUnit XML to PATH
   --matrix PATH         Write the behaviour x method x target matrix (Markdown) to PATH
   --ledger PATH         The expected-failures ledger (default: conformance/expected-failures.yaml)
+  --snapshots DIR       Check each record against DIR/<id>@<target>.snap with insta
+                        (default: conformance/snapshots, or conformance/snapshots/real)
+  --no-snapshots        Do not check snapshots
   --ineligible PATH     The coverage exemptions (default: conformance/coverage/ineligible.yaml)
   --jobs N              Mock scenarios run at once (default: the available parallelism)
   --base-url URL        Real target: the API base URL, ending in projects/ (or TQ_CONFORMANCE_BASE_URL)
@@ -60,6 +64,8 @@ struct Options {
     junit: Option<PathBuf>,
     matrix: Option<PathBuf>,
     ledger: Option<PathBuf>,
+    snapshots: Option<PathBuf>,
+    no_snapshots: bool,
     ineligible: Option<PathBuf>,
     jobs: Option<usize>,
     base_url: Option<String>,
@@ -76,6 +82,8 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         junit: None,
         matrix: None,
         ledger: None,
+        snapshots: None,
+        no_snapshots: false,
         ineligible: None,
         jobs: None,
         base_url: None,
@@ -90,6 +98,10 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         };
         if matches!(flag, "-h" | "--help") {
             return Ok(None);
+        }
+        if flag == "--no-snapshots" {
+            options.no_snapshots = true;
+            continue;
         }
         let mut value = || {
             inline
@@ -110,6 +122,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "--junit" => options.junit = Some(value()?.into()),
             "--matrix" => options.matrix = Some(value()?.into()),
             "--ledger" => options.ledger = Some(value()?.into()),
+            "--snapshots" => options.snapshots = Some(value()?.into()),
             "--ineligible" => options.ineligible = Some(value()?.into()),
             "--jobs" => {
                 let text = value()?;
@@ -260,6 +273,17 @@ fn run(options: &Options) -> ExitCode {
         (Target::Mock, Some(_)) => Some("--filter runs a subset".to_owned()),
         (Target::Mock, None) => None,
     };
+    let snapshot_problems = if options.no_snapshots {
+        Vec::new()
+    } else {
+        let dir = options.snapshots.clone().unwrap_or_else(|| {
+            default_path(match options.target {
+                Target::Mock => "conformance/snapshots",
+                Target::Real => "conformance/snapshots/real",
+            })
+        });
+        check_snapshots(&selected, &records, &dir, &secrets)
+    };
     let applied = ledger::apply(&ledger, &known, records);
     let report = RunReport {
         target: options.target,
@@ -267,6 +291,7 @@ fn run(options: &Options) -> ExitCode {
         coverage,
         coverage_skipped,
         ledger_problems: applied.problems,
+        snapshot_problems,
         wall: wall.monotonic(),
     };
     match write_reports(options, &report, &secrets) {
@@ -281,6 +306,26 @@ fn run(options: &Options) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Checks the snapshot of every record that did not fail (a failure is
+/// reported as such; its record is no reference), as the snapshot test does.
+fn check_snapshots(
+    scenarios: &[LoadedScenario],
+    records: &[ScenarioRecord],
+    dir: &Path,
+    secrets: &SecretScanner,
+) -> Vec<String> {
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
+    scenarios
+        .iter()
+        .zip(records)
+        .filter(|(_, record)| !matches!(record.outcome, Outcome::Failed(_)))
+        .filter_map(|(scenario, record)| {
+            let input = default_path(&scenario.path.to_string_lossy());
+            snapshot::check_snapshot(record, scenario, &dir, &input, secrets).err()
+        })
+        .collect()
 }
 
 /// Runs `scenarios` on the chosen target: the records, and the secrets the

@@ -29,6 +29,8 @@ pub struct RunReport {
     pub coverage_skipped: Option<String>,
     /// Ledger problems (entries naming no scenario).
     pub ledger_problems: Vec<String>,
+    /// Snapshots that are new or differ (or that could not be checked).
+    pub snapshot_problems: Vec<String>,
     /// The run's wall time.
     pub wall: Duration,
 }
@@ -52,9 +54,10 @@ impl RunReport {
     }
 
     /// The reasons to fail that are not a scenario's: ledger entries naming
-    /// no scenario, coverage problems and gaps.
+    /// no scenario, snapshots that differ, coverage problems and gaps.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = self.ledger_problems.clone();
+        problems.extend(self.snapshot_problems.iter().cloned());
         if let Some(coverage) = &self.coverage {
             problems.extend(coverage.messages());
         }

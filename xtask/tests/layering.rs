@@ -23,6 +23,7 @@ const AUTH: &str = "taskqueue-auth";
 const TRANSPORT: &str = "taskqueue-transport";
 const CLIENT: &str = "taskqueue-client";
 const CONFORMANCE: &str = "taskqueue-conformance";
+const SERVER: &str = "taskqueue-server";
 const XTASK: &str = "xtask";
 
 /// Crates that speak HTTP or run async I/O.
@@ -393,4 +394,13 @@ fn a_violation_names_the_forbidden_path() {
         .iter()
         .any(|via| message.contains(&format!("{CLIENT} -> {via} -> reqwest")));
     assert!(named, "{message}");
+}
+
+#[test]
+fn server_depends_on_neither_transport_nor_client() {
+    assert_no_dependency(
+        SERVER,
+        "taskqueue-transport, taskqueue-client or reqwest",
+        |name| [TRANSPORT, CLIENT, "reqwest"].contains(&name),
+    );
 }

@@ -96,6 +96,7 @@ fn report() -> RunReport {
         coverage: Some(check(&inventory, &ineligible, &derivation)),
         coverage_skipped: None,
         ledger_problems: vec!["expected-failures.yaml:1:3: no scenario has the id `x`".to_owned()],
+        snapshot_problems: Vec::new(),
         wall: Duration::from_millis(1234),
     }
 }

@@ -10,6 +10,7 @@
 //!   check, as a reviewed snapshot.
 
 mod api;
+mod binary;
 mod harness_fails;
 mod matrix;
 mod snapshots;

@@ -66,6 +66,7 @@ fn the_matrix_of_the_mock_run_is_reviewed_and_coverage_has_no_gap() {
         coverage: Some(coverage),
         coverage_skipped: None,
         ledger_problems: applied.problems,
+        snapshot_problems: Vec::new(),
         wall: Duration::ZERO,
     };
     let rendered = matrix::render(&report);

@@ -4,7 +4,6 @@
 //! `INSTA_UPDATE=no`.
 
 use std::collections::BTreeSet;
-use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
 use taskqueue_conformance::ledger::Ledger;
@@ -88,19 +87,14 @@ fn every_scenario_matches_its_mock_snapshot() {
             _ => {}
         }
         let input = workspace_root().join(&scenario.path);
-        let asserted = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            insta::with_settings!({
-                snapshot_path => "../../snapshots",
-                prepend_module_to_snapshot => false,
-                description => scenario.scenario.title.as_str(),
-                input_file => &input,
-                omit_expression => true,
-            }, {
-                insta::assert_yaml_snapshot!(name.as_str(), record);
-            });
-        }));
-        if asserted.is_err() {
-            mismatches.push(name);
+        if let Err(message) = taskqueue_conformance::snapshot::check_snapshot(
+            record,
+            scenario,
+            &snapshot_dir(),
+            &input,
+            &taskqueue_conformance::reports::secrets::SecretScanner::new(),
+        ) {
+            mismatches.push(message);
         }
     }
     assert!(

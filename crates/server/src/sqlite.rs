@@ -1,0 +1,279 @@
+//! [`SqliteStore`]: the durable [`Store`], one SQLite file.
+//!
+//! The design is documented on [`SqliteStore`].
+
+mod ops;
+mod schema;
+#[cfg(test)]
+mod tests;
+mod worker;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::Connection;
+use taskqueue_model::Timestamp;
+use tokio::sync::oneshot;
+
+use crate::config::NameGenerator;
+use crate::{
+    LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreConfig, StoreError, StoredTask,
+};
+use worker::{Call, Context, Job};
+
+/// How often SQLite syncs the write-ahead log (`PRAGMA synchronous`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Synchronous {
+    /// Every commit is fsynced before it is answered: survives process kills and power loss. The default.
+    #[default]
+    Full,
+    /// Commits reach the OS before they are answered, and the disk at checkpoints: survives process kills, may
+    /// lose the last commits on power loss. Faster; fine for tests and throwaway setups.
+    Normal,
+}
+
+/// SQLite-specific options of [`SqliteStore::open_with`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// `PRAGMA synchronous`. Default [`Synchronous::Full`].
+    pub synchronous: Synchronous,
+    /// How long a transaction waits for another process holding the file's write lock. Default 5 s.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            synchronous: Synchronous::Full,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// Sets [`synchronous`](Self::synchronous).
+    #[must_use]
+    pub fn with_synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
+    }
+
+    /// Sets [`busy_timeout`](Self::busy_timeout).
+    #[must_use]
+    pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+}
+
+/// A [`Store`] in one SQLite file.
+///
+/// # Design
+///
+/// - **One writer thread owns the one connection.** Operations are sent to it over a channel; it takes every
+///   operation waiting (up to 256) into one `BEGIN IMMEDIATE` transaction, runs each in its own savepoint, commits
+///   once, and only then answers each caller. Operations are therefore serialized: two leases can never take the
+///   same task. Reads go through the same thread; a batch without writes commits without touching the disk.
+/// - **Durability.** The file is in WAL mode with `synchronous = FULL` by default: an answered write has been
+///   fsynced, so it survives SIGKILL and power loss alike. `synchronous = NORMAL` ([`Synchronous::Normal`]) is
+///   still safe against a killed process (the WAL is in the OS page cache before the commit returns) but may lose
+///   the last commits on power loss or an OS crash. Group commit makes one fsync serve a whole batch.
+/// - **Schema.** Versioned with `PRAGMA user_version`, created and upgraded by migrations in one transaction;
+///   the file is marked with `PRAGMA application_id` so that a foreign database is refused, as is a newer schema.
+/// - **No full scans.** Every statement goes through an index (checked by a unit test on the query plans);
+///   deletes and leases purge a few expired tombstones and old lease-log entries on the side, and
+///   [`Store::purge`] removes more.
+/// - **Errors.** Opening a file that is not SQLite, a foreign or newer database, or an unreadable path gives a
+///   [`StoreError::Storage`] naming the file; later SQLite failures (I/O, a full disk, a damaged page) are
+///   [`StoreError::Storage`] too, for that operation's batch. Nothing panics.
+///
+/// The thread is started by [`SqliteStore::open`] and joined when the store is dropped, after the operations
+/// already submitted; it runs nothing on its own (no timers).
+///
+/// # Example
+///
+/// ```
+/// use taskqueue_model::Timestamp;
+/// use taskqueue_server::{NewTask, SqliteStore, Store, StoreConfig};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("tasks.db");
+/// let now = Timestamp::from_micros(1_700_000_000_000_000);
+/// {
+///     let store = SqliteStore::open(&path, StoreConfig::default())?;
+///     store.insert("pull", NewTask::new(b"work".to_vec()).with_name("t1"), now).await?;
+/// } // Dropping the store stops its writer thread.
+/// let store = SqliteStore::open(&path, StoreConfig::default())?;
+/// assert_eq!(store.get("pull", "t1", now).await?.payload, b"work");
+/// # Ok(())
+/// # }
+/// ```
+pub struct SqliteStore {
+    path: PathBuf,
+    jobs: Option<Sender<Box<dyn Job>>>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the store at `path` with the default [`SqliteOptions`], creating the file if it does not exist.
+    ///
+    /// Opening does blocking file I/O on the calling thread; do it at startup.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Storage`], naming the file: it cannot be opened or created, is not a SQLite database, belongs
+    /// to another application, has a newer schema, or cannot be put in WAL mode.
+    pub fn open(path: impl AsRef<Path>, config: StoreConfig) -> Result<Self, StoreError> {
+        Self::open_with(path, config, SqliteOptions::default())
+    }
+
+    /// Opens the store at `path` with explicit [`SqliteOptions`].
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open); also if the writer thread cannot be started.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        config: StoreConfig,
+        options: SqliteOptions,
+    ) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let connection = schema::open(&path, &options)?;
+        let context = Context {
+            names: NameGenerator::new(config.name_seed),
+            config,
+        };
+        let (sender, receiver) = mpsc::channel::<Box<dyn Job>>();
+        let worker = std::thread::Builder::new()
+            .name("taskqueue-sqlite-writer".to_owned())
+            .spawn(move || worker::run(connection, context, &receiver))
+            .map_err(|e| StoreError::storage("cannot start the SQLite writer thread", e))?;
+        Ok(Self {
+            path,
+            jobs: Some(sender),
+            worker: Some(worker),
+        })
+    }
+
+    /// The file the store was opened at.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `op` on the writer thread, in the next batch, and waits for its committed result.
+    async fn call<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &mut Context) -> Result<T, StoreError> + Send + 'static,
+    {
+        let stopped = || StoreError::Storage("the SQLite writer thread has stopped".to_owned());
+        let (reply, answer) = oneshot::channel();
+        let jobs = self.jobs.as_ref().ok_or_else(stopped)?;
+        jobs.send(Box::new(Call::new(op, reply)))
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+impl Drop for SqliteStore {
+    /// Closes the channel, lets the writer finish the operations already submitted, and joins it.
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(worker) = self.worker.take() {
+            // A panicked writer has nothing left to clean up.
+            let _ = worker.join();
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn insert(
+        &self,
+        queue: &str,
+        task: NewTask,
+        now: Timestamp,
+    ) -> Result<StoredTask, StoreError> {
+        let queue = queue.to_owned();
+        self.call(move |conn, cx| ops::insert(conn, cx, &queue, task, now))
+            .await
+    }
+
+    async fn get(&self, queue: &str, name: &str, now: Timestamp) -> Result<StoredTask, StoreError> {
+        let (queue, name) = (queue.to_owned(), name.to_owned());
+        self.call(move |conn, cx| ops::get(conn, cx, &queue, &name, now))
+            .await
+    }
+
+    async fn list(
+        &self,
+        queue: &str,
+        limit: u32,
+        _now: Timestamp,
+    ) -> Result<Vec<StoredTask>, StoreError> {
+        let queue = queue.to_owned();
+        self.call(move |conn, _| ops::list(conn, &queue, limit))
+            .await
+    }
+
+    async fn delete(&self, queue: &str, name: &str, now: Timestamp) -> Result<(), StoreError> {
+        let (queue, name) = (queue.to_owned(), name.to_owned());
+        self.call(move |conn, cx| ops::delete(conn, cx, &queue, &name, now))
+            .await
+    }
+
+    async fn lease(
+        &self,
+        queue: &str,
+        request: &LeaseRequest,
+        max_leases: Option<u32>,
+        now: Timestamp,
+    ) -> Result<Vec<StoredTask>, StoreError> {
+        let (queue, request) = (queue.to_owned(), request.clone());
+        self.call(move |conn, cx| ops::lease(conn, cx, &queue, &request, max_leases, now))
+            .await
+    }
+
+    async fn modify_lease(
+        &self,
+        queue: &str,
+        name: &str,
+        expected_eta: Timestamp,
+        new_lease_secs: u32,
+        now: Timestamp,
+    ) -> Result<StoredTask, StoreError> {
+        let (queue, name) = (queue.to_owned(), name.to_owned());
+        self.call(move |conn, cx| {
+            ops::modify_lease(conn, cx, &queue, &name, expected_eta, new_lease_secs, now)
+        })
+        .await
+    }
+
+    async fn stats(&self, queue: &str, now: Timestamp) -> Result<QueueStats, StoreError> {
+        let queue = queue.to_owned();
+        self.call(move |conn, _| ops::stats(conn, &queue, now))
+            .await
+    }
+
+    async fn purge(&self, now: Timestamp, limit: u32) -> Result<PurgeReport, StoreError> {
+        self.call(move |conn, cx| ops::purge(conn, cx, now, limit))
+            .await
+    }
+}

@@ -1,0 +1,120 @@
+//! The writer thread: it owns the connection and commits the operations waiting at the same time in one
+//! transaction (group commit), answering each caller only after that commit.
+//!
+//! Each operation runs in its own savepoint, so one that fails leaves no trace while the others of its batch still
+//! commit. With `synchronous = FULL` a batch costs one fsync of the write-ahead log, whatever its size.
+
+use std::sync::mpsc::{Receiver, TryRecvError};
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use tokio::sync::oneshot;
+
+use crate::StoreConfig;
+use crate::StoreError;
+use crate::config::NameGenerator;
+use crate::sqlite::ops::sql;
+
+/// The most operations one transaction takes: bounds the latency a batch adds to its first operation.
+const MAX_BATCH: usize = 256;
+
+/// What the operations need besides the connection.
+#[derive(Debug)]
+pub(crate) struct Context {
+    pub(crate) config: StoreConfig,
+    pub(crate) names: NameGenerator,
+}
+
+/// One submitted operation, type-erased.
+pub(crate) trait Job: Send {
+    /// Runs the operation in a savepoint of `transaction`, keeping its result.
+    fn run(&mut self, transaction: &mut Transaction<'_>, context: &mut Context);
+
+    /// Answers the caller: the kept result if the batch committed, else the commit's error.
+    fn finish(self: Box<Self>, commit: Result<(), StoreError>);
+}
+
+/// An operation returning `T`, its result once run, and where to send it.
+pub(crate) struct Call<T, F> {
+    op: Option<F>,
+    result: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Call<T, F> {
+    pub(crate) fn new(op: F, reply: oneshot::Sender<Result<T, StoreError>>) -> Self {
+        Self {
+            op: Some(op),
+            result: None,
+            reply,
+        }
+    }
+}
+
+impl<T, F> Job for Call<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection, &mut Context) -> Result<T, StoreError> + Send,
+{
+    fn run(&mut self, transaction: &mut Transaction<'_>, context: &mut Context) {
+        if let Some(op) = self.op.take() {
+            self.result = Some(in_savepoint(transaction, |conn| op(conn, context)));
+        }
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), StoreError>) {
+        let outcome = match (commit, self.result) {
+            (Err(error), _) => Err(error),
+            (Ok(()), Some(result)) => result,
+            (Ok(()), None) => Err(StoreError::Storage("the operation was not run".to_owned())),
+        };
+        // The caller may have stopped waiting; the operation took effect all the same.
+        let _ = self.reply.send(outcome);
+    }
+}
+
+/// Runs `op` in a savepoint, released if it succeeds and rolled back if it fails.
+fn in_savepoint<T>(
+    transaction: &mut Transaction<'_>,
+    op: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let savepoint = transaction.savepoint().map_err(sql)?;
+    let result = op(&savepoint);
+    if result.is_ok() {
+        savepoint.commit().map_err(sql)?;
+    }
+    // Dropping an uncommitted savepoint rolls it back.
+    result
+}
+
+/// The thread's body: batches jobs until every sender is gone, then closes the connection.
+pub(crate) fn run(mut connection: Connection, mut context: Context, jobs: &Receiver<Box<dyn Job>>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        let commit = run_batch(&mut connection, &mut context, &mut batch);
+        for job in batch {
+            job.finish(commit.clone());
+        }
+    }
+}
+
+/// Runs `batch` in one immediate transaction and commits it.
+fn run_batch(
+    connection: &mut Connection,
+    context: &mut Context,
+    batch: &mut [Box<dyn Job>],
+) -> Result<(), StoreError> {
+    let mut transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql)?;
+    for job in batch.iter_mut() {
+        job.run(&mut transaction, context);
+    }
+    // On failure the transaction is dropped, which rolls it back.
+    transaction.commit().map_err(sql)
+}

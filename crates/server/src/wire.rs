@@ -1,0 +1,100 @@
+//! Conversions between the store's types and the model's wire types: the one place the server's domain meets
+//! serde.
+//!
+//! - `id` is the task name; `queueName` is the long form `projects/{project}/taskqueues/{queue}`, with the project
+//!   as the request gave it (`s~app` stays `s~app`), as production sent it (taskqueue-api.md §3.1, §9.2, §10).
+//! - `leaseTimestamp` is the task's ETA: "lease expiry, or ETA if the task is available" (§3.1, following AppScale,
+//!   which was matched against GAE). The docs' alternative, 0 for a never-leased task, would break the
+//!   ownership proof of update and patch, which compare `leaseTimestamp` with the ETA.
+//! - `enqueueTimestamp` is the insert time, `retry_count` the number of leases, `tag` the tag if any.
+//! - `payloadBase64` is left out of `tasks.list` results ([`PayloadField::Omit`]).
+
+use taskqueue_model::{Payload, QueuePath, Task, TaskQueueStats, Timestamp, kind};
+
+use crate::{NewTask, QueueStats, StoredTask};
+
+/// Whether [`to_task`] fills `payloadBase64`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PayloadField {
+    /// With the payload: get, insert, lease, update, patch.
+    Include,
+    /// Without: `tasks.list`, whose "retrieved tasks will not include the task payload" (taskqueue-api.md §2).
+    Omit,
+}
+
+/// The wire form of `task`, in the queue `path` (the project as the request named it, and the short queue name).
+///
+/// ```
+/// use taskqueue_model::{QueuePath, Timestamp};
+/// use taskqueue_server::wire::{self, PayloadField};
+/// use taskqueue_server::StoredTask;
+///
+/// let task = StoredTask {
+///     queue: "pull".to_owned(),
+///     name: "f32a7aab42bdaf6f".to_owned(),
+///     payload: b"work".to_vec(),
+///     tag: Some("batch-7".to_owned()),
+///     enqueued_at: Timestamp::from_micros(1_498_510_174_000_000),
+///     eta: Timestamp::from_micros(1_498_952_638_063_392),
+///     leased: true,
+///     retry_count: 3,
+/// };
+/// let json = serde_json::to_value(wire::to_task(&task, &QueuePath::new("s~app", "pull"), PayloadField::Include))?;
+/// assert_eq!(json["queueName"], "projects/s~app/taskqueues/pull");
+/// assert_eq!(json["leaseTimestamp"], "1498952638063392");
+/// assert_eq!(json["retry_count"], 3);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[must_use]
+pub fn to_task(task: &StoredTask, path: &QueuePath, payload: PayloadField) -> Task {
+    Task {
+        kind: Some(kind::TASK.to_owned()),
+        id: Some(task.name.clone()),
+        queue_name: Some(path.to_string()),
+        payload: match payload {
+            PayloadField::Include => Some(Payload::new(task.payload.clone())),
+            PayloadField::Omit => None,
+        },
+        enqueue_timestamp: Some(task.enqueued_at),
+        lease_timestamp: Some(task.eta),
+        retry_count: Some(i32::try_from(task.retry_count).unwrap_or(i32::MAX)),
+        tag: task.tag.clone(),
+        ..Task::default()
+    }
+}
+
+/// The task an insert body asks for. Check it first with `taskqueue_model::validate::task_for_insert`.
+///
+/// - `id` names the task; a missing or empty `id` lets the store generate a name (AppScale also generates one
+///   for `""`).
+/// - `leaseTimestamp` is the ETA. A missing one, and `0`, which real clients sent as "unset" (gcloud-aio's
+///   insert bodies), mean "now"; any other value, even in the past, is kept.
+/// - A missing `payloadBase64` is an empty payload: whether to require it is the HTTP layer's call.
+/// - `queueName`, `enqueueTimestamp`, `retry_count` and `kind` are ignored: the URL names the queue and the
+///   store sets the rest.
+#[must_use]
+pub fn to_new_task(task: Task) -> NewTask {
+    NewTask {
+        name: task.id.filter(|id| !id.is_empty()),
+        payload: task.payload.map(Payload::into_bytes).unwrap_or_default(),
+        tag: task.tag,
+        eta: task.lease_timestamp.filter(|&eta| eta != Timestamp::ZERO),
+    }
+}
+
+/// The `stats` of `taskqueues.get?getStats=true`.
+///
+/// `oldestTask` is in **seconds** (rounded down), as the discovery document says ("timestamp (in seconds since the
+/// epoch) of the oldest unfinished task") and AppScale sends, and is left out for an empty queue.
+#[must_use]
+pub fn to_stats(stats: &QueueStats) -> TaskQueueStats {
+    TaskQueueStats {
+        total_tasks: Some(i32::try_from(stats.total_tasks).unwrap_or(i32::MAX)),
+        oldest_task: stats
+            .oldest_eta
+            .map(|eta| eta.as_micros().div_euclid(1_000_000)),
+        leased_last_minute: Some(i64::try_from(stats.leased_last_minute).unwrap_or(i64::MAX)),
+        leased_last_hour: Some(i64::try_from(stats.leased_last_hour).unwrap_or(i64::MAX)),
+        ..TaskQueueStats::default()
+    }
+}

@@ -1,0 +1,14 @@
+//! Integration tests of `taskqueue-server`'s storage layer, one module per concern: the lease-semantics table
+//! run against both stores, the SQLite store checked against the memory model on random operation sequences,
+//! concurrent leases, durability across reopening, bad database files, and the wire conversions.
+//!
+//! Time is explicit: a `VirtualClock` or fixed instants, never a real sleep. The SIGKILL crash test needs the
+//! server binary and belongs with it.
+
+mod bad_files;
+mod concurrency;
+mod durability;
+mod equivalence;
+mod semantics;
+mod support;
+mod wire;
