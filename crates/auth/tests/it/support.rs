@@ -276,6 +276,9 @@ impl TraceCapture {
             .with_writer(move || writer.clone())
             .finish();
         let guard = tracing::subscriber::set_default(subscriber);
+        // Call sites first hit by another test thread, which has no
+        // subscriber, may have cached "never interested": recompute.
+        tracing::callsite::rebuild_interest_cache();
         (capture, guard)
     }
 

@@ -197,6 +197,9 @@ async fn traces_name_the_call_and_attempts_but_never_the_token() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Call sites first hit by another test thread, which has no subscriber,
+    // may have cached "never interested": recompute.
+    tracing::callsite::rebuild_interest_cache();
     transport_with(
         &clock(),
         RetryPolicy::new(),
