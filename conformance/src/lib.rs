@@ -16,6 +16,7 @@ pub mod mock;
 pub mod real;
 pub mod report;
 pub mod reports;
+pub mod request_match;
 pub mod runner;
 pub mod scenario;
 pub mod setup;

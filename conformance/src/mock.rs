@@ -38,7 +38,7 @@ use crate::report::WireCounters;
 use crate::scenario::{
     ApiExchange, Exchange, ExpectedRequest, Grant, ScriptedResponse, Spanned, TokenExchange,
 };
-use crate::{subset, template};
+use crate::{request_match, template};
 
 /// The API's path prefix, below which come `{project}/taskqueues/{queue}`.
 pub const API_PREFIX: &str = "/taskqueue/v1beta2/projects/";
@@ -718,14 +718,9 @@ fn api_differences(
     actual: &ApiRequest,
     config: &MockConfig,
 ) -> Vec<String> {
-    let mut differences = Vec::new();
-    if !expected.method.eq_ignore_ascii_case(&actual.method) {
-        differences.push(format!(
-            "method: expected {}, got {}",
-            expected.method.to_ascii_uppercase(),
-            actual.method
-        ));
-    }
+    let mut differences: Vec<String> = request_match::method_difference(expected, &actual.method)
+        .into_iter()
+        .collect();
     let want_path = normalized_path(&expected.path);
     if want_path != actual.path {
         let note = if actual.path.starts_with('/') {
@@ -747,50 +742,13 @@ fn api_differences(
             expected.token, actual.token_shown
         ));
     }
-    for (key, want) in &expected.query {
-        let values: Vec<&str> = actual
-            .query
-            .iter()
-            .filter(|(name, _)| name == key)
-            .map(|(_, value)| value.as_str())
-            .collect();
-        if !values.contains(&want.as_str()) {
-            let got = if values.is_empty() {
-                "missing".to_owned()
-            } else {
-                format!("`{}`", values.join("`, `"))
-            };
-            differences.push(format!("query `{key}`: expected `{want}`, got {got}"));
-        }
-    }
-    if expected.exact_query {
-        let mut extra: Vec<String> = actual
-            .query
-            .iter()
-            .filter(|(key, _)| !expected.query.contains_key(key))
-            .map(|(key, value)| format!("{key}={value}"))
-            .collect();
-        extra.sort();
-        if !extra.is_empty() {
-            differences.push(format!(
-                "query: `{}` not scripted (exact_query)",
-                extra.join("&")
-            ));
-        }
-    }
-    if let Some(want) = &expected.body {
-        let now = config.clock.now();
-        match (template::expand(want, now), &actual.body) {
-            (Err(why), _) => differences.push(format!("body: {why}")),
-            (Ok(_), None) => differences.push("body: expected JSON, got no body".to_owned()),
-            (Ok(_), Some(Err(why))) => differences.push(format!("body: {why}")),
-            (Ok(want), Some(Ok(have))) => {
-                if let Some(problem) = subset::mismatch(&want, have) {
-                    differences.push(format!("body{problem}"));
-                }
-            }
-        }
-    }
+    differences.extend(request_match::query_differences(expected, &actual.query));
+    differences.extend(request_match::body_difference(
+        expected,
+        actual.body.as_ref(),
+        config.clock.now(),
+        "body",
+    ));
     differences
 }
 

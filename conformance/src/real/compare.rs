@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::forwarder::{Recorded, error_reason};
 use crate::mock::describe;
 use crate::scenario::{ApiExchange, Exchange, Spanned};
-use crate::{subset, template};
+use crate::{request_match, subset};
 
 /// The one-to-one correspondence of scripted and observed token labels
 /// within one scenario.
@@ -122,60 +122,19 @@ fn differences(
 ) -> Vec<String> {
     let mut differences = Vec::new();
     let request = &want.request;
-    if !request.method.eq_ignore_ascii_case(&got.method) {
-        differences.push(format!(
-            "method: expected {}, got {}",
-            request.method.to_ascii_uppercase(),
-            got.method
-        ));
-    }
+    differences.extend(request_match::method_difference(request, &got.method));
     let want_path = request.path.trim_matches('/');
     if want_path != got.path {
         differences.push(format!("path: expected `{want_path}`, got `{}`", got.path));
     }
     differences.extend(labels.check(&request.token, got.token.as_deref()));
-    for (key, value) in &request.query {
-        let values: Vec<&str> = got
-            .query
-            .iter()
-            .filter(|(name, _)| name == key)
-            .map(|(_, value)| value.as_str())
-            .collect();
-        if !values.contains(&value.as_str()) {
-            let shown = if values.is_empty() {
-                "missing".to_owned()
-            } else {
-                format!("`{}`", values.join("`, `"))
-            };
-            differences.push(format!("query `{key}`: expected `{value}`, got {shown}"));
-        }
-    }
-    if request.exact_query {
-        let extra: Vec<String> = got
-            .query
-            .iter()
-            .filter(|(key, _)| !request.query.contains_key(key))
-            .map(|(key, value)| format!("{key}={value}"))
-            .collect();
-        if !extra.is_empty() {
-            differences.push(format!(
-                "query: `{}` not scripted (exact_query)",
-                extra.join("&")
-            ));
-        }
-    }
-    if let Some(body) = &request.body {
-        match (template::expand(body, now), &got.body) {
-            (Err(why), _) => differences.push(format!("request body: {why}")),
-            (Ok(_), None) => differences.push("request body: expected JSON, got none".to_owned()),
-            (Ok(_), Some(Err(why))) => differences.push(format!("request body: {why}")),
-            (Ok(want), Some(Ok(have))) => {
-                if let Some(problem) = subset::mismatch(&want, have) {
-                    differences.push(format!("request body{problem}"));
-                }
-            }
-        }
-    }
+    differences.extend(request_match::query_differences(request, &got.query));
+    differences.extend(request_match::body_difference(
+        request,
+        got.body.as_ref(),
+        now,
+        "request body",
+    ));
 
     let response = &want.response;
     if response.status != got.status {
