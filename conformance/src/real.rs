@@ -329,11 +329,8 @@ async fn run_one(
         let action = step_record.action.clone();
         record.steps.push(step_record);
         if !problems.is_empty() {
-            record.outcome = Outcome::Failed(format!(
-                "{file}:{}: step {number} ({action}): {}",
-                step.referenced.line(),
-                problems.join("; ")
-            ));
+            record.outcome =
+                runner::failed_step(&file, step.referenced.line(), number, &action, problems);
             break;
         }
     }

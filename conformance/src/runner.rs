@@ -247,11 +247,7 @@ async fn execute(loaded: &LoadedScenario) -> ScenarioRecord {
         let action = step_record.action.clone();
         record.steps.push(step_record);
         if !problems.is_empty() {
-            record.outcome = Outcome::Failed(format!(
-                "{file}:{}: step {number} ({action}): {}",
-                step.referenced.line(),
-                counted(problems).join("; ")
-            ));
+            record.outcome = failed_step(&file, step.referenced.line(), number, &action, problems);
             return record;
         }
     }
@@ -289,6 +285,21 @@ fn leaked_secret(record: &ScenarioRecord, setup: &Setup) -> Option<&'static str>
 
 /// Runs of the same problem (a retried unexpected request) as one, with a
 /// count: `… (3 times)`.
+/// The outcome of a scenario stopped by a failing step: `file:line: step N
+/// (action): problems`, repeated identical problems shown once with a count.
+pub(crate) fn failed_step(
+    file: &str,
+    line: u64,
+    number: usize,
+    action: &str,
+    problems: Vec<String>,
+) -> Outcome {
+    Outcome::Failed(format!(
+        "{file}:{line}: step {number} ({action}): {}",
+        counted(problems).join("; ")
+    ))
+}
+
 fn counted(problems: Vec<String>) -> Vec<String> {
     let mut runs: Vec<(String, usize)> = Vec::new();
     for problem in problems {
