@@ -5,8 +5,12 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use taskqueue_auth::{AuthorizedUserCredentials, AuthorizedUserSource, HttpOptions, TokenCache};
+use taskqueue_auth::{
+    AuthorizedUserCredentials, AuthorizedUserSource, HttpOptions, Scope, ScopeSet, TokenCache,
+    TokenProvider,
+};
 use taskqueue_client::{Client, GetTaskRequest};
+use taskqueue_clock::VirtualClock;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -20,8 +24,9 @@ fn token(secret: &str) -> ResponseTemplate {
     }))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_401_refreshes_through_the_cache_and_later_calls_reuse_the_new_token() {
+/// A server whose token endpoint issues at-1, then at-2 for every later
+/// request, and whose API refuses at-1 (revoked early) and accepts at-2.
+async fn revoking_server() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/token"))
@@ -36,7 +41,6 @@ async fn a_401_refreshes_through_the_cache_and_later_calls_reuse_the_new_token()
         .with_priority(2)
         .mount(&server)
         .await;
-    // The API refuses at-1 (revoked early) and accepts at-2.
     Mock::given(method("GET"))
         .and(header("authorization", "Bearer at-1"))
         .respond_with(
@@ -50,8 +54,14 @@ async fn a_401_refreshes_through_the_cache_and_later_calls_reuse_the_new_token()
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "t1"})))
         .mount(&server)
         .await;
+    server
+}
 
-    let clock = clock();
+/// An authorized-user source for `server`'s token endpoint, behind a cache.
+fn cached_source(
+    server: &MockServer,
+    clock: &VirtualClock,
+) -> Arc<TokenCache<AuthorizedUserSource>> {
     let credentials = AuthorizedUserCredentials::from_json(
         &json!({
             "type": "authorized_user",
@@ -68,20 +78,38 @@ async fn a_401_refreshes_through_the_cache_and_later_calls_reuse_the_new_token()
         HttpOptions::default().with_clock(Arc::new(clock.clone())),
     )
     .expect("source");
-    let client = Client::builder()
+    Arc::new(TokenCache::new(source, Arc::new(clock.clone())))
+}
+
+fn client_with(
+    server: &MockServer,
+    clock: &VirtualClock,
+    cache: Arc<TokenCache<AuthorizedUserSource>>,
+) -> Client {
+    Client::builder()
         .base_url(format!("{}{API}/", server.uri()))
-        .token_provider(Arc::new(TokenCache::new(source, Arc::new(clock.clone()))))
+        .token_provider(cache)
         .clock(Arc::new(clock.clone()))
         .build()
-        .expect("client");
+        .expect("client")
+}
 
-    // Warm the cache with at-1, then send 20 calls at once: all see a 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_refreshes_through_the_cache_and_later_calls_reuse_the_new_token() {
+    let server = revoking_server().await;
+    let clock = clock();
+    let client = client_with(&server, &clock, cached_source(&server, &clock));
+
+    // The first call gets at-1, sees a 401, refreshes to at-2 and succeeds.
     client
         .get_task(GetTaskRequest::new(queue(), "t1"))
         .await
         .expect("first call refreshes after its 401");
-    let token_requests_before = count(&server, "POST").await;
-    assert_eq!(token_requests_before, 2, "at-1, then one refresh to at-2");
+    assert_eq!(
+        count(&server, "POST").await,
+        2,
+        "at-1, then one refresh to at-2"
+    );
 
     // A second wave: the cache now holds at-2, so nothing is refreshed.
     let calls: Vec<_> = (0..20)
@@ -98,61 +126,14 @@ async fn a_401_refreshes_through_the_cache_and_later_calls_reuse_the_new_token()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_calls_rejected_with_one_token_refreshes_once() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(token("at-1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(token("at-2"))
-        .with_priority(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(header("authorization", "Bearer at-1"))
-        .respond_with(ResponseTemplate::new(401))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(header("authorization", "Bearer at-2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "t1"})))
-        .mount(&server)
-        .await;
+    let server = revoking_server().await;
     let clock = clock();
-    let credentials = AuthorizedUserCredentials::from_json(
-        &json!({
-            "type": "authorized_user",
-            "client_id": "c",
-            "client_secret": "s",
-            "refresh_token": "r",
-            "token_uri": format!("{}/token", server.uri()),
-        })
-        .to_string(),
-    )
-    .expect("key file");
-    let source = AuthorizedUserSource::new(
-        credentials,
-        HttpOptions::default().with_clock(Arc::new(clock.clone())),
-    )
-    .expect("source");
-    let cache = Arc::new(TokenCache::new(source, Arc::new(clock.clone())));
+    let cache = cached_source(&server, &clock);
     // Warm the cache with at-1 without a call.
-    taskqueue_auth::TokenProvider::token(
-        &*cache,
-        &taskqueue_auth::ScopeSet::from([taskqueue_auth::Scope::Taskqueue]),
-    )
-    .await
-    .expect("at-1");
-    let client = Client::builder()
-        .base_url(format!("{}{API}/", server.uri()))
-        .token_provider(cache)
-        .clock(Arc::new(clock.clone()))
-        .build()
-        .expect("client");
+    TokenProvider::token(&*cache, &ScopeSet::from([Scope::Taskqueue]))
+        .await
+        .expect("at-1");
+    let client = client_with(&server, &clock, cache);
     let calls: Vec<_> = (0..50)
         .map(|_| {
             let client = client.clone();
