@@ -32,7 +32,8 @@ impl Transport {
         let inner = &self.inner;
         let operation = request.operation;
         let started = inner.clock.monotonic();
-        let mut jitter = inner.retry.jitter();
+        // Drawn on the first retry only: most calls never need it.
+        let mut jitter = None;
         let mut attempt = 0_u32;
         let mut transient_failures = 0_u32;
         let mut rejected: Option<(AccessToken, Error)> = None;
@@ -73,7 +74,9 @@ impl Transport {
             if transient_failures >= inner.retry.max_attempts() {
                 return Err(error);
             }
-            let mut delay = jitter.draw(inner.retry.backoff_ceiling(transient_failures));
+            let mut delay = jitter
+                .get_or_insert_with(|| inner.retry.jitter())
+                .draw(inner.retry.backoff_ceiling(transient_failures));
             if let Some(asked) = error.retry_after() {
                 delay = delay.max(asked);
             }
@@ -103,6 +106,10 @@ impl Transport {
             http.status = field::Empty,
             latency_ms = field::Empty,
         );
+        if span.is_disabled() {
+            // Nobody listens: spare the hot path the two clock reads.
+            return self.exchange(request, token).await;
+        }
         let started = self.inner.clock.monotonic();
         let result = self.exchange(request, token).instrument(span.clone()).await;
         let latency = self.inner.clock.monotonic().saturating_sub(started);
