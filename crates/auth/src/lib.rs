@@ -193,6 +193,7 @@
 mod cache;
 mod error;
 mod jwt;
+mod method_scopes;
 mod provider;
 mod scope;
 mod secret;
@@ -235,6 +236,7 @@ pub use metadata::{
     DEFAULT_METADATA_HOST, DEFAULT_PROBE_TIMEOUT, GCE_METADATA_HOST, MetadataServerSource,
     probe_metadata_server,
 };
+pub use method_scopes::{accepted_scopes, allows, required_access};
 #[cfg(feature = "http")]
 pub use options::HttpOptions;
 pub use provider::{SharedTokenProvider, StaticTokenProvider, TokenProvider};

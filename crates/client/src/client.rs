@@ -106,7 +106,7 @@ impl Client {
     /// judged by the server alone.
     pub fn check_scopes(&self, method: ApiMethod) -> Result<(), Error> {
         let requested = self.inner.transport.scopes();
-        if crate::scopes::allows(requested, method) {
+        if taskqueue_auth::allows(requested, method) {
             Ok(())
         } else {
             Err(Error::preflight(ScopeDenied::preflight(method, requested)))

@@ -58,7 +58,6 @@ mod client;
 mod error;
 mod paths;
 mod requests;
-mod scopes;
 
 pub use api::TaskQueueApi;
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
@@ -68,4 +67,5 @@ pub use requests::{
     LeasedTask, ListTasksRequest, ModifyLeaseRequest, PatchTaskRequest, QueueRef,
     UpdateTaskRequest,
 };
-pub use scopes::{accepted_scopes, required_access};
+// The method table lives in auth, shared with the reference server.
+pub use taskqueue_auth::{accepted_scopes, required_access};

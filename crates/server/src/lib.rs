@@ -52,19 +52,30 @@
 //! # }
 //! ```
 
-mod config;
+mod access;
+pub mod api;
+pub mod app;
+pub mod config;
+mod digest;
 mod error;
 mod memory;
+pub mod oauth;
 mod sqlite;
 mod store;
+mod store_config;
 mod task;
 pub mod wire;
 
-pub use config::{DEFAULT_TOMBSTONE_TTL, StoreConfig};
+pub use access::{Caller, ScopePolicy, check_acl};
+pub use app::{AppState, router};
+pub use config::{QueueAcl, QueueDef, ServerConfig};
+pub use digest::SecretDigest;
 pub use error::StoreError;
 pub use memory::MemoryStore;
+pub use oauth::{TokenRefusal, TokenStore};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use store::Store;
+pub use store_config::{DEFAULT_TOMBSTONE_TTL, StoreConfig};
 pub use task::{
     LIST_LIMIT, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, StoredTask, TagFilter,
 };

@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use taskqueue_model::Timestamp;
 
-use crate::config::{HOUR, MINUTE, NameGenerator, is_over_limit, lease_second, window_start};
+use crate::store_config::{HOUR, MINUTE, NameGenerator, is_over_limit, lease_second, window_start};
 use crate::{
     LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, Store, StoreConfig, StoreError,
     StoredTask, TagFilter,

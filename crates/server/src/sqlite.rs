@@ -19,7 +19,7 @@ use rusqlite::Connection;
 use taskqueue_model::Timestamp;
 use tokio::sync::oneshot;
 
-use crate::config::NameGenerator;
+use crate::store_config::NameGenerator;
 use crate::{
     LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreConfig, StoreError, StoredTask,
 };

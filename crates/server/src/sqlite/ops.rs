@@ -7,8 +7,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 use taskqueue_model::Timestamp;
 
-use crate::config::{HOUR, MINUTE, is_over_limit, lease_second, window_start};
 use crate::sqlite::worker::Context;
+use crate::store_config::{HOUR, MINUTE, is_over_limit, lease_second, window_start};
 use crate::{
     LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, StoreError, StoredTask, TagFilter,
 };

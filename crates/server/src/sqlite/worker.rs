@@ -11,8 +11,8 @@ use tokio::sync::oneshot;
 
 use crate::StoreConfig;
 use crate::StoreError;
-use crate::config::NameGenerator;
 use crate::sqlite::ops::sql;
+use crate::store_config::NameGenerator;
 
 /// The most operations one transaction takes: bounds the latency a batch adds to its first operation.
 const MAX_BATCH: usize = 256;

@@ -1,6 +1,7 @@
-//! Which scopes each method accepts, per the seed document's table.
+//! The seed document's scope table applied to the 8 methods: which access each needs and which scopes allow it.
+//! Shared by the client (its preflight check) and the reference server (its default scope policy).
 
-use taskqueue_auth::{Access, Scope, ScopeSet};
+use crate::{Access, Scope, ScopeSet};
 use taskqueue_model::ApiMethod;
 
 /// What a token must allow for `method` to succeed: [`Access::Write`] for the
@@ -9,7 +10,7 @@ use taskqueue_model::ApiMethod;
 ///
 /// ```
 /// use taskqueue_auth::Access;
-/// use taskqueue_client::required_access;
+/// use taskqueue_auth::required_access;
 /// use taskqueue_model::ApiMethod;
 ///
 /// assert_eq!(required_access(ApiMethod::TasksList), Access::Read);
@@ -30,7 +31,7 @@ pub fn required_access(method: ApiMethod) -> Access {
 ///
 /// ```
 /// use taskqueue_auth::{Scope, ScopeSet};
-/// use taskqueue_client::accepted_scopes;
+/// use taskqueue_auth::accepted_scopes;
 /// use taskqueue_model::ApiMethod;
 ///
 /// assert_eq!(
@@ -47,7 +48,7 @@ pub fn accepted_scopes(method: ApiMethod) -> ScopeSet {
         .collect()
 }
 
-/// Whether a token with `scopes` may call `method`.
-pub(crate) fn allows(scopes: &ScopeSet, method: ApiMethod) -> bool {
+/// Whether a token with `scopes` may call `method` under the seed's table.
+pub fn allows(scopes: &ScopeSet, method: ApiMethod) -> bool {
     scopes.grants(required_access(method))
 }

@@ -1,0 +1,303 @@
+//! The server's configuration: the project it serves, its queues (from a GAE `queue.yaml`), the principals that may
+//! get tokens, storage, token lifetimes, the scope policy and HTTP limits.
+//!
+//! These are plain types with defaults; loading them from files (with `file:line` errors) and writing a
+//! development setup (`taskqueue-server init`) live in the submodules.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use taskqueue_auth::{JwtKeySet, ScopeSet};
+
+use crate::StoreConfig;
+use crate::access::ScopePolicy;
+use crate::digest::SecretDigest;
+
+/// Everything a server needs to run.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The App Engine app id served, without a partition prefix (`dev-project`). Requests may name it with any
+    /// one-character prefix (`s~dev-project`); any other project is unknown.
+    pub project: String,
+    /// Where to listen. Default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// The URL clients reach the server at, without a trailing slash (`http://127.0.0.1:8080`); `None`: derived
+    /// from the bound address. The token endpoint's audience is `{public_url}/token`.
+    pub public_url: Option<String>,
+    /// The queues, by short name.
+    pub queues: QueueRegistry,
+    /// Who may get tokens, and how.
+    pub principals: Principals,
+    /// Where tasks live.
+    pub storage: StorageConfig,
+    /// Tombstones and the lease-limit policy.
+    pub store: StoreConfig,
+    /// Access tokens and assertions.
+    pub tokens: TokenPolicy,
+    /// Which scopes allow which method.
+    pub scope_policy: ScopePolicy,
+    /// The optional metadata-server-compatible endpoint.
+    pub metadata: Option<MetadataConfig>,
+    /// Body sizes and timeouts.
+    pub limits: HttpLimits,
+    /// How often expired tombstones, lease-log entries and tokens are purged. Default 60 s.
+    pub purge_interval: Duration,
+}
+
+impl ServerConfig {
+    /// A configuration for `project` with no queues and no principals, listening on `127.0.0.1:8080`, in memory.
+    #[must_use]
+    pub fn new(project: impl Into<String>) -> Self {
+        Self {
+            project: project.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            queues: QueueRegistry::default(),
+            principals: Principals::default(),
+            storage: StorageConfig::Memory,
+            store: StoreConfig::default(),
+            tokens: TokenPolicy::default(),
+            scope_policy: ScopePolicy::default(),
+            metadata: None,
+            limits: HttpLimits::default(),
+            purge_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The queues a server knows, by short name. Queues cannot be created through the API (taskqueue-api.md §1).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueRegistry {
+    queues: BTreeMap<String, QueueDef>,
+}
+
+impl QueueRegistry {
+    /// Adds or replaces a queue.
+    pub fn insert(&mut self, queue: QueueDef) {
+        self.queues.insert(queue.name.clone(), queue);
+    }
+
+    /// Adds a queue, builder style.
+    #[must_use]
+    pub fn with(mut self, queue: QueueDef) -> Self {
+        self.insert(queue);
+        self
+    }
+
+    /// The queue of that short name.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&QueueDef> {
+        self.queues.get(name)
+    }
+
+    /// Every queue, by name.
+    pub fn iter(&self) -> impl Iterator<Item = &QueueDef> {
+        self.queues.values()
+    }
+
+    /// How many queues there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.queues.is_empty()
+    }
+}
+
+/// One pull queue, as `queue.yaml` defines it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueDef {
+    /// The short name (`pull-queue`), valid per the model's `validate::queue_name`.
+    pub name: String,
+    /// Who may consume and produce.
+    pub acl: QueueAcl,
+    /// `retry_parameters.task_retry_limit`: how many times a task is leased at most (`maxLeases`); `None`: no limit.
+    pub max_leases: Option<u32>,
+}
+
+impl QueueDef {
+    /// A queue open to every authenticated caller, without a lease limit.
+    #[must_use]
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            acl: QueueAcl::default(),
+            max_leases: None,
+        }
+    }
+
+    /// Sets the ACL.
+    #[must_use]
+    pub fn with_acl(mut self, acl: QueueAcl) -> Self {
+        self.acl = acl;
+        self
+    }
+
+    /// Sets the lease limit.
+    #[must_use]
+    pub fn with_max_leases(mut self, max_leases: Option<u32>) -> Self {
+        self.max_leases = max_leases;
+        self
+    }
+}
+
+/// A queue's ACL, from `queue.yaml`'s `acl` entries.
+///
+/// `user_email` "can list, get, lease, delete, and update tasks" (and get the queue); `writer_email` "can insert
+/// tasks" (taskqueue-api.md §7). A queue without any `acl` entry is open to every authenticated caller: this is a
+/// development server's choice (GAE let app admins in), documented in the README.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueAcl {
+    /// `user_email` entries: consumers (`acl.consumerEmails` on the wire).
+    pub user_emails: Vec<String>,
+    /// `writer_email` entries: producers (`acl.producerEmails` on the wire).
+    pub writer_emails: Vec<String>,
+}
+
+impl QueueAcl {
+    /// An ACL with these consumers and producers.
+    #[must_use]
+    pub fn new(user_emails: Vec<String>, writer_emails: Vec<String>) -> Self {
+        Self {
+            user_emails,
+            writer_emails,
+        }
+    }
+
+    /// Whether the queue has no ACL entries at all (and is then open to every authenticated caller).
+    #[must_use]
+    pub fn is_open(&self) -> bool {
+        self.user_emails.is_empty() && self.writer_emails.is_empty()
+    }
+}
+
+/// The principals that can get tokens.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Principals {
+    /// Service accounts: the JWT-bearer grant, verified with their public keys.
+    pub service_accounts: Vec<ServiceAccountPrincipal>,
+    /// Users: the refresh-token grant.
+    pub users: Vec<UserPrincipal>,
+}
+
+impl Principals {
+    /// The service account of that email (the assertion's `iss`).
+    #[must_use]
+    pub fn service_account(&self, email: &str) -> Option<&ServiceAccountPrincipal> {
+        self.service_accounts.iter().find(|sa| sa.email == email)
+    }
+}
+
+/// A service account: its email and its public keys by key id (`private_key_id` in its key file).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServiceAccountPrincipal {
+    /// `client_email`, the `iss` of its assertions and the caller's email for ACLs.
+    pub email: String,
+    /// Its public keys, by key id.
+    pub keys: JwtKeySet,
+}
+
+impl ServiceAccountPrincipal {
+    /// A service account with these keys.
+    #[must_use]
+    pub fn new(email: impl Into<String>, keys: JwtKeySet) -> Self {
+        Self {
+            email: email.into(),
+            keys,
+        }
+    }
+}
+
+/// A user with an OAuth client and a refresh token, as an `authorized_user` key file holds them. Secrets are
+/// stored as digests only.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct UserPrincipal {
+    /// The user's email, for ACLs.
+    pub email: String,
+    /// The OAuth client id the refresh token was issued to.
+    pub client_id: String,
+    /// The digest of the client secret.
+    pub client_secret: SecretDigest,
+    /// The digest of the refresh token.
+    pub refresh_token: SecretDigest,
+    /// The scopes the user consented to: what the refresh grant issues.
+    pub scopes: ScopeSet,
+}
+
+/// Where tasks are stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StorageConfig {
+    /// In memory: lost on exit. For tests.
+    Memory,
+    /// A SQLite file, durable (the default of `init`).
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+    },
+}
+
+/// Access-token and assertion policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenPolicy {
+    /// How long an issued access token lives (`expires_in`). Default 1 h, as Google's.
+    pub access_token_lifetime: Duration,
+    /// The largest clock skew accepted on an assertion's `iat` and `exp`. Default 60 s.
+    pub max_assertion_skew: Duration,
+    /// The longest assertion lifetime (`exp - iat`). Default 1 h, as Google's.
+    pub max_assertion_lifetime: Duration,
+}
+
+impl Default for TokenPolicy {
+    fn default() -> Self {
+        Self {
+            access_token_lifetime: Duration::from_secs(3600),
+            max_assertion_skew: Duration::from_secs(60),
+            max_assertion_lifetime: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// The metadata-server-compatible endpoint: `GET /computeMetadata/v1/instance/service-accounts/default/token`
+/// (with `Metadata-Flavor: Google`) issues a token for one service account, as on Compute Engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MetadataConfig {
+    /// The instance's service account: the caller's email.
+    pub service_account: String,
+    /// The instance's scopes (the "Task queue" access scope of a VM).
+    pub scopes: ScopeSet,
+}
+
+/// HTTP limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpLimits {
+    /// The largest request body, after gzip decoding. Default 1.5 MiB: a 1 MiB payload in base64 (1.33 MiB) and
+    /// the rest of a task.
+    pub max_body_bytes: usize,
+    /// How long a request may take before it is answered 503. Default 30 s.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 3 * 512 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
