@@ -5,8 +5,12 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::Router;
-use taskqueue_clock::SharedClock;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use taskqueue_clock::{SharedClock, VirtualClock};
 use taskqueue_model::Timestamp;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
 
 use crate::Store;
 use crate::config::ServerConfig;
@@ -25,6 +29,9 @@ pub struct AppState {
     pub tokens: Arc<TokenStore>,
     /// The URL clients reach the server at, without a trailing slash; the token endpoint is `{public_url}/token`.
     pub public_url: Arc<str>,
+    /// The clock again, as a [`VirtualClock`], when the server runs in virtual time: then, and only then, the
+    /// admin endpoint that moves it is served.
+    pub virtual_clock: Option<Arc<VirtualClock>>,
 }
 
 impl AppState {
@@ -43,7 +50,22 @@ impl AppState {
             clock,
             tokens: Arc::new(TokenStore::new()),
             public_url: Arc::from(public_url.trim_end_matches('/')),
+            virtual_clock: None,
         }
+    }
+
+    /// State in virtual time: `clock` is the server's only clock, and the admin endpoint `/admin/clock` moves it.
+    #[must_use]
+    pub fn new_virtual(
+        config: ServerConfig,
+        store: Arc<dyn Store>,
+        clock: Arc<VirtualClock>,
+        public_url: impl Into<String>,
+    ) -> Self {
+        let shared: SharedClock = clock.clone();
+        let mut state = Self::new(config, store, shared, public_url);
+        state.virtual_clock = Some(clock);
+        state
     }
 
     /// The clock's wall time.
@@ -65,10 +87,38 @@ impl AppState {
     }
 }
 
-/// The whole HTTP surface for `state`: the API, the OAuth endpoints, and the operations routes.
+/// The whole HTTP surface for `state`: the API, the OAuth endpoints, `/healthz`, and in virtual time the admin
+/// endpoint; any other path is 404 with the error envelope.
+///
+/// Every request is traced (without its query, which may hold a token), answered 503 after
+/// [`HttpLimits::request_timeout`](crate::config::HttpLimits::request_timeout), refused with 413 when its
+/// `Content-Length` is over [`HttpLimits::max_body_bytes`](crate::config::HttpLimits::max_body_bytes) before a byte
+/// is read, gunzipped when it is `Content-Encoding: gzip` (and still bounded by the limit once decoded), and gzipped
+/// in return when the client accepts it.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut routes = Router::new()
         .merge(crate::api::routes())
         .merge(crate::oauth::routes())
+        .merge(crate::ops::health_routes());
+    if let Some(clock) = &state.virtual_clock {
+        routes = routes.merge(crate::ops::admin_routes(Arc::clone(clock)));
+    }
+    routes
+        .fallback(crate::ops::not_found)
+        .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
+        .layer(CompressionLayer::new())
+        .layer(RequestDecompressionLayer::new())
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::ops::check_content_length,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::ops::enforce_timeout,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::ops::trace_requests,
+        ))
         .with_state(state)
 }

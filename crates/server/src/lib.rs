@@ -60,6 +60,8 @@ mod digest;
 mod error;
 mod memory;
 pub mod oauth;
+mod ops;
+pub mod serve;
 mod sqlite;
 mod store;
 mod store_config;

@@ -9,6 +9,7 @@ mod bad_files;
 mod concurrency;
 mod durability;
 mod equivalence;
+mod ops;
 mod semantics;
 mod support;
 mod wire;
