@@ -11,6 +11,9 @@
 //!   benchmark against raw reqwest.
 //! - `cargo xtask bench auth [-- <args>]`: the token cache's hot path
 //!   against a static provider, and a 1000-caller herd at expiry.
+//! - `cargo xtask bench server [-- <args>]`: the reference server's
+//!   inserts, leases and deletes per second over 16 loopback connections on
+//!   its durable store, against a bare axum handler.
 //!
 //! It uses the standard library only: it is built on every CI run.
 
@@ -45,6 +48,10 @@ Commands:
   bench auth [-- ARGS]    Benchmark the cached `token()` hot path of taskqueue-auth's TokenCache
                           against a static provider, and a 1000-caller herd at expiry (exactly
                           one fetch; BENCH_ROUNDS, BENCH_BATCH and BENCH_HERD_ROUNDS override).
+  bench server [-- ARGS]  Benchmark taskqueue-server's inserts, leases (batch 100) and deletes per
+                          second over 16 loopback connections on its durable SQLite store, against
+                          a bare axum handler (BENCH_ROUNDS and BENCH_TASKS override the rounds and
+                          the tasks per round; BENCH_DIR is where the SQLite file goes).
   help                    Print this message.
 ";
 
@@ -83,15 +90,18 @@ fn parse(args: &[&str]) -> Result<Option<Vec<Step>>, String> {
         ["bench", "client", "--", extra @ ..] => Ok(Some(vec![bench_client_step(extra)])),
         ["bench", "auth"] => Ok(Some(vec![bench_auth_step(&[])])),
         ["bench", "auth", "--", extra @ ..] => Ok(Some(vec![bench_auth_step(extra)])),
-        ["bench", "client" | "auth", unexpected, ..] => Err(format!(
+        ["bench", "server"] => Ok(Some(vec![bench_server_step(&[])])),
+        ["bench", "server", "--", extra @ ..] => Ok(Some(vec![bench_server_step(extra)])),
+        ["bench", "client" | "auth" | "server", unexpected, ..] => Err(format!(
             "unexpected argument `{unexpected}` (pass benchmark arguments after `--`)"
         )),
         ["bench"] => Err(
-            "`bench` needs a target: `cargo xtask bench client` or `cargo xtask bench auth`"
+            "`bench` needs a target: `cargo xtask bench client`, `cargo xtask bench auth` or \
+             `cargo xtask bench server`"
                 .to_owned(),
         ),
         ["bench", target, ..] => Err(format!(
-            "unknown benchmark `{target}` (the benchmarks are `client` and `auth`)"
+            "unknown benchmark `{target}` (the benchmarks are `client`, `auth` and `server`)"
         )),
         [
             command @ ("ci" | "test" | "conformance" | "help" | "-h" | "--help"),
@@ -165,6 +175,12 @@ fn bench_client_step(extra: &[&str]) -> Step {
 /// binary.
 fn bench_auth_step(extra: &[&str]) -> Step {
     bench_step("taskqueue-auth", "token_cache", extra)
+}
+
+/// The reference server's throughput benchmark, with `extra` arguments for
+/// the benchmark binary.
+fn bench_server_step(extra: &[&str]) -> Step {
+    bench_step("taskqueue-server", "server", extra)
 }
 
 /// `cargo bench` of one benchmark target of one package, with `extra`
@@ -273,6 +289,21 @@ mod tests {
     }
 
     #[test]
+    fn bench_server_runs_the_server_benchmark() {
+        assert_eq!(
+            shown(&["bench", "server"]),
+            ["cargo bench -p taskqueue-server --bench server --locked"]
+        );
+        assert_eq!(
+            shown(&["bench", "server", "--", "--quick"]),
+            ["cargo bench -p taskqueue-server --bench server --locked -- --quick"]
+        );
+        assert!(USAGE.contains("bench server"));
+        let unknown = parse(&["bench", "storage"]).err().unwrap_or_default();
+        assert!(unknown.contains("`server`"), "{unknown}");
+    }
+
+    #[test]
     fn help_and_usage_errors() {
         for help in [&[][..], &["help"], &["--help"], &["-h"]] {
             assert!(matches!(parse(help), Ok(None)), "{help:?}");
@@ -280,7 +311,8 @@ mod tests {
         for wrong in [
             &["frobnicate"][..],
             &["bench"],
-            &["bench", "server"],
+            &["bench", "storage"],
+            &["bench", "server", "--quick"],
             &["bench", "client", "--quick"],
             &["bench", "auth", "--quick"],
             &["ci", "--fast"],

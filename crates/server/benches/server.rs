@@ -1,0 +1,840 @@
+//! The reference server's throughput over HTTP on its durable store: inserts
+//! per second, leased tasks per second at batch 100, and deletes per second,
+//! each beside a bare axum baseline measured in the same run. Goals (issue 5
+//! §10): inserts at least 0.3× the bare handler's rate, and at least 100k
+//! leased tasks/s at batch 100.
+//!
+//! Run it with `cargo xtask bench server` (or `cargo bench -p
+//! taskqueue-server --bench server`). `BENCH_ROUNDS` (default 10) sets the
+//! number of rounds, `BENCH_TASKS` (default 4000) the tasks each side
+//! inserts, leases and deletes per round, and `BENCH_DIR` the directory of
+//! the SQLite file (default: the system's temporary directory; its file
+//! system decides what an fsync costs). Without `--bench` on the command
+//! line (as under `cargo test --benches`) it only runs the check round
+//! described below, a few hundred requests per side.
+//!
+//! **The two sides.** The server is started in process as `serve` starts
+//! it (the full router and its middleware, system clock) on a
+//! [`SqliteStore`] in a fresh file with its defaults (WAL,
+//! `synchronous = FULL`, group commit), one open queue, and a token issued
+//! for the `taskqueue` scope. No tracing subscriber is installed, so the
+//! request traces cost only their disabled-callsite checks. The baseline is
+//! a bare axum router on the same kind of listener (`axum::serve` on
+//! 127.0.0.1:0) answering the same three request shapes without any work:
+//! insert reads the body and returns a fixed task; lease returns a
+//! pre-serialized response of up to 100 tasks of the server's size (it only
+//! counts the tasks inserted, so that "drained" means the same on both
+//! sides); delete returns 200 with an empty body, as the server does.
+//!
+//! **Load.** 16 keep-alive HTTP/1.1 connections per side, each one a task
+//! of a minimal client over `tokio::net::TcpStream` (write the request in
+//! one write, parse the status line and `Content-Length` or chunked
+//! framing, read the body), so that client overhead stays small and is the
+//! same for both sides. The connections share the work through an atomic
+//! counter. A round runs, per side: insert `BENCH_TASKS` tasks (a ~100-byte
+//! payload); lease with `numTasks=100&leaseSecs=600` until every task is
+//! leased or a lease comes back empty; delete every leased task. Each phase
+//! is timed from the first request to the last answer; its rate is tasks
+//! (inserted, leased, deleted) per second of that wall time. The two sides
+//! alternate within each phase, the server first on even rounds and the
+//! baseline first on odd ones, so drift and ordering effects hit both
+//! alike. Everything (server, baseline, load) shares one multi-thread tokio
+//! runtime with a worker per core (2 on CI), as the server binary runs; the
+//! SQLite writer is the store's own thread.
+//!
+//! **Checks.** Every request must get its expected status (200), or the
+//! benchmark fails. On the server side,
+//! after each round (untimed), the ids leased must be exactly the ids the
+//! inserts returned, each once. A check round of a few hundred tasks runs
+//! on both sides before anything is timed (it also measures the size of a
+//! full lease response on each side), then one warm-up round.
+//!
+//! **Report.** Per phase, the median rate of each side over the rounds
+//! (with p10 and p90), the ratio server/baseline of the medians and the
+//! median (p10, p90) of the per-round ratios; then whether each goal is
+//! met. A missed goal is reported, not a failure.
+
+// A benchmark report program: stdout and stderr are its interface.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::env;
+use std::error::Error;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::Deserialize;
+use taskqueue_auth::{Scope, ScopeSet};
+use taskqueue_server::config::StorageConfig;
+use taskqueue_server::serve::{ClockMode, RunningServer, start_with_store};
+use taskqueue_server::{QueueDef, ServerConfig, SqliteStore, StoreConfig};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use http1::Conn;
+use stats::Stats;
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+const PROJECT: &str = "bench-project";
+const QUEUE: &str = "bench-queue";
+const EMAIL: &str = "bench@example.com";
+/// Concurrent keep-alive connections per side.
+const CONNECTIONS: usize = 16;
+const LEASE_BATCH: usize = 100;
+const LEASE_SECS: u32 = 600;
+/// The task payload: 100 bytes, as a small JSON message would be.
+const PAYLOAD: &[u8; 100] =
+    br#"{"photo_id": 4242, "size": "thumbnail", "bucket": "gs://bench-app-photos", "attempt": 1, "x": "abc"}"#;
+
+/// The statuses every request must get, on both sides: the API answers
+/// `tasks.delete` with 200 and an empty body.
+const INSERT_STATUS: StatusCode = StatusCode::OK;
+const LEASE_STATUS: StatusCode = StatusCode::OK;
+const DELETE_STATUS: StatusCode = StatusCode::OK;
+
+const DEFAULT_ROUNDS: usize = 10;
+const DEFAULT_TASKS: usize = 4000;
+const WARMUP_TASKS: usize = 1000;
+/// The check round: enough for several full lease batches.
+const CHECK_TASKS: usize = 250;
+
+/// Inserts must reach this fraction of the bare handler's rate.
+const INSERT_GOAL_RATIO: f64 = 0.3;
+/// Leased tasks per second at batch 100.
+const LEASE_GOAL_RATE: f64 = 100_000.0;
+
+fn main() -> Result<(), BoxError> {
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not.
+    let full = env::args().skip(1).any(|arg| arg == "--bench");
+    // A worker per core, as `#[tokio::main]` gives the server binary.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(full))
+}
+
+async fn run(full: bool) -> Result<(), BoxError> {
+    let (rounds, tasks) = if full {
+        (
+            env_count("BENCH_ROUNDS", DEFAULT_ROUNDS)?,
+            env_count("BENCH_TASKS", DEFAULT_TASKS)?,
+        )
+    } else {
+        (0, 0)
+    };
+    let dir = match env::var_os("BENCH_DIR") {
+        Some(parent) => tempfile::tempdir_in(parent)?,
+        None => tempfile::tempdir()?,
+    };
+    let path = dir.path().join("tasks.sqlite");
+    let (server, token) = start_server(path.clone()).await?;
+    let baseline = Baseline::start().await?;
+    let mut sides = [
+        Side::connect("server", server.local_addr(), &token, true).await?,
+        Side::connect("baseline", baseline.addr, &token, false).await?,
+    ];
+
+    // Nothing is timed before both sides have answered every request of a
+    // round right.
+    let check = round(&mut sides, CHECK_TASKS, 0).await?;
+    let [server_batch, baseline_batch] = check.map(|side| side.lease_batch_bytes);
+    if !full {
+        println!(
+            "server: smoke check passed ({CHECK_TASKS} tasks inserted, leased and deleted on each side); pass --bench for timings"
+        );
+        drop(sides);
+        server.shutdown().await?;
+        return Ok(());
+    }
+
+    println!(
+        "taskqueue-server on 127.0.0.1, durable SQLite store (synchronous = FULL) at {}",
+        path.display()
+    );
+    println!(
+        "{CONNECTIONS} keep-alive HTTP/1.1 connections per side; {rounds} rounds of {tasks} tasks per side (insert, lease {LEASE_BATCH} at a time, delete), after a warm-up round of {WARMUP_TASKS}"
+    );
+    println!(
+        "a full lease response ({LEASE_BATCH} tasks): server {server_batch} bytes, baseline {baseline_batch} bytes"
+    );
+    round(&mut sides, WARMUP_TASKS, 0).await?;
+
+    let mut rates: [[Vec<f64>; 2]; 3] = Default::default();
+    for index in 0..rounds {
+        let measured = round(&mut sides, tasks, index % 2).await?;
+        for (side, result) in measured.iter().enumerate() {
+            for (phase, rate) in result.rates.iter().enumerate() {
+                rates[phase][side].push(*rate);
+            }
+        }
+    }
+    drop(sides);
+    server.shutdown().await?;
+
+    let mut insert_ratio = 0.0;
+    let mut lease_rate = 0.0;
+    for (phase, [server_rates, baseline_rates]) in ["inserts/s", "leased tasks/s", "deletes/s"]
+        .into_iter()
+        .zip(&rates)
+    {
+        let per_round: Vec<f64> = server_rates
+            .iter()
+            .zip(baseline_rates)
+            .map(|(server, baseline)| server / baseline)
+            .collect();
+        let (server_stats, baseline_stats) = (Stats::of(server_rates), Stats::of(baseline_rates));
+        let ratio = server_stats.median / baseline_stats.median;
+        let paired = Stats::of(&per_round);
+        println!("{phase}");
+        println!("  server:   {server_stats}");
+        println!("  baseline: {baseline_stats}");
+        println!(
+            "  ratio server/baseline: {ratio:.3} (per round: median {:.3}, p10 {:.3}, p90 {:.3})",
+            paired.median, paired.p10, paired.p90
+        );
+        match phase {
+            "inserts/s" => insert_ratio = ratio,
+            "leased tasks/s" => lease_rate = server_stats.median,
+            _ => {}
+        }
+    }
+    println!(
+        "goal: inserts >= {INSERT_GOAL_RATIO}x the bare handler's rate: {insert_ratio:.3}x, {}",
+        verdict(insert_ratio >= INSERT_GOAL_RATIO)
+    );
+    println!(
+        "goal: >= {LEASE_GOAL_RATE:.0} leased tasks/s at batch {LEASE_BATCH}: {lease_rate:.0}/s, {}",
+        verdict(lease_rate >= LEASE_GOAL_RATE)
+    );
+    Ok(())
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "NOT MET" }
+}
+
+/// Starts the server on a fresh SQLite file at `path` with one open queue,
+/// and issues a token for it.
+async fn start_server(path: PathBuf) -> Result<(RunningServer, String), BoxError> {
+    let store = SqliteStore::open(&path, StoreConfig::default())?;
+    let mut config = ServerConfig::new(PROJECT);
+    config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.queues.insert(QueueDef::new(QUEUE));
+    config.storage = StorageConfig::Sqlite { path };
+    let server = start_with_store(config, Arc::new(store), ClockMode::System).await?;
+    let state = server.state();
+    // Longer than any run, so that it never expires mid-benchmark.
+    let token = state.tokens.issue(
+        EMAIL,
+        ScopeSet::from([Scope::Taskqueue]),
+        Duration::from_secs(24 * 3600),
+        state.now(),
+    );
+    let token = token.expose().to_owned();
+    Ok((server, token))
+}
+
+fn tasks_path() -> String {
+    format!("/taskqueue/v1beta2/projects/{PROJECT}/taskqueues/{QUEUE}/tasks")
+}
+
+/// The body of every insert: the queue and the payload, as clients send it.
+fn insert_body() -> Vec<u8> {
+    format!(
+        r#"{{"queueName": "projects/{PROJECT}/taskqueues/{QUEUE}", "payloadBase64": "{}"}}"#,
+        BASE64.encode(PAYLOAD)
+    )
+    .into_bytes()
+}
+
+/// One side under load: its connections, and whether its ids are real (the
+/// baseline's lease responses repeat the same ids).
+struct Side {
+    name: &'static str,
+    conns: Vec<Conn>,
+    checks_ids: bool,
+}
+
+impl Side {
+    async fn connect(
+        name: &'static str,
+        addr: SocketAddr,
+        token: &str,
+        checks_ids: bool,
+    ) -> Result<Self, BoxError> {
+        let mut conns = Vec::with_capacity(CONNECTIONS);
+        for _ in 0..CONNECTIONS {
+            conns.push(Conn::connect(addr, token).await?);
+        }
+        Ok(Self {
+            name,
+            conns,
+            checks_ids,
+        })
+    }
+}
+
+/// What one side did in one round.
+#[derive(Clone, Copy, Default)]
+struct RoundResult {
+    /// Inserts/s, leased tasks/s, deletes/s.
+    rates: [f64; 3],
+    /// The largest lease response body.
+    lease_batch_bytes: usize,
+}
+
+/// Runs one round of `tasks` on both sides, phase by phase, `first` going
+/// first in every phase.
+async fn round(
+    sides: &mut [Side; 2],
+    tasks: usize,
+    first: usize,
+) -> Result<[RoundResult; 2], BoxError> {
+    let order = [first, 1 - first];
+    let mut results = [RoundResult::default(); 2];
+    let mut inserted: [Vec<String>; 2] = Default::default();
+    let mut leased: [Vec<String>; 2] = Default::default();
+    for &index in &order {
+        let side = &mut sides[index];
+        let (ids, seconds) = insert_phase(&mut side.conns, tasks)
+            .await
+            .map_err(|error| format!("{} inserts: {error}", side.name))?;
+        results[index].rates[0] = tasks as f64 / seconds;
+        inserted[index] = ids.into_iter().map(|(id, _)| id).collect();
+    }
+    for &index in &order {
+        let side = &mut sides[index];
+        let (ids, seconds) = lease_phase(&mut side.conns, tasks)
+            .await
+            .map_err(|error| format!("{} leases: {error}", side.name))?;
+        if ids.len() != tasks {
+            return Err(format!(
+                "{}: leased {} tasks, {tasks} were inserted",
+                side.name,
+                ids.len()
+            )
+            .into());
+        }
+        results[index].rates[1] = tasks as f64 / seconds;
+        results[index].lease_batch_bytes = ids.iter().map(|(_, bytes)| *bytes).max().unwrap_or(0);
+        leased[index] = ids.into_iter().map(|(id, _)| id).collect();
+    }
+    for &index in &order {
+        let side = &mut sides[index];
+        if side.checks_ids {
+            same_ids(side.name, &mut inserted[index], &mut leased[index])?;
+        }
+        let ids = Arc::new(std::mem::take(&mut leased[index]));
+        let seconds = delete_phase(&mut side.conns, ids)
+            .await
+            .map_err(|error| format!("{} deletes: {error}", side.name))?;
+        results[index].rates[2] = tasks as f64 / seconds;
+    }
+    Ok(results)
+}
+
+/// Fails unless `leased` holds exactly the ids of `inserted`, each once.
+fn same_ids(side: &str, inserted: &mut [String], leased: &mut [String]) -> Result<(), BoxError> {
+    inserted.sort_unstable();
+    leased.sort_unstable();
+    if let Some(pair) = leased.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(format!("{side}: task {} was leased twice", pair[0]).into());
+    }
+    if inserted != leased {
+        return Err(format!("{side}: the tasks leased are not the tasks inserted").into());
+    }
+    Ok(())
+}
+
+/// Inserts `tasks` tasks over all the connections; returns each task's id
+/// (with its response's size) and the wall time in seconds.
+async fn insert_phase(
+    conns: &mut Vec<Conn>,
+    tasks: usize,
+) -> Result<(Vec<(String, usize)>, f64), BoxError> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let path: Arc<str> = Arc::from(tasks_path());
+    let body: Arc<[u8]> = Arc::from(insert_body());
+    on_every_connection(conns, move |mut conn| {
+        let (next, path, body) = (Arc::clone(&next), Arc::clone(&path), Arc::clone(&body));
+        async move {
+            let mut ids = Vec::new();
+            while next.fetch_add(1, Ordering::Relaxed) < tasks {
+                let response = conn.send("POST", &path, &body).await?;
+                response.expect(INSERT_STATUS)?;
+                let task: IdOnly = serde_json::from_slice(&response.body)?;
+                let id = task.id.ok_or("an inserted task without an id")?;
+                ids.push((id, response.body.len()));
+            }
+            Ok((conn, ids))
+        }
+    })
+    .await
+}
+
+/// Leases 100 at a time over all the connections until `tasks` tasks are
+/// leased or a lease comes back empty; returns each leased id (with its
+/// response's size) and the wall time in seconds.
+async fn lease_phase(
+    conns: &mut Vec<Conn>,
+    tasks: usize,
+) -> Result<(Vec<(String, usize)>, f64), BoxError> {
+    let leased = Arc::new(AtomicUsize::new(0));
+    let path: Arc<str> = Arc::from(format!(
+        "{}/lease?numTasks={LEASE_BATCH}&leaseSecs={LEASE_SECS}",
+        tasks_path()
+    ));
+    on_every_connection(conns, move |mut conn| {
+        let (leased, path) = (Arc::clone(&leased), Arc::clone(&path));
+        async move {
+            let mut ids = Vec::new();
+            while leased.load(Ordering::Relaxed) < tasks {
+                let response = conn.send("POST", &path, b"").await?;
+                response.expect(LEASE_STATUS)?;
+                let batch: LeasedTasks = serde_json::from_slice(&response.body)?;
+                let items = batch.items.unwrap_or_default();
+                if items.is_empty() {
+                    break;
+                }
+                if items.len() > LEASE_BATCH {
+                    return Err(format!("a lease of {LEASE_BATCH} returned {}", items.len()).into());
+                }
+                leased.fetch_add(items.len(), Ordering::Relaxed);
+                for item in items {
+                    let id = item.id.ok_or("a leased task without an id")?;
+                    ids.push((id, response.body.len()));
+                }
+            }
+            Ok((conn, ids))
+        }
+    })
+    .await
+}
+
+/// Deletes every task of `ids` over all the connections; returns the wall
+/// time in seconds.
+async fn delete_phase(conns: &mut Vec<Conn>, ids: Arc<Vec<String>>) -> Result<f64, BoxError> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let base = tasks_path();
+    for id in ids.iter() {
+        if !id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+        {
+            return Err(format!("task id `{id}` would need escaping in a URL").into());
+        }
+    }
+    let (_, seconds) = on_every_connection(conns, move |mut conn| {
+        let (next, ids, base) = (Arc::clone(&next), Arc::clone(&ids), base.clone());
+        async move {
+            let mut path = String::new();
+            while let Some(id) = ids.get(next.fetch_add(1, Ordering::Relaxed)) {
+                path.clear();
+                path.push_str(&base);
+                path.push('/');
+                path.push_str(id);
+                conn.send("DELETE", &path, b"")
+                    .await?
+                    .expect(DELETE_STATUS)?;
+            }
+            Ok((conn, Vec::<()>::new()))
+        }
+    })
+    .await?;
+    Ok(seconds)
+}
+
+/// Runs `job` on every connection at once, each in its own task, and gives
+/// the connections back; returns what the jobs collected and the wall time
+/// in seconds from the first spawn to the last job's end. Any failed job
+/// fails the phase.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark measures real elapsed time; the clock rule is for library code"
+)]
+async fn on_every_connection<F, Fut, T>(
+    conns: &mut Vec<Conn>,
+    job: F,
+) -> Result<(Vec<T>, f64), BoxError>
+where
+    F: Fn(Conn) -> Fut,
+    Fut: Future<Output = Result<(Conn, Vec<T>), BoxError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let started = std::time::Instant::now();
+    let mut jobs = JoinSet::new();
+    for conn in conns.drain(..) {
+        jobs.spawn(job(conn));
+    }
+    let mut collected = Vec::new();
+    let mut failure = None;
+    while let Some(joined) = jobs.join_next().await {
+        match joined? {
+            Ok((conn, mut items)) => {
+                conns.push(conn);
+                collected.append(&mut items);
+            }
+            Err(error) => {
+                failure.get_or_insert(error);
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    match failure {
+        Some(error) => Err(error),
+        None => Ok((collected, seconds)),
+    }
+}
+
+/// Only the `id` of a task in a response.
+#[derive(Deserialize)]
+struct IdOnly {
+    id: Option<String>,
+}
+
+/// Only the ids of a lease response's tasks.
+#[derive(Deserialize)]
+struct LeasedTasks {
+    #[serde(default)]
+    items: Option<Vec<IdOnly>>,
+}
+
+/// The bare axum baseline: the same routes, answered without any work.
+#[derive(Clone)]
+struct Baseline {
+    addr: SocketAddr,
+    /// Tasks inserted and not yet leased: only so that a lease drains.
+    available: Arc<AtomicUsize>,
+    insert_response: Bytes,
+    /// `lease_responses[n]`: a pre-serialized response with `n` tasks.
+    lease_responses: Arc<[Bytes]>,
+}
+
+impl Baseline {
+    async fn start() -> Result<Self, BoxError> {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let payload = BASE64.encode(PAYLOAD);
+        let task = |id: &str, retry_count: u32| {
+            format!(
+                r#"{{"kind":"taskqueues#task","id":"{id}","queueName":"projects/{PROJECT}/taskqueues/{QUEUE}","payloadBase64":"{payload}","enqueueTimestamp":"1700000000000000","leaseTimestamp":"1700000600000000","retry_count":{retry_count}}}"#
+            )
+        };
+        let lease_responses = (0..=LEASE_BATCH)
+            .map(|count| {
+                let items: Vec<String> =
+                    (0..count).map(|n| task(&format!("{n:016x}"), 1)).collect();
+                let body = if count == 0 {
+                    r#"{"kind":"taskqueues#tasks"}"#.to_owned()
+                } else {
+                    format!(
+                        r#"{{"kind":"taskqueues#tasks","items":[{}]}}"#,
+                        items.join(",")
+                    )
+                };
+                Bytes::from(body)
+            })
+            .collect();
+        let baseline = Self {
+            addr: listener.local_addr()?,
+            available: Arc::new(AtomicUsize::new(0)),
+            insert_response: Bytes::from(task("0123456789abcdef", 0)),
+            lease_responses,
+        };
+        let tasks = tasks_path();
+        let app = Router::new()
+            .route(&tasks, post(baseline_insert))
+            .route(&format!("{tasks}/lease"), post(baseline_lease))
+            .route(&format!("{tasks}/{{task}}"), delete(baseline_delete))
+            .with_state(baseline.clone());
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                eprintln!("baseline server failed: {error}");
+            }
+        });
+        Ok(baseline)
+    }
+}
+
+fn json(body: Bytes) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
+        body,
+    )
+        .into_response()
+}
+
+async fn baseline_insert(State(baseline): State<Baseline>, body: Bytes) -> Response {
+    std::hint::black_box(body);
+    baseline.available.fetch_add(1, Ordering::Relaxed);
+    json(baseline.insert_response.clone())
+}
+
+async fn baseline_lease(State(baseline): State<Baseline>) -> Response {
+    let before = baseline
+        .available
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |available| {
+            Some(available - available.min(LEASE_BATCH))
+        })
+        .unwrap_or_else(|available| available);
+    json(baseline.lease_responses[before.min(LEASE_BATCH)].clone())
+}
+
+async fn baseline_delete() -> StatusCode {
+    DELETE_STATUS
+}
+
+fn env_count(name: &str, default: usize) -> Result<usize, BoxError> {
+    let Some(text) = env::var_os(name) else {
+        return Ok(default);
+    };
+    text.to_str()
+        .and_then(|text| text.trim().parse::<usize>().ok())
+        .filter(|count| *count > 0)
+        .ok_or_else(|| format!("{name} must be a positive integer, got {text:?}").into())
+}
+
+/// Median and 10th and 90th percentiles of a sample, linearly interpolated
+/// between the closest ranks.
+mod stats {
+    use std::fmt;
+
+    pub(crate) struct Stats {
+        pub(crate) median: f64,
+        pub(crate) p10: f64,
+        pub(crate) p90: f64,
+    }
+
+    impl Stats {
+        pub(crate) fn of(samples: &[f64]) -> Self {
+            let mut sorted = samples.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            Self {
+                median: quantile(&sorted, 0.5),
+                p10: quantile(&sorted, 0.1),
+                p90: quantile(&sorted, 0.9),
+            }
+        }
+    }
+
+    /// The `q` quantile of a sorted sample; NaN when it is empty.
+    fn quantile(sorted: &[f64], q: f64) -> f64 {
+        let Some(last) = sorted.len().checked_sub(1) else {
+            return f64::NAN;
+        };
+        let position = q * last as f64;
+        let below = position.floor() as usize;
+        let above = position.ceil() as usize;
+        sorted[below] + (sorted[above] - sorted[below]) * (position - below as f64)
+    }
+
+    /// Rates, in events per second.
+    impl fmt::Display for Stats {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(
+                f,
+                "median {:>8.0}/s (p10 {:.0}, p90 {:.0})",
+                self.median, self.p10, self.p90
+            )
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 keep-alive client: one request at a time per
+/// connection, no pipelining, no redirects, no compression.
+mod http1 {
+    use std::io::Write as _;
+    use std::net::SocketAddr;
+
+    use axum::http::StatusCode;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use super::BoxError;
+
+    /// How much room each read asks for.
+    const READ_CHUNK: usize = 64 * 1024;
+
+    /// One keep-alive connection, with its buffers.
+    pub(crate) struct Conn {
+        stream: TcpStream,
+        host: String,
+        authorization: String,
+        request: Vec<u8>,
+        /// Bytes read and not yet consumed; empty between exchanges.
+        buf: Vec<u8>,
+    }
+
+    /// A response: its status and its (de-chunked) body.
+    pub(crate) struct Response {
+        pub(crate) status: u16,
+        pub(crate) body: Vec<u8>,
+    }
+
+    impl Response {
+        /// Fails unless the status is `expected`, quoting the body's start.
+        pub(crate) fn expect(&self, expected: StatusCode) -> Result<(), BoxError> {
+            if self.status == expected.as_u16() {
+                return Ok(());
+            }
+            let shown = String::from_utf8_lossy(&self.body[..self.body.len().min(300)]);
+            Err(format!("HTTP {} (expected {expected}): {shown}", self.status).into())
+        }
+    }
+
+    impl Conn {
+        pub(crate) async fn connect(addr: SocketAddr, token: &str) -> Result<Self, BoxError> {
+            let stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            Ok(Self {
+                stream,
+                host: addr.to_string(),
+                authorization: format!("Bearer {token}"),
+                request: Vec::with_capacity(1024),
+                buf: Vec::with_capacity(READ_CHUNK),
+            })
+        }
+
+        /// Sends one request in one write and reads its response.
+        pub(crate) async fn send(
+            &mut self,
+            method: &str,
+            path: &str,
+            body: &[u8],
+        ) -> Result<Response, BoxError> {
+            self.request.clear();
+            write!(
+                self.request,
+                "{method} {path} HTTP/1.1\r\nhost: {}\r\nauthorization: {}\r\ncontent-length: {}\r\n",
+                self.host,
+                self.authorization,
+                body.len()
+            )?;
+            if !body.is_empty() {
+                self.request
+                    .extend_from_slice(b"content-type: application/json\r\n");
+            }
+            self.request.extend_from_slice(b"\r\n");
+            self.request.extend_from_slice(body);
+            self.stream.write_all(&self.request).await?;
+            self.read_response().await
+        }
+
+        async fn read_response(&mut self) -> Result<Response, BoxError> {
+            let head_end = self.read_until(0, b"\r\n\r\n").await? + 4;
+            let head = std::str::from_utf8(&self.buf[..head_end])?;
+            let mut lines = head.split("\r\n");
+            let status_line = lines.next().unwrap_or_default();
+            let status = status_line
+                .strip_prefix("HTTP/1.1 ")
+                .and_then(|rest| rest.get(..3))
+                .and_then(|code| code.parse::<u16>().ok())
+                .ok_or_else(|| format!("not an HTTP/1.1 status line: {status_line:?}"))?;
+            let mut length = None;
+            let mut chunked = false;
+            for line in lines.filter(|line| !line.is_empty()) {
+                let (name, value) = line.split_once(':').unwrap_or((line, ""));
+                let value = value.trim();
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = Some(value.parse::<usize>()?);
+                } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                    chunked = value.eq_ignore_ascii_case("chunked");
+                    if !chunked {
+                        return Err(format!("unsupported transfer-encoding: {value}").into());
+                    }
+                } else if name.eq_ignore_ascii_case("connection")
+                    && value.eq_ignore_ascii_case("close")
+                {
+                    return Err("the server closed the keep-alive connection".into());
+                }
+            }
+            let body = match (chunked, length) {
+                (true, _) => self.read_chunked(head_end).await?,
+                (false, Some(length)) => {
+                    let end = head_end + length;
+                    self.fill(end).await?;
+                    let body = self.buf[head_end..end].to_vec();
+                    self.buf.drain(..end);
+                    body
+                }
+                (false, None) if status == 204 || status == 304 => {
+                    self.buf.drain(..head_end);
+                    Vec::new()
+                }
+                (false, None) => return Err(format!("HTTP {status} without a length").into()),
+            };
+            Ok(Response { status, body })
+        }
+
+        /// Reads a chunked body starting at `at`, and its trailers.
+        async fn read_chunked(&mut self, mut at: usize) -> Result<Vec<u8>, BoxError> {
+            let mut body = Vec::new();
+            loop {
+                let line_end = self.read_until(at, b"\r\n").await?;
+                let line = std::str::from_utf8(&self.buf[at..line_end])?;
+                let size = line.split(';').next().unwrap_or_default().trim();
+                let size = usize::from_str_radix(size, 16)
+                    .map_err(|_| format!("bad chunk size line: {line:?}"))?;
+                at = line_end + 2;
+                if size == 0 {
+                    // Trailers, up to an empty line.
+                    loop {
+                        let end = self.read_until(at, b"\r\n").await?;
+                        let empty = end == at;
+                        at = end + 2;
+                        if empty {
+                            self.buf.drain(..at);
+                            return Ok(body);
+                        }
+                    }
+                }
+                self.fill(at + size + 2).await?;
+                body.extend_from_slice(&self.buf[at..at + size]);
+                if &self.buf[at + size..at + size + 2] != b"\r\n" {
+                    return Err("a chunk without its CRLF".into());
+                }
+                at += size + 2;
+            }
+        }
+
+        /// Reads until `pattern` occurs at or after `from`; returns where.
+        async fn read_until(&mut self, from: usize, pattern: &[u8]) -> Result<usize, BoxError> {
+            loop {
+                if let Some(found) = self.buf.get(from..).and_then(|tail| {
+                    tail.windows(pattern.len())
+                        .position(|window| window == pattern)
+                }) {
+                    return Ok(from + found);
+                }
+                self.read_more().await?;
+            }
+        }
+
+        /// Reads until at least `len` bytes are buffered.
+        async fn fill(&mut self, len: usize) -> Result<(), BoxError> {
+            while self.buf.len() < len {
+                self.read_more().await?;
+            }
+            Ok(())
+        }
+
+        async fn read_more(&mut self) -> Result<(), BoxError> {
+            self.buf.reserve(READ_CHUNK);
+            if self.stream.read_buf(&mut self.buf).await? == 0 {
+                return Err("the server closed the connection mid-response".into());
+            }
+            Ok(())
+        }
+    }
+}
