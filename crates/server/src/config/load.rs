@@ -87,7 +87,8 @@ struct RawTokens {
 #[serde(deny_unknown_fields)]
 struct RawLimits {
     #[serde(default)]
-    max_body_bytes: Option<Spanned<u64>>,
+    /// Read as text (YAML keeps a number's text) so that a bad value gets our message.
+    max_body_bytes: Option<Spanned<String>>,
     #[serde(default)]
     request_timeout: Option<Spanned<String>>,
 }
@@ -303,7 +304,10 @@ fn token_policy(path: &Path, raw: &RawTokens) -> Result<TokenPolicy, ConfigError
 fn http_limits(path: &Path, raw: &RawLimits) -> Result<HttpLimits, ConfigError> {
     let mut limits = HttpLimits::default();
     if let Some(value) = &raw.max_body_bytes {
-        limits.max_body_bytes = usize::try_from(value.value)
+        limits.max_body_bytes = value
+            .value
+            .trim()
+            .parse::<usize>()
             .ok()
             .filter(|bytes| *bytes > 0)
             .ok_or_else(|| {

@@ -78,7 +78,7 @@ pub use load::{load, parse};
 pub use queue_yaml::{load_queue_yaml, parse_queue_yaml};
 
 /// Everything a server needs to run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServerConfig {
     /// The App Engine app id served, without a partition prefix (`dev-project`). Requests may name it with any
@@ -243,7 +243,7 @@ impl QueueAcl {
 }
 
 /// The principals that can get tokens.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Principals {
     /// Service accounts: the JWT-bearer grant, verified with their public keys.
@@ -261,7 +261,7 @@ impl Principals {
 }
 
 /// A service account: its email and its public keys by key id (`private_key_id` in its key file).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServiceAccountPrincipal {
     /// `client_email`, the `iss` of its assertions and the caller's email for ACLs.
@@ -283,7 +283,7 @@ impl ServiceAccountPrincipal {
 
 /// A user with an OAuth client and a refresh token, as an `authorized_user` key file holds them. Secrets are
 /// stored as digests only.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct UserPrincipal {
     /// The user's email, for ACLs.
@@ -296,6 +296,26 @@ pub struct UserPrincipal {
     pub refresh_token: SecretDigest,
     /// The scopes the user consented to: what the refresh grant issues.
     pub scopes: ScopeSet,
+}
+
+impl UserPrincipal {
+    /// A user with this OAuth client, the digests of its secret and of the refresh token, and these scopes.
+    #[must_use]
+    pub fn new(
+        email: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: SecretDigest,
+        refresh_token: SecretDigest,
+        scopes: ScopeSet,
+    ) -> Self {
+        Self {
+            email: email.into(),
+            client_id: client_id.into(),
+            client_secret,
+            refresh_token,
+            scopes,
+        }
+    }
 }
 
 /// Where tasks are stored.
@@ -342,6 +362,17 @@ pub struct MetadataConfig {
     pub service_account: String,
     /// The instance's scopes (the "Task queue" access scope of a VM).
     pub scopes: ScopeSet,
+}
+
+impl MetadataConfig {
+    /// The endpoint for `service_account` with `scopes`.
+    #[must_use]
+    pub fn new(service_account: impl Into<String>, scopes: ScopeSet) -> Self {
+        Self {
+            service_account: service_account.into(),
+            scopes,
+        }
+    }
 }
 
 /// HTTP limits.

@@ -90,7 +90,8 @@ struct RawAclEntry {
 #[serde(deny_unknown_fields)]
 struct RawRetryParameters {
     #[serde(default)]
-    task_retry_limit: Option<Spanned<i64>>,
+    /// Read as text (YAML keeps a number's text) so that a bad value gets our message.
+    task_retry_limit: Option<Spanned<String>>,
     // Push-queue retry settings: accepted and ignored.
     #[serde(default, rename = "task_age_limit")]
     _task_age_limit: Option<IgnoredAny>,
@@ -157,15 +158,19 @@ pub fn parse_queue_yaml(text: &str, path: &Path) -> Result<QueueRegistry, Config
         match &raw.mode {
             Some(mode) if mode.value == RawMode::Pull => {}
             Some(mode) => {
-                return Err(at(path, mode, push_queue_message(&name.value)));
+                return Err(at(
+                    path,
+                    mode,
+                    format!("queue `{}` is a push queue: {PULL_ONLY}", name.value),
+                ));
             }
             None => {
                 return Err(at(
                     path,
                     name,
                     format!(
-                        "{} (no `mode: pull`, so App Engine's default, push)",
-                        push_queue_message(&name.value)
+                        "queue `{}` has no `mode: pull`, so it is a push queue (App Engine's default): {PULL_ONLY}",
+                        name.value
                     ),
                 ));
             }
@@ -176,7 +181,7 @@ pub fn parse_queue_yaml(text: &str, path: &Path) -> Result<QueueRegistry, Config
             .and_then(|retry| retry.task_retry_limit)
         {
             None => None,
-            Some(limit) => Some(u32::try_from(limit.value).map_err(|_| {
+            Some(limit) => Some(limit.value.trim().parse::<u32>().map_err(|_| {
                 at(
                     path,
                     &limit,
@@ -197,12 +202,8 @@ pub fn parse_queue_yaml(text: &str, path: &Path) -> Result<QueueRegistry, Config
     Ok(registry)
 }
 
-fn push_queue_message(name: &str) -> String {
-    format!(
-        "queue `{name}` is a push queue: this server serves pull queues only, as the Task Queue REST API did; add \
-         `mode: pull` or remove the queue"
-    )
-}
+/// Why a push queue is refused.
+const PULL_ONLY: &str = "this server serves pull queues only, as the Task Queue REST API did; add `mode: pull` or remove the queue";
 
 fn acl(path: &Path, entries: Vec<Spanned<RawAclEntry>>) -> Result<QueueAcl, ConfigError> {
     let mut acl = QueueAcl::default();
