@@ -291,13 +291,13 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<InitReport, ConfigError
     }
 
     let rng = SystemRandom::new();
-    let key_id = hex(&random_bytes(&rng, 20)?);
+    let key_id = hex(&random_bytes(&dir, &rng, 20)?);
     let service_account_email = format!(
         "{}@{}.iam.gserviceaccount.com",
         options.service_account, options.project
     );
-    let sa_client_id = numeric_id(&random_bytes(&rng, 16)?);
-    let (secrets, public_key_pem) = generate(&rng)?;
+    let sa_client_id = numeric_id(&random_bytes(&dir, &rng, 16)?);
+    let (secrets, public_key_pem) = generate(&dir, &rng)?;
 
     let keys_dir = dir.join("keys");
     let public_key_file = keys_dir.join(format!("{key_id}.pub.pem"));
@@ -378,12 +378,9 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<InitReport, ConfigError
 }
 
 /// A fresh RSA key (PKCS#8 PEM, secret, and its SubjectPublicKeyInfo PEM), client secret and refresh token.
-fn generate(rng: &SystemRandom) -> Result<(Secrets, String), ConfigError> {
+fn generate(dir: &Path, rng: &SystemRandom) -> Result<(Secrets, String), ConfigError> {
     let failed = |what: &str, error: &dyn fmt::Display| {
-        ConfigError::file(
-            Path::new("init"),
-            format!("cannot generate {what}: {error}"),
-        )
+        ConfigError::file(dir, format!("cannot generate {what}: {error}"))
     };
     let private_key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, RSA_BITS)
         .map_err(|error| failed("an RSA key", &error))?;
@@ -395,20 +392,16 @@ fn generate(rng: &SystemRandom) -> Result<(Secrets, String), ConfigError> {
         .map_err(|error| failed("the public key's PEM", &error))?;
     let secrets = Secrets {
         private_key_pem: SecretString::new(private_key_pem.as_str()),
-        client_secret: SecretString::new(URL_SAFE_NO_PAD.encode(random_bytes(rng, 32)?)),
-        refresh_token: SecretString::new(URL_SAFE_NO_PAD.encode(random_bytes(rng, 32)?)),
+        client_secret: SecretString::new(URL_SAFE_NO_PAD.encode(random_bytes(dir, rng, 32)?)),
+        refresh_token: SecretString::new(URL_SAFE_NO_PAD.encode(random_bytes(dir, rng, 32)?)),
     };
     Ok((secrets, public_key_pem))
 }
 
-fn random_bytes(rng: &SystemRandom, len: usize) -> Result<Vec<u8>, ConfigError> {
+fn random_bytes(dir: &Path, rng: &SystemRandom, len: usize) -> Result<Vec<u8>, ConfigError> {
     let mut bytes = vec![0; len];
-    rng.fill(&mut bytes).map_err(|_| {
-        ConfigError::file(
-            Path::new("init"),
-            "the system's random number generator failed",
-        )
-    })?;
+    rng.fill(&mut bytes)
+        .map_err(|_| ConfigError::file(dir, "the system's random number generator failed"))?;
     Ok(bytes)
 }
 
@@ -614,7 +607,7 @@ fn format_duration(duration: Duration) -> String {
         return format!("{}ms", duration.as_millis());
     }
     for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] {
-        if secs % size == 0 {
+        if secs.is_multiple_of(size) {
             return format!("{}{unit}", secs / size);
         }
     }
