@@ -13,7 +13,9 @@
 //! The key is a fresh RSA 2048 key; the client secret and refresh token are 32 random bytes each, in base64url.
 //! The configuration holds only the public key and the secrets' SHA-256 digests. Existing files are not
 //! overwritten unless [`InitOptions::force`] is set (a secret file is then removed and created anew, so that it
-//! never holds a secret under wider permissions).
+//! never holds a secret under wider permissions). The directory `data/` is created for the SQLite database; a
+//! database already there is kept. Files are written one after the other, the configuration last: a failure
+//! part-way leaves no configuration that refers to a missing file.
 
 use std::fmt;
 use std::io::Write as _;
@@ -430,11 +432,7 @@ fn write_json(path: &Path, value: &serde_json::Value, force: bool) -> Result<(),
     let mut text = serde_json::to_string_pretty(value)
         .map_err(|error| ConfigError::file(path, format!("cannot encode: {error}")))?;
     text.push('\n');
-    let result = write_file(path, text.as_bytes(), true, force);
-    // The text holds a secret: overwrite it before it is freed.
-    let mut bytes = text.into_bytes();
-    bytes.fill(0);
-    result
+    write_file(path, text.as_bytes(), true, force)
 }
 
 /// Writes a new file; a `secret` one with mode 0600 on Unix. With `force`, an existing file is removed first, so

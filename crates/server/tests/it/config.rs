@@ -379,6 +379,7 @@ fn bad_configurations_name_the_file_and_line() {
     let other_digest = "cd".repeat(32);
     let bad_queue = fixture.path("bad-queue.yaml");
     let cases: Vec<(&str, String, &Path, u64, String)> = vec![
+        ("an empty file", String::new(), &config, 1, "unexpected end of file".into()),
         ("bad syntax", format!("{HEAD}tokens: {{access_token_lifetime: 1h\n"), &config, 4, "unclosed".into()),
         ("an unknown key", format!("{HEAD}lisen: 127.0.0.1:8080\n"), &config, 4, "unknown field `lisen`".into()),
         (
