@@ -7,6 +7,8 @@
 
 mod bad_files;
 mod concurrency;
+mod config;
+mod config_init;
 mod durability;
 mod equivalence;
 mod ops;
