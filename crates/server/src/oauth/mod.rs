@@ -36,6 +36,7 @@ mod endpoint;
 mod error;
 mod grants;
 mod metadata;
+mod principals;
 mod tokens;
 
 use axum::Router;

@@ -1,0 +1,54 @@
+//! Constructors for the configuration types the OAuth endpoints serve, which are `#[non_exhaustive]`: the
+//! configuration loader builds them in-crate, and these let embedders and tests build them too.
+
+use taskqueue_auth::ScopeSet;
+
+use crate::config::{MetadataConfig, UserPrincipal};
+use crate::digest::SecretDigest;
+
+impl UserPrincipal {
+    /// A user `email` whose OAuth client `client_id` (with the secret of digest `client_secret`) holds a refresh
+    /// token of digest `refresh_token`, consented to `scopes`.
+    ///
+    /// ```
+    /// use taskqueue_auth::{Scope, ScopeSet};
+    /// use taskqueue_server::SecretDigest;
+    /// use taskqueue_server::config::UserPrincipal;
+    ///
+    /// let user = UserPrincipal::new(
+    ///     "dev@example.com",
+    ///     "client-1.apps.example.com",
+    ///     SecretDigest::of("client-secret"),
+    ///     SecretDigest::of("1//refresh-token"),
+    ///     ScopeSet::from([Scope::Taskqueue]),
+    /// );
+    /// assert!(user.refresh_token.matches("1//refresh-token"));
+    /// ```
+    #[must_use]
+    pub fn new(
+        email: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: SecretDigest,
+        refresh_token: SecretDigest,
+        scopes: ScopeSet,
+    ) -> Self {
+        Self {
+            email: email.into(),
+            client_id: client_id.into(),
+            client_secret,
+            refresh_token,
+            scopes,
+        }
+    }
+}
+
+impl MetadataConfig {
+    /// A metadata endpoint serving tokens of `service_account` with at most `scopes`.
+    #[must_use]
+    pub fn new(service_account: impl Into<String>, scopes: ScopeSet) -> Self {
+        Self {
+            service_account: service_account.into(),
+            scopes,
+        }
+    }
+}
