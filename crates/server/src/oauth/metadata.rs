@@ -6,7 +6,7 @@
 //!
 //! | Route (under `/computeMetadata/v1/`) | Answer |
 //! |---|---|
-//! | `` (the probe) | the directory `instance/`, `project/` |
+//! | the directory itself (what probes ask) | `instance/` and `project/` |
 //! | `instance/service-accounts/` | `default/` and the account's email |
 //! | `instance/service-accounts/{default,EMAIL}/token[?scopes=a,b]` | `{"access_token", "expires_in", "token_type": "Bearer"}` |
 //! | `instance/service-accounts/{default,EMAIL}/email` | the account's email |
