@@ -1,5 +1,8 @@
-//! Constructors for the configuration types the OAuth endpoints serve, which are `#[non_exhaustive]`: the
-//! configuration loader builds them in-crate, and these let embedders and tests build them too.
+//! Constructors for the configuration types the OAuth endpoints serve, which are `#[non_exhaustive]`, so that
+//! embedders and tests can build them.
+//!
+//! A stopgap: branch helper-config defines the same two constructors, with the same signatures, in `config/mod.rs`.
+//! When both are merged, delete this file and its `mod principals;` line; nothing else changes.
 
 use taskqueue_auth::ScopeSet;
 
