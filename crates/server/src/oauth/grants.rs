@@ -128,7 +128,7 @@ pub(crate) fn jwt_bearer<'a>(
     principal: &mut Option<&'a str>,
 ) -> Result<Granted, OAuthError> {
     let assertion = form.required("assertion")?;
-    let jwt = UnverifiedJwt::parse(assertion).map_err(|error| refused(&error))?;
+    let jwt = UnverifiedJwt::parse_allowing_padding(assertion).map_err(|error| refused(&error))?;
     let issuer = jwt.issuer().ok_or_else(|| {
         OAuthError::invalid_grant("Invalid JWT: the assertion has no `iss` claim")
     })?;

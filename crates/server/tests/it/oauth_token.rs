@@ -699,10 +699,10 @@ async fn attack_assertions_are_invalid_grants_and_good_ones_still_work_after_eac
         ("blank scope", sign(&edit(&[("scope", json!("   "))]))),
         ("garbage", "not a JWT at all".to_owned()),
         ("three garbage segments", "a.b.c".to_owned()),
-        ("padded base64 segments", {
+        ("wrongly padded base64 segments", {
             let real = sign(&good);
             real.split('.')
-                .map(|segment| format!("{segment}=="))
+                .map(|segment| format!("{segment}==="))
                 .collect::<Vec<_>>()
                 .join(".")
         }),
@@ -770,6 +770,20 @@ async fn hand_made_rs256_assertions_are_accepted_so_the_attack_table_is_meaningf
         &json,
         rs256,
     );
+    let answer = harness.exchange(&assertion).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn correctly_padded_assertions_as_yup_oauth2_signs_them_are_accepted() {
+    // yup-oauth2 and gcp_auth encode each segment with padding (auth-anchors.md), and Google accepted them.
+    let padded = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE.encode(bytes);
+    let harness = Harness::new();
+    let header = json!({"alg": "RS256", "typ": "JWT", "kid": KID}).to_string();
+    let claims = serde_json::to_value(claims(harness.now_secs())).expect("JSON").to_string();
+    let input = format!("{}.{}", padded(header.as_bytes()), padded(claims.as_bytes()));
+    let assertion = format!("{input}.{}", padded(&rs256(input.as_bytes())));
+    assert!(assertion.contains('='), "the test assertion is padded: {assertion}");
     let answer = harness.exchange(&assertion).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
 }
