@@ -7,8 +7,14 @@
 
 mod bad_files;
 mod concurrency;
+mod config;
+mod config_init;
 mod durability;
 mod equivalence;
+mod oauth_e2e;
+mod oauth_metadata;
+mod oauth_support;
+mod oauth_token;
 mod ops;
 mod semantics;
 mod support;
