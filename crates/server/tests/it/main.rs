@@ -5,6 +5,9 @@
 //! Time is explicit: a `VirtualClock` or fixed instants, never a real sleep. The SIGKILL crash test needs the
 //! server binary and belongs with it.
 
+mod api_access;
+mod api_methods;
+mod api_support;
 mod bad_files;
 mod concurrency;
 mod durability;
