@@ -6,6 +6,7 @@
 //! server binary and belongs with it.
 
 mod api_access;
+mod api_lease;
 mod api_methods;
 mod api_support;
 mod bad_files;
