@@ -120,12 +120,12 @@ async fn serve(state: AppState, resource: Resource, request: Request) -> Respons
         Ok((reply, layout)) => reply.into_response(&layout),
         Err(error) => {
             let status = error.status().as_u16();
+            span.record("status", status);
             if status >= 500 {
                 tracing::warn!(parent: &span, status, reason = error.reason(), "API request failed");
             } else {
                 tracing::info!(parent: &span, status, reason = error.reason(), "API request refused");
             }
-            span.record("status", status);
             return error.to_response(params.pretty_or_default());
         }
     };
@@ -146,15 +146,19 @@ async fn handle(
     let path = path_params(parts, state).await?;
     span.record("project", debug(&path.project));
     span.record("queue", debug(&path.queue));
-    if let Some(task) = &path.task {
-        span.record("task", debug(task));
-    }
 
     let http_method = effective_method(parts)?;
     let method = resource
         .method(&http_method, path.task.as_deref())
         .ok_or_else(|| ApiError::method_not_allowed(http_method.as_str(), resource.allow()))?;
     span.record("method", method.id());
+    if let Some(task) = path
+        .task
+        .as_ref()
+        .filter(|_| method != ApiMethod::TasksLease)
+    {
+        span.record("task", debug(task));
+    }
 
     let caller = auth::authenticate(state, &parts.headers, params, method)?;
     span.record("caller", caller.email.as_str());

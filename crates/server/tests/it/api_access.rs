@@ -359,3 +359,61 @@ async fn the_token_never_appears_in_a_response() {
         }
     }
 }
+
+#[tokio::test]
+async fn each_request_is_traced_with_its_method_queue_and_status_but_never_a_token() {
+    let api = Api::new();
+    let token = api.full_token();
+    let (traces, _guard) = crate::api_support::Traces::capture();
+    let body = json!({"id": "t1", "payloadBase64": "aGk="}).to_string();
+    assert_eq!(
+        api.call(Method::POST, &url("/tasks"), Some(&token), Some(&body))
+            .await
+            .status,
+        200
+    );
+    let leased = api
+        .call(
+            Method::POST,
+            &format!(
+                "{}&oauth_token={token}",
+                url("/tasks/lease?numTasks=1&leaseSecs=60")
+            ),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(leased.status, 200);
+    api.call(
+        Method::GET,
+        &url("/tasks/t1"),
+        Some("tqs.not-a-real-token-value"),
+        None,
+    )
+    .await
+    .assert_error(401, "authError");
+    let text = traces.text();
+    for expected in [
+        "taskqueue.tasks.insert",
+        "taskqueue.tasks.lease",
+        "taskqueue.tasks.get",
+        "task=\"t1\"",
+        "dev-project",
+        "pull-queue",
+        "status=200",
+        "status=401",
+        "reason=\"authError\"",
+        ME,
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+    for secret in [
+        token.as_str(),
+        "tqs.",
+        "oauth_token",
+        "not-a-real-token-value",
+        "aGk=",
+    ] {
+        assert!(!text.contains(secret), "{secret} leaked into:\n{text}");
+    }
+}

@@ -243,3 +243,50 @@ impl Reply {
         message
     }
 }
+
+/// Everything the `tracing` events and span closings of this thread write while the guard lives (use a
+/// current-thread runtime).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Traces(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Traces {
+    /// Starts capturing at TRACE level.
+    pub(crate) fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        let traces = Self::default();
+        let writer = traces.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        // Call sites first reached on another test thread (without a subscriber) may have cached "never
+        // interested": recompute.
+        tracing::callsite::rebuild_interest_cache();
+        (traces, guard)
+    }
+
+    /// The text so far.
+    pub(crate) fn text(&self) -> String {
+        let bytes = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl std::io::Write for Traces {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -6,8 +6,10 @@
 //! server binary and belongs with it.
 
 mod api_access;
+mod api_bad_input;
 mod api_lease;
 mod api_methods;
+mod api_quirks;
 mod api_support;
 mod bad_files;
 mod concurrency;
