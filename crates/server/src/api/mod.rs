@@ -19,11 +19,11 @@
 //!    `httpMethodNotAllowed` with `Allow`. `X-HTTP-Method-Override` on a POST replaces the method (POST +
 //!    `PATCH` is a patch; `GET` and `DELETE` work too); on another method it must repeat that method; a bad
 //!    value is 400 `invalid`. A path segment that does not decode to UTF-8: 400 `invalid`.
-//! 2. **Authentication and scopes** ([`auth`]): 401 `required`, 401 `authError`, 403 `insufficientPermissions`.
+//! 2. **Authentication and scopes** (`api/auth.rs`): 401 `required`, 401 `authError`, 403 `insufficientPermissions`.
 //!    They come first, so a request without a valid token gets a 401 whatever else is wrong with it.
-//! 3. **Standard parameters** ([`params`]): `alt` must be `json` (400 `invalid`: `alt=media` is refused);
+//! 3. **Standard parameters** (`api/params.rs`): `alt` must be `json` (400 `invalid`: `alt=media` is refused);
 //!    `prettyPrint` is a boolean (default true: indented JSON; false: compact); `fields` selects a partial
-//!    response ([`fields`]); `quotaUser`, `userIp` and `key` are accepted and ignored; `oauth_token` is a bearer
+//!    response (`api/fields.rs`); `quotaUser`, `userIp` and `key` are accepted and ignored; `oauth_token` is a bearer
 //!    token used when there is no `Authorization: Bearer` header. Unknown parameters are ignored.
 //! 4. **Project and queue.** A project or queue name that breaks the naming rules: 400 `invalid`. The project
 //!    must be the configured one, bare or with any one-character partition prefix (`s~dev-project`,
@@ -31,7 +31,7 @@
 //!    names in responses (`queueName`, the queue's `id`) repeat the project as the request gave it.
 //! 5. **ACL**: 403 `forbidden` unless the caller's email is in the queue's ACL (`writer_email` for insert,
 //!    `user_email` for the rest; an open queue admits everyone).
-//! 6. **The method** ([`methods`]): its parameters and body (400 `required`, `invalid`, `parseError`; 413
+//! 6. **The method** (`api/methods.rs`): its parameters and body (400 `required`, `invalid`, `parseError`; 413
 //!    `uploadTooLarge` for a body over the limit or a payload over 1 MiB), then the store (404, 409, 400, 500).
 //!
 //! Responses are JSON as the model writes it (int64 fields as strings, µs timestamps, URL-safe base64, `items`

@@ -417,3 +417,48 @@ async fn each_request_is_traced_with_its_method_queue_and_status_but_never_a_tok
         assert!(!text.contains(secret), "{secret} leaked into:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn taskqueues_get_shows_the_acl_as_consumers_and_producers() {
+    let api = server(ScopePolicy::Seed).await;
+    let token = api.full_token();
+    let queue = |name: &'static str| {
+        let api = &api;
+        let token = token.clone();
+        async move {
+            api.call(
+                Method::GET,
+                &url_in(crate::api_support::PROJECT, name, ""),
+                Some(&token),
+                None,
+            )
+            .await
+            .ok_json()
+        }
+    };
+    assert_eq!(
+        queue("acl-user").await["acl"],
+        json!({"consumerEmails": [ME], "producerEmails": [OTHER]})
+    );
+    assert_eq!(
+        queue("acl-both").await["acl"],
+        json!({"consumerEmails": [ME], "producerEmails": [ME]})
+    );
+    // An open queue has no ACL; no queue has admins.
+    let open = queue("acl-open").await;
+    assert!(open.get("acl").is_none(), "{open}");
+    assert!(
+        open.get("maxLeases").is_none(),
+        "no task_retry_limit: {open}"
+    );
+    // Only the consumer list lets a caller read the queue.
+    let writer = api
+        .call(
+            Method::GET,
+            &url_in(crate::api_support::PROJECT, "acl-writer", ""),
+            Some(&token),
+            None,
+        )
+        .await;
+    writer.assert_error(403, "forbidden");
+}
