@@ -9,8 +9,7 @@ use std::time::Duration;
 use taskqueue_auth::{AccessToken, Scope, ScopeSet, StaticTokenProvider};
 use taskqueue_client::{
     Client, DeleteTaskRequest, GetQueueRequest, GetTaskRequest, InsertTaskRequest,
-    LeaseTasksRequest, LeasedTask, ListTasksRequest, PatchTaskRequest, QueueRef,
-    UpdateTaskRequest,
+    LeaseTasksRequest, LeasedTask, ListTasksRequest, PatchTaskRequest, QueueRef, UpdateTaskRequest,
 };
 use taskqueue_clock::{Clock as _, SharedClock};
 use taskqueue_model::Task;
@@ -30,18 +29,26 @@ async fn server() -> RunningServer {
             .with_acl(QueueAcl::new(vec![WORKER.into()], vec![WORKER.into()]))
             .with_max_leases(Some(5)),
     );
-    serve::start(config, ClockMode::Virtual { start: support::clock().now() })
-        .await
-        .expect("start")
+    serve::start(
+        config,
+        ClockMode::Virtual {
+            start: support::clock().now(),
+        },
+    )
+    .await
+    .expect("start")
 }
 
 /// A client of `server` holding a token the server issued to `email` with `scopes`, on the server's clock.
 fn client(server: &RunningServer, email: &str, scopes: &[Scope]) -> Client {
     let state = server.state();
     let scopes = ScopeSet::from_iter(scopes.iter().cloned());
-    let token = state
-        .tokens
-        .issue(email, scopes.clone(), Duration::from_secs(3600), state.now());
+    let token = state.tokens.issue(
+        email,
+        scopes.clone(),
+        Duration::from_secs(3600),
+        state.now(),
+    );
     let clock: SharedClock = server.virtual_clock().expect("virtual").clone();
     Client::builder()
         .base_url(server.api_base_url())
@@ -60,24 +67,43 @@ async fn a_worker_runs_every_method_against_the_server() {
     let queue = QueueRef::new("s~dev-project", "pull-queue");
 
     let inserted = client
-        .insert_task(InsertTaskRequest::new(queue.clone(), Task::new("resize photo 42").with_tag("resize")))
+        .insert_task(InsertTaskRequest::new(
+            queue.clone(),
+            Task::new("resize photo 42").with_tag("resize"),
+        ))
         .await
         .expect("insert");
     let name = inserted.id.clone().expect("the server names the task");
-    assert_eq!(inserted.queue_name.as_deref(), Some("projects/s~dev-project/taskqueues/pull-queue"));
+    assert_eq!(
+        inserted.queue_name.as_deref(),
+        Some("projects/s~dev-project/taskqueues/pull-queue")
+    );
 
     let fetched = client
         .get_task(GetTaskRequest::new(queue.clone(), name.clone()))
         .await
         .expect("get");
-    assert_eq!(fetched.payload.as_ref().map(|p| p.as_bytes().to_vec()), Some(b"resize photo 42".to_vec()));
+    assert_eq!(
+        fetched.payload.as_ref().map(|p| p.as_bytes().to_vec()),
+        Some(b"resize photo 42".to_vec())
+    );
 
-    let listed = client.list_tasks(ListTasksRequest::new(queue.clone())).await.expect("list");
+    let listed = client
+        .list_tasks(ListTasksRequest::new(queue.clone()))
+        .await
+        .expect("list");
     assert_eq!(listed.items.len(), 1);
-    assert!(listed.items[0].payload.is_none(), "list leaves payloads out");
+    assert!(
+        listed.items[0].payload.is_none(),
+        "list leaves payloads out"
+    );
 
     let leased = client
-        .lease_tasks(LeaseTasksRequest::new(queue.clone(), 10, 60).group_by_tag().with_tag("resize"))
+        .lease_tasks(
+            LeaseTasksRequest::new(queue.clone(), 10, 60)
+                .group_by_tag()
+                .with_tag("resize"),
+        )
         .await
         .expect("lease");
     assert_eq!(leased.items.len(), 1);
@@ -127,7 +153,12 @@ async fn the_client_sees_the_servers_refusals_as_typed_errors() {
         .await
         .expect_err("read-only scope");
     assert!(denied.is_scope_denied(), "{denied}");
-    assert!(consumer.list_tasks(ListTasksRequest::new(queue.clone())).await.is_ok());
+    assert!(
+        consumer
+            .list_tasks(ListTasksRequest::new(queue.clone()))
+            .await
+            .is_ok()
+    );
 
     let stranger = client(&server, STRANGER, &[Scope::Taskqueue]);
     let refused = stranger
@@ -149,7 +180,10 @@ async fn the_client_sees_the_servers_refusals_as_typed_errors() {
 
     let fresh = client(&server, WORKER, &[Scope::Taskqueue]);
     let unknown = fresh
-        .get_queue(GetQueueRequest::new(QueueRef::new("dev-project", "no-such-queue")))
+        .get_queue(GetQueueRequest::new(QueueRef::new(
+            "dev-project",
+            "no-such-queue",
+        )))
         .await
         .expect_err("unknown queue");
     assert!(unknown.is_not_found(), "{unknown}");

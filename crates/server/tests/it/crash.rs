@@ -28,7 +28,14 @@ struct ServerProcess {
 impl ServerProcess {
     fn start(config: &Path) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_taskqueue-server"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--log", "warn", "--config"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--log",
+                "warn",
+                "--config",
+            ])
             .arg(config)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -36,7 +43,9 @@ impl ServerProcess {
             .expect("spawn taskqueue-server");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
         let addr = line
             .split_whitespace()
             .find_map(|word| word.strip_prefix("http://"))
@@ -86,7 +95,10 @@ fn exchange(stream: &mut TcpStream, request: &str, body: &[u8]) -> std::io::Resu
         if let Some((name, value)) = header.split_once(':')
             && name.eq_ignore_ascii_case("content-length")
         {
-            length = value.trim().parse().map_err(|_| std::io::ErrorKind::InvalidData)?;
+            length = value
+                .trim()
+                .parse()
+                .map_err(|_| std::io::ErrorKind::InvalidData)?;
         }
     }
     let mut body = vec![0; length];
@@ -96,7 +108,9 @@ fn exchange(stream: &mut TcpStream, request: &str, body: &[u8]) -> std::io::Resu
 
 fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
     stream
 }
 
@@ -117,7 +131,10 @@ fn access_token(addr: SocketAddr, authorized_user: &Path) -> String {
     let (status, body) = exchange(&mut connect(addr), &request, form.as_bytes()).expect("token");
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let answer: serde_json::Value = serde_json::from_slice(&body).expect("json");
-    answer["access_token"].as_str().expect("access_token").to_owned()
+    answer["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
 }
 
 /// Percent-encodes a form value (everything but unreserved characters).
@@ -125,7 +142,9 @@ fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (byte as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (byte as char).to_string()
+            }
             _ => format!("%{byte:02X}"),
         })
         .collect()
@@ -151,8 +170,12 @@ fn every_acknowledged_insert_survives_sigkill() {
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..WRITERS)
         .map(|writer| {
-            let (acked, acked_count, stop, token) =
-                (Arc::clone(&acked), Arc::clone(&acked_count), Arc::clone(&stop), token.clone());
+            let (acked, acked_count, stop, token) = (
+                Arc::clone(&acked),
+                Arc::clone(&acked_count),
+                Arc::clone(&stop),
+                token.clone(),
+            );
             std::thread::spawn(move || {
                 let mut stream = connect(addr);
                 for n in 0.. {
@@ -161,12 +184,18 @@ fn every_acknowledged_insert_survives_sigkill() {
                     }
                     let name = format!("w{writer}-{n}");
                     let body = format!(r#"{{"id": "{name}", "payloadBase64": "cGF5bG9hZA=="}}"#);
-                    match exchange(&mut stream, &insert_request(addr, &token, body.len()), body.as_bytes()) {
+                    match exchange(
+                        &mut stream,
+                        &insert_request(addr, &token, body.len()),
+                        body.as_bytes(),
+                    ) {
                         Ok((200, _)) => {
                             acked.lock().expect("lock").push(name);
                             acked_count.fetch_add(1, Ordering::SeqCst);
                         }
-                        Ok((status, body)) => panic!("insert {name}: {status} {}", String::from_utf8_lossy(&body)),
+                        Ok((status, body)) => {
+                            panic!("insert {name}: {status} {}", String::from_utf8_lossy(&body))
+                        }
                         // The server died under us: what was in flight is unacknowledged.
                         Err(_) => break,
                     }
@@ -184,7 +213,11 @@ fn every_acknowledged_insert_survives_sigkill() {
         writer.join().expect("writer");
     }
     let acked = acked.lock().expect("lock").clone();
-    assert!(acked.len() >= ACKED_BEFORE_KILL, "{} acknowledged", acked.len());
+    assert!(
+        acked.len() >= ACKED_BEFORE_KILL,
+        "{} acknowledged",
+        acked.len()
+    );
 
     let restarted = ServerProcess::start(&report.config_file);
     let addr = restarted.addr;

@@ -2,7 +2,6 @@
 //! form checks, the JWT-bearer grant with its attack table, token lifetimes on a virtual clock, the configured
 //! assertion policy, and what responses and traces never hold.
 
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -780,10 +779,19 @@ async fn correctly_padded_assertions_as_yup_oauth2_signs_them_are_accepted() {
     let padded = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE.encode(bytes);
     let harness = Harness::new();
     let header = json!({"alg": "RS256", "typ": "JWT", "kid": KID}).to_string();
-    let claims = serde_json::to_value(claims(harness.now_secs())).expect("JSON").to_string();
-    let input = format!("{}.{}", padded(header.as_bytes()), padded(claims.as_bytes()));
+    let claims = serde_json::to_value(claims(harness.now_secs()))
+        .expect("JSON")
+        .to_string();
+    let input = format!(
+        "{}.{}",
+        padded(header.as_bytes()),
+        padded(claims.as_bytes())
+    );
     let assertion = format!("{input}.{}", padded(&rs256(input.as_bytes())));
-    assert!(assertion.contains('='), "the test assertion is padded: {assertion}");
+    assert!(
+        assertion.contains('='),
+        "the test assertion is padded: {assertion}"
+    );
     let answer = harness.exchange(&assertion).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
 }
@@ -998,41 +1006,9 @@ async fn issued_tokens_live_exactly_the_configured_lifetime() {
 
 // -------------------------------------------------------------- traces ----
 
-/// A `MakeWriter` collecting everything written.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn every_grant_is_traced_without_a_secret() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = crate::traces::Traces::capture();
 
     let harness = Harness::new();
     let good_assertion = sign(&claims(harness.now_secs()));
@@ -1065,14 +1041,7 @@ async fn every_grant_is_traced_without_a_secret() {
             issued.push(answer.access_token());
         }
     }
-    let text = String::from_utf8(
-        captured
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone(),
-    )
-    .expect("UTF-8 traces");
+    let text = captured.text();
     assert_eq!(issued.len(), 2, "{text}");
 
     let lines: Vec<&str> = text.lines().collect();
