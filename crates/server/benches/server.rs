@@ -22,9 +22,11 @@
 //! a bare axum router on the same kind of listener (`axum::serve` on
 //! 127.0.0.1:0) answering the same three request shapes without any work:
 //! insert reads the body and returns a fixed task; lease returns a
-//! pre-serialized response of up to 100 tasks of the server's size (it only
-//! counts the tasks inserted, so that "drained" means the same on both
-//! sides); delete returns 200 with an empty body, as the server does.
+//! pre-serialized response of up to 100 tasks, laid out as the server lays
+//! them out by default (indented, `prettyPrint` being true by default) and
+//! of about the same size (it only counts the tasks inserted, so that
+//! "drained" means the same on both sides); delete returns 200 with an
+//! empty body, as the server does.
 //!
 //! **Load.** 16 keep-alive HTTP/1.1 connections per side, each one a task
 //! of a minimal client over `tokio::net::TcpStream` (write the request in
@@ -74,7 +76,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize as _};
+use serde_json::{Value, json};
 use taskqueue_auth::{Scope, ScopeSet};
 use taskqueue_server::config::StorageConfig;
 use taskqueue_server::serve::{ClockMode, RunningServer, start_with_store};
@@ -526,30 +529,33 @@ impl Baseline {
     async fn start() -> Result<Self, BoxError> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let payload = BASE64.encode(PAYLOAD);
-        let task = |id: &str, retry_count: u32| {
-            format!(
-                r#"{{"kind":"taskqueues#task","id":"{id}","queueName":"projects/{PROJECT}/taskqueues/{QUEUE}","payloadBase64":"{payload}","enqueueTimestamp":"1700000000000000","leaseTimestamp":"1700000600000000","retry_count":{retry_count}}}"#
-            )
+        let task = |id: String, retry_count: u32| {
+            json!({
+                "kind": "taskqueues#task",
+                "id": id,
+                "queueName": format!("projects/{PROJECT}/taskqueues/{QUEUE}"),
+                "payloadBase64": payload,
+                "enqueueTimestamp": "1700000000000000",
+                "leaseTimestamp": "1700000600000000",
+                "retry_count": retry_count,
+            })
         };
         let lease_responses = (0..=LEASE_BATCH)
             .map(|count| {
-                let items: Vec<String> =
-                    (0..count).map(|n| task(&format!("{n:016x}"), 1)).collect();
-                let body = if count == 0 {
-                    r#"{"kind":"taskqueues#tasks"}"#.to_owned()
+                let tasks = if count == 0 {
+                    json!({"kind": "taskqueues#tasks"})
                 } else {
-                    format!(
-                        r#"{{"kind":"taskqueues#tasks","items":[{}]}}"#,
-                        items.join(",")
-                    )
+                    let items: Vec<Value> =
+                        (0..count).map(|n| task(format!("{n:016x}"), 1)).collect();
+                    json!({"kind": "taskqueues#tasks", "items": items})
                 };
-                Bytes::from(body)
+                pretty(&tasks)
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         let baseline = Self {
             addr: listener.local_addr()?,
             available: Arc::new(AtomicUsize::new(0)),
-            insert_response: Bytes::from(task("0123456789abcdef", 0)),
+            insert_response: pretty(&task("0123456789abcdef".to_owned(), 0))?,
             lease_responses,
         };
         let tasks = tasks_path();
@@ -567,7 +573,18 @@ impl Baseline {
     }
 }
 
-fn json(body: Bytes) -> Response {
+/// `value` laid out as the API lays its responses out by default
+/// (`prettyPrint` defaults to true): indented by one space.
+fn pretty(value: &Value) -> Result<Bytes, serde_json::Error> {
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
+    value.serialize(&mut serde_json::Serializer::with_formatter(
+        &mut out, formatter,
+    ))?;
+    Ok(Bytes::from(out))
+}
+
+fn json_response(body: Bytes) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
         body,
@@ -578,7 +595,7 @@ fn json(body: Bytes) -> Response {
 async fn baseline_insert(State(baseline): State<Baseline>, body: Bytes) -> Response {
     std::hint::black_box(body);
     baseline.available.fetch_add(1, Ordering::Relaxed);
-    json(baseline.insert_response.clone())
+    json_response(baseline.insert_response.clone())
 }
 
 async fn baseline_lease(State(baseline): State<Baseline>) -> Response {
@@ -588,7 +605,7 @@ async fn baseline_lease(State(baseline): State<Baseline>) -> Response {
             Some(available - available.min(LEASE_BATCH))
         })
         .unwrap_or_else(|available| available);
-    json(baseline.lease_responses[before.min(LEASE_BATCH)].clone())
+    json_response(baseline.lease_responses[before.min(LEASE_BATCH)].clone())
 }
 
 async fn baseline_delete() -> StatusCode {
