@@ -34,6 +34,10 @@ pub struct Scenario {
     pub client: ClientSpec,
     /// The ordered steps.
     pub steps: Vec<Spanned<Step>>,
+    /// How the scenario runs on the server target (the reference server):
+    /// whether it applies, and the queue state it presumes.
+    #[serde(default)]
+    pub server: Option<Spanned<ServerSpec>>,
 }
 
 /// How the client gets its tokens.
@@ -65,6 +69,19 @@ pub enum Grant {
     Metadata,
     /// A fixed token, labelled `at-1`; no token requests.
     Static,
+}
+
+impl Grant {
+    /// The grant as scenarios write it: `refresh_token`, `jwt_bearer`,
+    /// `metadata`, `static`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Grant::RefreshToken => "refresh_token",
+            Grant::JwtBearer => "jwt_bearer",
+            Grant::Metadata => "metadata",
+            Grant::Static => "static",
+        }
+    }
 }
 
 /// The virtual clock.
@@ -335,4 +352,114 @@ pub struct Counters {
     /// Backoff sleeps (retries after transient failures).
     #[serde(default)]
     pub retries: Option<u32>,
+}
+
+/// How a scenario runs on the server target: the reference server
+/// `taskqueue-server`, started in process per scenario. Every key is
+/// optional; without the block a scenario runs against an empty queue
+/// unless its script shows something a faithful server cannot produce (see
+/// `crate::server::applicability`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSpec {
+    /// Not run on the server target, and why (shown in the record).
+    #[serde(default)]
+    pub skip: Option<String>,
+    /// Run although the script has what makes a scenario inapplicable by
+    /// default (a token-endpoint error, a fault), and why the server
+    /// produces it.
+    #[serde(default)]
+    pub run: Option<String>,
+    /// Tasks in the queue before the first step, in wire form.
+    #[serde(default)]
+    pub seed: Vec<Spanned<SeedTask>>,
+    /// The queue's `task_retry_limit` (`maxLeases`); default none.
+    #[serde(default)]
+    pub max_leases: Option<u32>,
+    /// The queue's ACL; default none (open to every authenticated caller).
+    #[serde(default)]
+    pub acl: Option<AclSpec>,
+    /// Whether the queue is configured on the server (default `true`).
+    #[serde(default = "default_true")]
+    pub queue_exists: bool,
+    /// Access tokens the server refuses as revoked, by label: the n-th token
+    /// the server issues (or the static token) is `at-n`.
+    #[serde(default)]
+    pub revoke: Vec<String>,
+    /// How the scenario's credentials are registered with the server.
+    #[serde(default)]
+    pub principal: PrincipalMode,
+    /// Task names in the script that stand for names the server generates
+    /// (an insert without `id`): bound to the generated name on first
+    /// sight, like token labels.
+    #[serde(default)]
+    pub generated: Vec<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A task in the queue before the first step, as the wire shows it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedTask {
+    /// The task name.
+    pub id: String,
+    /// The payload, base64 (either alphabet); default empty.
+    #[serde(default, rename = "payloadBase64")]
+    pub payload_base64: Option<String>,
+    /// The tag, if any.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// When it was inserted: a time template (`{{now-1h}}`, read at
+    /// `clock.start`) or microseconds since the epoch; default `{{now}}`.
+    #[serde(default, rename = "enqueueTimestamp")]
+    pub enqueue_timestamp: Option<Value>,
+    /// Its ETA (or, with `retry_count` above 0, the expiry of its last
+    /// lease), in the same forms; default its `enqueueTimestamp`.
+    #[serde(default, rename = "leaseTimestamp")]
+    pub lease_timestamp: Option<Value>,
+    /// How many times it was leased before; default 0.
+    #[serde(default)]
+    pub retry_count: u32,
+}
+
+/// A queue ACL, as `queue.yaml` writes it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AclSpec {
+    /// `user_email` entries: who may consume.
+    #[serde(default)]
+    pub user_emails: Vec<String>,
+    /// `writer_email` entries: who may insert.
+    #[serde(default)]
+    pub writer_emails: Vec<String>,
+}
+
+/// How the scenario's credentials are registered with the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalMode {
+    /// Registered as the client uses them.
+    #[default]
+    Registered,
+    /// Not registered at all (an unknown refresh token or service account).
+    Unregistered,
+    /// `refresh_token`: registered with another client secret.
+    WrongSecret,
+    /// `jwt_bearer`: registered with another public key.
+    WrongKey,
+}
+
+impl PrincipalMode {
+    /// The mode as scenarios write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PrincipalMode::Registered => "registered",
+            PrincipalMode::Unregistered => "unregistered",
+            PrincipalMode::WrongSecret => "wrong_secret",
+            PrincipalMode::WrongKey => "wrong_key",
+        }
+    }
 }
