@@ -557,8 +557,33 @@ pub struct UnverifiedJwt<'a> {
 }
 
 impl<'a> UnverifiedJwt<'a> {
-    /// Parses a compact RS256 JWT without verifying it.
+    /// Parses a compact RS256 JWT without verifying it. Segments must be
+    /// unpadded base64url, as RFC 7515 §2 says.
     pub fn parse(token: &'a str) -> Result<Self, JwtVerifyError> {
+        Self::parse_with(token, false)
+    }
+
+    /// Parses like [`parse`](Self::parse), but also accepts segments with
+    /// correct `=` padding (the length a multiple of 4, at most two `=`):
+    /// yup-oauth2 and gcp_auth sign padded assertions, and Google's token
+    /// endpoint accepted them (auth-anchors.md). A server that must serve
+    /// those clients unmodified uses this; the signature still covers the
+    /// segments exactly as sent. Wrong padding is [`MalformedJwt::Padded`].
+    ///
+    /// ```
+    /// use taskqueue_auth::{JwtVerifyError, UnverifiedJwt};
+    ///
+    /// // `{"alg":"RS256"}` and `{}` padded, with a one-byte signature.
+    /// let padded = "eyJhbGciOiJSUzI1NiJ9.e30=.AA==";
+    /// assert!(UnverifiedJwt::parse(padded).is_err());
+    /// assert!(UnverifiedJwt::parse_allowing_padding(padded).is_ok());
+    /// assert!(UnverifiedJwt::parse_allowing_padding("eyJhbGciOiJSUzI1NiJ9.e30==.AA==").is_err());
+    /// ```
+    pub fn parse_allowing_padding(token: &'a str) -> Result<Self, JwtVerifyError> {
+        Self::parse_with(token, true)
+    }
+
+    fn parse_with(token: &'a str, allow_padding: bool) -> Result<Self, JwtVerifyError> {
         if token.len() > MAX_JWT_LEN {
             return Err(MalformedJwt::TooLong { len: token.len() }.into());
         }
@@ -569,9 +594,16 @@ impl<'a> UnverifiedJwt<'a> {
         // Two dots: `signing_input` is everything before the last one.
         let (signing_input, signature) = token.rsplit_once('.').unwrap_or_default();
         let (header, payload) = signing_input.split_once('.').unwrap_or_default();
-        let header_json = decode_segment(header, JwtSegment::Header)?;
-        let payload_json = decode_segment(payload, JwtSegment::Payload)?;
-        let signature = decode_segment(signature, JwtSegment::Signature)?;
+        let decode = |segment: &str, which| {
+            if allow_padding {
+                decode_padded_segment(segment, which)
+            } else {
+                decode_segment(segment, which)
+            }
+        };
+        let header_json = decode(header, JwtSegment::Header)?;
+        let payload_json = decode(payload, JwtSegment::Payload)?;
+        let signature = decode(signature, JwtSegment::Signature)?;
 
         let header: RawHeader = parse_object(&header_json, JwtSegment::Header)?;
         let kid = header.check()?;
@@ -848,6 +880,21 @@ fn decode_segment(segment: &str, which: JwtSegment) -> Result<Vec<u8>, Malformed
     URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| MalformedJwt::NotBase64Url(which))
+}
+
+/// Decodes a segment that may carry correct `=` padding: the padded length a
+/// multiple of 4 and at most two `=`, or no padding at all; the rest must be
+/// canonical base64url.
+fn decode_padded_segment(segment: &str, which: JwtSegment) -> Result<Vec<u8>, MalformedJwt> {
+    let unpadded = segment.trim_end_matches('=');
+    let pads = segment.len() - unpadded.len();
+    // Each group of 4 characters holds 3 bytes; a last group of 2 or 3
+    // characters takes 2 or 1 `=`.
+    let expected_pads = (4 - unpadded.len() % 4) % 4;
+    if pads != 0 && (pads != expected_pads || pads > 2) {
+        return Err(MalformedJwt::Padded(which));
+    }
+    decode_segment(unpadded, which)
 }
 
 /// Parses a JSON object into `T`; a top-level array or other value, which

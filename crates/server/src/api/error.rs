@@ -10,13 +10,22 @@ pub const REALM: &str = "https://accounts.google.com/";
 
 /// An API error: a status, a `reason` in the `global` domain, a message, and for authentication errors the
 /// `WWW-Authenticate` challenge and the `header`/`Authorization` location.
+///
+/// The fields live behind one box, so that `Result<T, ApiError>` stays small on the success path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {
+    inner: Box<Inner>,
+}
+
+/// The fields of an [`ApiError`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Inner {
     status: StatusCode,
     reason: &'static str,
     message: String,
     location: Option<(&'static str, String)>,
     www_authenticate: Option<String>,
+    allow: Option<&'static str>,
 }
 
 impl ApiError {
@@ -24,11 +33,14 @@ impl ApiError {
     #[must_use]
     pub fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> Self {
         Self {
-            status,
-            reason,
-            message: message.into(),
-            location: None,
-            www_authenticate: None,
+            inner: Box::new(Inner {
+                status,
+                reason,
+                message: message.into(),
+                location: None,
+                www_authenticate: None,
+                allow: None,
+            }),
         }
     }
 
@@ -53,6 +65,42 @@ impl ApiError {
     #[must_use]
     pub fn parse_error(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "parseError", message)
+    }
+
+    /// 400 `required`: a missing required body field, or a missing body (`locationType` is left out).
+    #[must_use]
+    pub fn required(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "required", message)
+    }
+
+    /// 409 `duplicate`: a task name already taken, by a live task or a tombstone
+    /// (`Task name already taken: {name}`).
+    #[must_use]
+    pub fn duplicate(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "duplicate", message)
+    }
+
+    /// 405 `httpMethodNotAllowed`: the resource exists but not with this HTTP method; `allow` is the `Allow`
+    /// header (`GET, POST`).
+    #[must_use]
+    pub fn method_not_allowed(method: &str, allow: &'static str) -> Self {
+        let mut error = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "httpMethodNotAllowed",
+            format!("HTTP method {method} is not supported by this resource: use {allow}."),
+        );
+        error.inner.allow = Some(allow);
+        error
+    }
+
+    /// 413 `uploadTooLarge`: a request body over `limit` bytes.
+    #[must_use]
+    pub fn request_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "uploadTooLarge",
+            format!("The request body is larger than the limit of {limit} bytes."),
+        )
     }
 
     /// 404 `notFound`.
@@ -118,46 +166,56 @@ impl ApiError {
         location_type: &'static str,
         location: impl Into<String>,
     ) -> Self {
-        self.location = Some((location_type, location.into()));
+        self.inner.location = Some((location_type, location.into()));
         self
     }
 
     /// Sets the `WWW-Authenticate` challenge.
     #[must_use]
     pub fn with_challenge(mut self, challenge: String) -> Self {
-        self.www_authenticate = Some(challenge);
+        self.inner.www_authenticate = Some(challenge);
         self
     }
 
     /// The HTTP status.
     #[must_use]
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.inner.status
     }
 
     /// The `reason` of `errors[0]`.
     #[must_use]
     pub fn reason(&self) -> &'static str {
-        self.reason
+        self.inner.reason
     }
 
     /// The message.
     #[must_use]
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
 
     /// The `WWW-Authenticate` challenge, if any.
     #[must_use]
     pub fn www_authenticate(&self) -> Option<&str> {
-        self.www_authenticate.as_deref()
+        self.inner.www_authenticate.as_deref()
+    }
+
+    /// The `Allow` header of a 405, if any.
+    #[must_use]
+    pub fn allow(&self) -> Option<&'static str> {
+        self.inner.allow
     }
 
     /// The envelope: `{"error": {"errors": [{domain, reason, message, locationType?, location?}], code, message}}`.
     #[must_use]
     pub fn envelope(&self) -> ErrorEnvelope {
-        let envelope = ErrorEnvelope::new(self.status.as_u16(), self.reason, &self.message);
-        match &self.location {
+        let envelope = ErrorEnvelope::new(
+            self.inner.status.as_u16(),
+            self.inner.reason,
+            &self.inner.message,
+        );
+        match &self.inner.location {
             Some((location_type, location)) => {
                 envelope.with_location(*location_type, location.clone())
             }
@@ -166,11 +224,21 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.envelope()).unwrap_or_default();
+impl ApiError {
+    /// The response: status, `Content-Type: application/json; charset=UTF-8`, the envelope (indented with one
+    /// space per level when `pretty`, as Google's `prettyPrint=true` output was, else compact), and the
+    /// `WWW-Authenticate` and `Allow` headers if set.
+    #[must_use]
+    pub fn to_response(&self, pretty: bool) -> Response {
+        let envelope = self.envelope();
+        let body = if pretty {
+            to_vec_google_pretty(&envelope)
+        } else {
+            serde_json::to_vec(&envelope)
+        }
+        .unwrap_or_default();
         let mut response = (
-            self.status,
+            self.inner.status,
             [(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json; charset=UTF-8"),
@@ -179,13 +247,36 @@ impl IntoResponse for ApiError {
         )
             .into_response();
         if let Some(challenge) = self
-            .www_authenticate
+            .www_authenticate()
             .and_then(|value| HeaderValue::try_from(value).ok())
         {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, challenge);
         }
+        if let Some(allow) = self.inner.allow {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
         response
+    }
+}
+
+/// `value` as JSON indented with one space per level, the layout of Google's `prettyPrint=true` responses.
+pub(crate) fn to_vec_google_pretty<T: serde::Serialize + ?Sized>(
+    value: &T,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let mut out = Vec::with_capacity(256);
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    value.serialize(&mut serializer)?;
+    Ok(out)
+}
+
+impl IntoResponse for ApiError {
+    /// [`to_response`](Self::to_response) with a compact body.
+    fn into_response(self) -> Response {
+        self.to_response(false)
     }
 }

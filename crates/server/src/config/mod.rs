@@ -1,8 +1,60 @@
 //! The server's configuration: the project it serves, its queues (from a GAE `queue.yaml`), the principals that may
 //! get tokens, storage, token lifetimes, the scope policy and HTTP limits.
 //!
-//! These are plain types with defaults; loading them from files (with `file:line` errors) and writing a
-//! development setup (`taskqueue-server init`) live in the submodules.
+//! The types here are plain, with defaults. [`load`] reads them from the server's YAML configuration file,
+//! [`load_queue_yaml`] from a GAE `queue.yaml` (its format: [`parse_queue_yaml`]), and [`init::init`] writes a
+//! ready-to-run development setup (`taskqueue-server init DIR`). Every error is a [`ConfigError`] naming the file
+//! and line.
+//!
+//! # The configuration file
+//!
+//! ```yaml
+//! project: dev-project                  # the app id, without a partition prefix (requests may add `s~`)
+//! listen: 127.0.0.1:8080                # optional, default 127.0.0.1:8080
+//! public_url: http://127.0.0.1:8080     # optional; the token endpoint (token_uri, JWT audience) is {public_url}/token
+//! queue_file: queue.yaml                # GAE queue.yaml: the pull queues, their ACLs and task_retry_limit
+//! storage:                              # or: `storage: memory` (lost on exit)
+//!   sqlite: data/tasks.sqlite
+//! tombstone_ttl: 7d                     # optional, default 7d
+//! over_limit: delete                    # optional, `delete` (default) or `skip`
+//! scope_policy: seed                    # optional, `seed` (default) or `discovery`
+//! tokens:                               # optional, each key too
+//!   access_token_lifetime: 1h
+//!   max_assertion_skew: 60s
+//!   max_assertion_lifetime: 1h
+//! limits:                               # optional, each key too
+//!   max_body_bytes: 1572864
+//!   request_timeout: 30s
+//! purge_interval: 60s                   # optional, default 60s
+//! metadata:                             # optional: the metadata-server-compatible endpoint
+//!   service_account: worker@dev-project.iam.gserviceaccount.com
+//!   scopes: [taskqueue]
+//! principals:                           # optional
+//!   service_accounts:
+//!   - email: worker@dev-project.iam.gserviceaccount.com
+//!     keys:                             # at least one
+//!     - id: 0c5e2b…                     # the private_key_id of the key file
+//!       public_key_file: keys/worker.pub.pem   # or `public_key: |` and the PEM text
+//!   users:
+//!   - email: dev@example.com
+//!     client_id: taskqueue-dev.apps.local
+//!     client_secret_sha256: 5e88…       # 64 hex digits: SHA-256 of the client secret
+//!     refresh_token_sha256: 9f86…       # 64 hex digits: SHA-256 of the refresh token
+//!     scopes: [taskqueue, taskqueue.consumer]
+//! ```
+//!
+//! - `project`, `queue_file` and `storage` are required; every other key is optional, and any key not listed
+//!   here is an error naming it.
+//! - Relative paths (`queue_file`, `sqlite`, `public_key_file`) resolve against the configuration file's
+//!   directory.
+//! - Durations are a whole number and a unit: `500ms`, `30s`, `10m`, `1h`, `7d`. Lifetimes, timeouts and the
+//!   purge interval must be longer than zero; `tombstone_ttl` and `max_assertion_skew` may be `0s`.
+//! - Scopes are short names (`taskqueue`, `taskqueue.consumer`, `cloud-taskqueue`, `cloud-taskqueue.consumer`:
+//!   any name without `:` gets the prefix `https://www.googleapis.com/auth/`) or full URLs.
+//! - Public keys are RSA, 2048 to 8192 bits, PEM: SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`) or PKCS#1
+//!   (`BEGIN RSA PUBLIC KEY`). Key ids are unique per service account, service account emails in the file,
+//!   refresh tokens across users.
+//! - Secrets never appear in the file: users' client secrets and refresh tokens are given as SHA-256 digests.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -15,8 +67,18 @@ use crate::StoreConfig;
 use crate::access::ScopePolicy;
 use crate::digest::SecretDigest;
 
+mod error;
+pub mod init;
+mod load;
+mod queue_yaml;
+mod yaml;
+
+pub use error::ConfigError;
+pub use load::{load, parse};
+pub use queue_yaml::{load_queue_yaml, parse_queue_yaml};
+
 /// Everything a server needs to run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServerConfig {
     /// The App Engine app id served, without a partition prefix (`dev-project`). Requests may name it with any
@@ -181,7 +243,7 @@ impl QueueAcl {
 }
 
 /// The principals that can get tokens.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Principals {
     /// Service accounts: the JWT-bearer grant, verified with their public keys.
@@ -199,7 +261,7 @@ impl Principals {
 }
 
 /// A service account: its email and its public keys by key id (`private_key_id` in its key file).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServiceAccountPrincipal {
     /// `client_email`, the `iss` of its assertions and the caller's email for ACLs.
@@ -221,7 +283,7 @@ impl ServiceAccountPrincipal {
 
 /// A user with an OAuth client and a refresh token, as an `authorized_user` key file holds them. Secrets are
 /// stored as digests only.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct UserPrincipal {
     /// The user's email, for ACLs.
@@ -234,6 +296,26 @@ pub struct UserPrincipal {
     pub refresh_token: SecretDigest,
     /// The scopes the user consented to: what the refresh grant issues.
     pub scopes: ScopeSet,
+}
+
+impl UserPrincipal {
+    /// A user with this OAuth client, the digests of its secret and of the refresh token, and these scopes.
+    #[must_use]
+    pub fn new(
+        email: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: SecretDigest,
+        refresh_token: SecretDigest,
+        scopes: ScopeSet,
+    ) -> Self {
+        Self {
+            email: email.into(),
+            client_id: client_id.into(),
+            client_secret,
+            refresh_token,
+            scopes,
+        }
+    }
 }
 
 /// Where tasks are stored.
@@ -280,6 +362,17 @@ pub struct MetadataConfig {
     pub service_account: String,
     /// The instance's scopes (the "Task queue" access scope of a VM).
     pub scopes: ScopeSet,
+}
+
+impl MetadataConfig {
+    /// The endpoint for `service_account` with `scopes`.
+    #[must_use]
+    pub fn new(service_account: impl Into<String>, scopes: ScopeSet) -> Self {
+        Self {
+            service_account: service_account.into(),
+            scopes,
+        }
+    }
 }
 
 /// HTTP limits.

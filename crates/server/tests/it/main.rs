@@ -5,11 +5,27 @@
 //! Time is explicit: a `VirtualClock` or fixed instants, never a real sleep. The SIGKILL crash test needs the
 //! server binary and belongs with it.
 
+mod api_access;
+mod api_bad_input;
+mod api_lease;
+mod api_methods;
+mod api_model;
+mod api_quirks;
+mod api_support;
 mod bad_files;
+mod client_e2e;
 mod concurrency;
+mod config;
+mod config_init;
+mod crash;
 mod durability;
 mod equivalence;
+mod oauth_e2e;
+mod oauth_metadata;
+mod oauth_support;
+mod oauth_token;
 mod ops;
 mod semantics;
 mod support;
+mod traces;
 mod wire;

@@ -225,6 +225,32 @@ fn refuses_spki_of_other_algorithms() {
 }
 
 #[test]
+fn padded_segments_are_accepted_only_when_allowed_and_correct() {
+    for (segment, decoded) in [
+        ("e30=", b"{}".to_vec()),
+        ("e30", b"{}".to_vec()),
+        ("AA==", vec![0]),
+        ("AAA=", vec![0, 0]),
+        ("", vec![]),
+    ] {
+        assert_eq!(
+            decode_padded_segment(segment, JwtSegment::Payload),
+            Ok(decoded),
+            "{segment:?}"
+        );
+    }
+    for bad in ["e30==", "e3=", "AA=", "AA===", "AAAA=", "=", "A==="] {
+        assert!(
+            matches!(
+                decode_padded_segment(bad, JwtSegment::Payload),
+                Err(MalformedJwt::Padded(_) | MalformedJwt::NotBase64Url(_))
+            ),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
 fn segments_must_be_canonical_unpadded_base64url() {
     assert_eq!(decode_segment("", JwtSegment::Header), Ok(vec![]));
     assert_eq!(

@@ -1,0 +1,244 @@
+//! The crash test: the `taskqueue-server` binary is SIGKILLed while several connections insert tasks, restarted on
+//! the same files, and every insert it acknowledged before dying must be there.
+//!
+//! Durability comes from the SQLite store answering only after its commit (`synchronous = FULL`), so an
+//! acknowledged insert is on disk; an insert in flight at the kill may or may not be, and either is correct.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use taskqueue_server::config::init::{InitOptions, init};
+
+/// How many inserts must be acknowledged before the kill.
+const ACKED_BEFORE_KILL: usize = 150;
+/// Concurrent inserting connections.
+const WRITERS: usize = 6;
+
+/// A child server, killed when dropped (so a failing test leaves no process behind).
+struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    fn start(config: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_taskqueue-server"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--log",
+                "warn",
+                "--config",
+            ])
+            .arg(config)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn taskqueue-server");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let addr = line
+            .split_whitespace()
+            .find_map(|word| word.strip_prefix("http://"))
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("no address in the server's first line: {line:?}"));
+        Self { child, addr }
+    }
+
+    /// SIGKILL: no shutdown hook, no flush, nothing runs.
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 exchange on a keep-alive connection: the status and body.
+fn exchange(stream: &mut TcpStream, request: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
+    stream.write_all(request.as_bytes())?;
+    stream.write_all(body)?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut status_line = String::new();
+    if reader.read_line(&mut status_line)? == 0 {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or(std::io::ErrorKind::InvalidData)?;
+    let mut length = 0;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value
+                .trim()
+                .parse()
+                .map_err(|_| std::io::ErrorKind::InvalidData)?;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok((status, body))
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    stream
+}
+
+/// An access token from the refresh-token grant, with `authorized-user.json`'s secrets.
+fn access_token(addr: SocketAddr, authorized_user: &Path) -> String {
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(authorized_user).expect("read")).expect("json");
+    let form = format!(
+        "grant_type=refresh_token&client_id={}&client_secret={}&refresh_token={}",
+        encode(file["client_id"].as_str().expect("client_id")),
+        encode(file["client_secret"].as_str().expect("client_secret")),
+        encode(file["refresh_token"].as_str().expect("refresh_token")),
+    );
+    let request = format!(
+        "POST /token HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        form.len()
+    );
+    let (status, body) = exchange(&mut connect(addr), &request, form.as_bytes()).expect("token");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let answer: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    answer["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}
+
+/// Percent-encodes a form value (everything but unreserved characters).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+fn insert_request(addr: SocketAddr, token: &str, body_len: usize) -> String {
+    format!(
+        "POST /taskqueue/v1beta2/projects/s~dev-project/taskqueues/pull-queue/tasks HTTP/1.1\r\nHost: {addr}\r\n\
+         Authorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {body_len}\r\n\r\n"
+    )
+}
+
+#[test]
+fn every_acknowledged_insert_survives_sigkill() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = init(dir.path(), &InitOptions::default()).expect("init");
+    let server = ServerProcess::start(&report.config_file);
+    let addr = server.addr;
+    let token = access_token(addr, &report.authorized_user_file);
+
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let acked_count = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let (acked, acked_count, stop, token) = (
+                Arc::clone(&acked),
+                Arc::clone(&acked_count),
+                Arc::clone(&stop),
+                token.clone(),
+            );
+            std::thread::spawn(move || {
+                let mut stream = connect(addr);
+                for n in 0.. {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let name = format!("w{writer}-{n}");
+                    let body = format!(r#"{{"id": "{name}", "payloadBase64": "cGF5bG9hZA=="}}"#);
+                    match exchange(
+                        &mut stream,
+                        &insert_request(addr, &token, body.len()),
+                        body.as_bytes(),
+                    ) {
+                        Ok((200, _)) => {
+                            acked.lock().expect("lock").push(name);
+                            acked_count.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Ok((status, body)) => {
+                            panic!("insert {name}: {status} {}", String::from_utf8_lossy(&body))
+                        }
+                        // The server died under us: what was in flight is unacknowledged.
+                        Err(_) => break,
+                    }
+                }
+            })
+        })
+        .collect();
+
+    while acked_count.load(Ordering::SeqCst) < ACKED_BEFORE_KILL {
+        std::thread::yield_now();
+    }
+    server.kill();
+    stop.store(true, Ordering::SeqCst);
+    for writer in writers {
+        writer.join().expect("writer");
+    }
+    let acked = acked.lock().expect("lock").clone();
+    assert!(
+        acked.len() >= ACKED_BEFORE_KILL,
+        "{} acknowledged",
+        acked.len()
+    );
+
+    let restarted = ServerProcess::start(&report.config_file);
+    let addr = restarted.addr;
+    let token = access_token(addr, &report.authorized_user_file);
+    let mut stream = connect(addr);
+    let missing: Vec<&String> = acked
+        .iter()
+        .filter(|name| {
+            let request = format!(
+                "GET /taskqueue/v1beta2/projects/s~dev-project/taskqueues/pull-queue/tasks/{name} HTTP/1.1\r\n\
+                 Host: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n"
+            );
+            let (status, _) = exchange(&mut stream, &request, b"").expect("get after restart");
+            status != 200
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged inserts lost: {:?}",
+        missing.len(),
+        acked.len(),
+        missing.iter().take(10).collect::<Vec<_>>()
+    );
+}
