@@ -346,6 +346,18 @@ fn validate_server(path: &Path, scenario: &Scenario) -> Result<(), LoadError> {
         if let Err(error) = taskqueue_model::validate::task_name(&task.id) {
             return Err(at(path, seed, format!("seed `{}`: {error}", task.id)));
         }
+        if task.before() == 0 || task.before() > scenario.steps.len() {
+            return Err(at(
+                path,
+                seed,
+                format!(
+                    "seed `{}`: before_step {}: the scenario has steps 1 to {}",
+                    task.id,
+                    task.before(),
+                    scenario.steps.len()
+                ),
+            ));
+        }
         if !names.insert(task.id.as_str()) {
             return Err(at(
                 path,
@@ -373,7 +385,8 @@ fn validate_server(path: &Path, scenario: &Scenario) -> Result<(), LoadError> {
             }
         }
     }
-    for label in &spec.revoke {
+    for revocation in &spec.revoke {
+        let label = revocation.label();
         let numbered = label
             .strip_prefix("at-")
             .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0));
@@ -382,6 +395,17 @@ fn validate_server(path: &Path, scenario: &Scenario) -> Result<(), LoadError> {
                 path,
                 server,
                 format!("`server.revoke`: `{label}` is not a token label such as `at-1`"),
+            ));
+        }
+        let step = revocation.from_step();
+        if step == 0 || step > scenario.steps.len() {
+            return Err(at(
+                path,
+                server,
+                format!(
+                    "`server.revoke`: `{label}` from step {step}: the scenario has steps 1 to {}",
+                    scenario.steps.len()
+                ),
             ));
         }
     }

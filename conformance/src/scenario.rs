@@ -359,7 +359,7 @@ pub struct Counters {
 /// optional; without the block a scenario runs against an empty queue
 /// unless its script shows something a faithful server cannot produce (see
 /// `crate::server::applicability`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSpec {
     /// Not run on the server target, and why (shown in the record).
@@ -383,9 +383,10 @@ pub struct ServerSpec {
     #[serde(default = "default_true")]
     pub queue_exists: bool,
     /// Access tokens the server refuses as revoked, by label: the n-th token
-    /// the server issues (or the static token) is `at-n`.
+    /// the server issues (or the static token) is `at-n`. `at-1` is refused
+    /// from the start, `{ token: at-1, from_step: 2 }` from step 2 on.
     #[serde(default)]
-    pub revoke: Vec<String>,
+    pub revoke: Vec<Revocation>,
     /// How the scenario's credentials are registered with the server.
     #[serde(default)]
     pub principal: PrincipalMode,
@@ -394,6 +395,68 @@ pub struct ServerSpec {
     /// sight, like token labels.
     #[serde(default)]
     pub generated: Vec<String>,
+}
+
+impl Default for ServerSpec {
+    fn default() -> Self {
+        Self {
+            skip: None,
+            run: None,
+            seed: Vec::new(),
+            max_leases: None,
+            acl: None,
+            queue_exists: true,
+            revoke: Vec::new(),
+            principal: PrincipalMode::default(),
+            generated: Vec::new(),
+        }
+    }
+}
+
+/// A token the server refuses: from the start, or from a step on.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Revocation {
+    /// Refused from the start: `at-1`.
+    Always(String),
+    /// Refused from a step on: `{ token: at-1, from_step: 2 }`.
+    FromStep(RevokedFrom),
+}
+
+/// A token refused from a step on.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokedFrom {
+    /// The token's label.
+    pub token: String,
+    /// The first step (from 1) whose requests it is refused on.
+    pub from_step: usize,
+}
+
+impl Revocation {
+    /// The token's label.
+    pub fn label(&self) -> &str {
+        match self {
+            Revocation::Always(label) => label,
+            Revocation::FromStep(from) => &from.token,
+        }
+    }
+
+    /// The first step it is refused on (1: from the start).
+    pub fn from_step(&self) -> usize {
+        match self {
+            Revocation::Always(_) => 1,
+            Revocation::FromStep(from) => from.from_step,
+        }
+    }
+
+    /// How the scenario writes it.
+    pub fn describe(&self) -> String {
+        match self {
+            Revocation::Always(label) => label.clone(),
+            Revocation::FromStep(from) => format!("{} from step {}", from.token, from.from_step),
+        }
+    }
 }
 
 fn default_true() -> bool {
@@ -423,6 +486,17 @@ pub struct SeedTask {
     /// How many times it was leased before; default 0.
     #[serde(default)]
     pub retry_count: u32,
+    /// The step before which it is written (another producer inserting it
+    /// meanwhile); default 1, before the first.
+    #[serde(default)]
+    pub before_step: Option<usize>,
+}
+
+impl SeedTask {
+    /// The step before which the task is written (from 1).
+    pub fn before(&self) -> usize {
+        self.before_step.unwrap_or(1)
+    }
 }
 
 /// A queue ACL, as `queue.yaml` writes it.

@@ -263,6 +263,7 @@ async fn execute(loaded: &LoadedScenario) -> ServerScenario {
         labels: Labels::default(),
         names: Names::new(&spec.generated),
         grant: scenario.credentials.grant,
+        revoke: spec.revoke.clone(),
     };
     let mut first_notes = vec![format!("note: server: {}", target.summary)];
     if let Some(note) = note {
@@ -270,6 +271,15 @@ async fn execute(loaded: &LoadedScenario) -> ServerScenario {
     }
     for (index, step) in scenario.steps.iter().enumerate() {
         let number = index + 1;
+        if number > 1
+            && let Err(why) = target
+                .seed_before(&spec, number, &scenario.client.queue)
+                .await
+        {
+            record.outcome =
+                Outcome::Failed(format!("{file}: seeding before step {number}: {why}"));
+            break;
+        }
         let (mut step_record, problems) = run.step(number, &step.value).await;
         if index == 0 {
             step_record.wire.splice(0..0, first_notes.drain(..));
@@ -307,6 +317,7 @@ struct Run<'a> {
     labels: Labels,
     names: Names,
     grant: crate::scenario::Grant,
+    revoke: Vec<crate::scenario::Revocation>,
 }
 
 impl Run<'_> {
@@ -322,6 +333,13 @@ impl Run<'_> {
             sleeps: Vec::new(),
         };
         let mut problems = Vec::new();
+        self.target.forwarder.set_revoked(
+            self.revoke
+                .iter()
+                .filter(|revocation| revocation.from_step() <= number)
+                .map(|revocation| revocation.label().to_owned())
+                .collect(),
+        );
         if let Some(advance) = &step.advance {
             record.action = format!("advance {}", advance.value);
             match parse_duration(&advance.value) {
@@ -398,7 +416,12 @@ impl Run<'_> {
         match outcome {
             None => record.result = "not run".to_owned(),
             Some(outcome) => {
-                let expected = step.expect.as_ref().map(|e| self.names.apply_expect(e));
+                let mut expected = step.expect.as_ref().map(|e| self.names.apply_expect(e));
+                if let (Some(expected), Ok(actual)) = (&mut expected, &outcome)
+                    && let Some(ok) = &expected.ok
+                {
+                    expected.ok = Some(compare::align(ok, actual));
+                }
                 let checked = expect::judge(expected.as_ref(), &outcome, clock.now());
                 record.result = checked.result;
                 problems.extend(checked.problems);

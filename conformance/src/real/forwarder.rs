@@ -225,6 +225,8 @@ pub fn error_reason(json: &Value) -> Option<String> {
 #[derive(Debug, Default)]
 struct State {
     exchanges: Vec<Recorded>,
+    /// Labels of the tokens the upstream gets a stand-in for.
+    revoked: Vec<String>,
     /// (token value, label) for the running scenario.
     labels: Vec<(String, String)>,
     /// Every token value seen in the run, for the secret scanner.
@@ -236,7 +238,8 @@ struct State {
 pub struct ForwarderOptions {
     /// The clock that stamps each record ([`Recorded::at`]).
     pub clock: Option<SharedClock>,
-    /// Token labels (`at-1`) the upstream gets a revoked stand-in for.
+    /// Token labels (`at-1`) the upstream gets a revoked stand-in for, to
+    /// start with ([`Forwarder::set_revoked`] changes them).
     pub revoke: Vec<String>,
 }
 
@@ -254,7 +257,7 @@ struct Shared {
     upstream: Url,
     queue_prefix: String,
     http: reqwest::Client,
-    options: ForwarderOptions,
+    clock: Option<SharedClock>,
     state: Mutex<State>,
 }
 
@@ -359,8 +362,11 @@ impl Forwarder {
             upstream,
             queue_prefix,
             http,
-            options,
-            state: Mutex::new(State::default()),
+            clock: options.clock,
+            state: Mutex::new(State {
+                revoked: options.revoke,
+                ..State::default()
+            }),
         });
         let task = tokio::spawn(accept(listener, shared.clone()));
         Ok(Forwarder {
@@ -391,6 +397,12 @@ impl Forwarder {
     /// The exchanges recorded since the last call.
     pub fn take(&self) -> Vec<Recorded> {
         std::mem::take(&mut self.shared.lock().exchanges)
+    }
+
+    /// From now on, the upstream gets a stand-in for the tokens labelled
+    /// `labels` (and no other).
+    pub fn set_revoked(&self, labels: Vec<String>) {
+        self.shared.lock().revoked = labels;
     }
 
     /// Starts a new scenario: forgets the exchanges and the token labels.
@@ -470,7 +482,7 @@ async fn forward(shared: &Shared, request: RawRequest) -> (u16, Vec<(String, Str
         .map(|value| label_for(shared, value.trim()));
     let revoked = token
         .as_ref()
-        .is_some_and(|label| shared.options.revoke.contains(label));
+        .is_some_and(|label| shared.lock().revoked.contains(label));
     // A token request's form holds the refresh token, the client secret or
     // the signed assertion: it is never kept.
     let body = (token_exchange.is_none() && !request.body.is_empty()).then(|| {
@@ -546,7 +558,7 @@ async fn forward(shared: &Shared, request: RawRequest) -> (u16, Vec<(String, Str
         }
     };
     recorded.status = status;
-    recorded.at = shared.options.clock.as_ref().map(|clock| clock.now());
+    recorded.at = shared.clock.as_ref().map(|clock| clock.now());
     match serde_json::from_slice::<Value>(&body) {
         Ok(mut json) => {
             let issued = scrub(shared, &mut json);

@@ -12,8 +12,9 @@
 //!    for a refresh token it does not know);
 //! 3. otherwise skipped when the script has any of: a token exchange
 //!    answering an error; an API answer with status 408, 429 or 5xx; an API
-//!    answer with a raw `body`; `credentials.granted` other than the scopes
-//!    asked for. The skip names each reason and the step it comes from.
+//!    answer with a raw `body`; an `expect` of kind `decode` (a malformed
+//!    answer); `credentials.granted` other than the scopes asked for. The
+//!    skip names each reason and the step it comes from.
 //!
 //! Every skip carries its reason into the record, the snapshot and the
 //! reports.
@@ -59,14 +60,18 @@ pub fn decide(scenario: &Scenario) -> Applicability {
     }
 }
 
-/// Why the script shows what a faithful server does not do, in step order,
-/// each reason once.
+/// Why the script shows what a faithful server does not do, each reason
+/// once with the places it comes from (`step 1 line 14, step 2 line 37`),
+/// in order of first appearance.
 pub fn derived_reasons(scenario: &Scenario) -> Vec<String> {
-    let mut reasons: Vec<String> = Vec::new();
-    let mut push = |reason: String| {
-        if !reasons.contains(&reason) {
-            reasons.push(reason);
-        }
+    // (what the script does, why the server does not, where).
+    let mut found: Vec<(String, &'static str, Vec<String>)> = Vec::new();
+    let mut push = |what: String, why: &'static str, place: String| match found
+        .iter_mut()
+        .find(|(known, _, _)| *known == what)
+    {
+        Some((_, _, places)) => places.push(place),
+        None => found.push((what, why, vec![place])),
     };
     let credentials = &scenario.credentials;
     if let Some(granted) = &credentials.granted {
@@ -77,57 +82,73 @@ pub fn derived_reasons(scenario: &Scenario) -> Vec<String> {
         };
         if set(granted) != set(&credentials.scopes) {
             push(
-                "credentials.granted differs from the scopes asked for: the reference server \
-                 grants exactly the scopes asked for, or refuses them"
-                    .to_owned(),
+                "credentials.granted differs from the scopes asked for".to_owned(),
+                "the reference server grants exactly the scopes asked for, or refuses them",
+                "credentials".to_owned(),
             );
         }
     }
+    let reason_of = |json: Option<&serde_json::Value>| {
+        json.and_then(crate::real::forwarder::error_reason)
+            .map(|reason| format!(" {reason}"))
+            .unwrap_or_default()
+    };
     for (index, step) in scenario.steps.iter().enumerate() {
         let number = index + 1;
+        if let Some(expect) = &step.value.expect
+            && expect
+                .error
+                .as_ref()
+                .is_some_and(|error| error.kind == "decode")
+        {
+            push(
+                "expects a decode error".to_owned(),
+                "a malformed answer the reference server never sends",
+                format!("step {number} line {}", step.referenced.line()),
+            );
+        }
         for exchange in &step.value.exchanges {
-            let line = exchange.referenced.line();
+            let place = format!("step {number} line {}", exchange.referenced.line());
             match &exchange.value {
                 Exchange::Token(token) => {
                     if let Some(error) = &token.error {
-                        let reason = error
-                            .json
-                            .as_ref()
-                            .and_then(crate::real::forwarder::error_reason)
-                            .map(|reason| format!(" {reason}"))
-                            .unwrap_or_default();
-                        push(format!(
-                            "step {number} (line {line}) scripts a token-endpoint error ({}{reason}), \
-                             which the server gives only to credentials it refuses",
-                            error.status
-                        ));
+                        push(
+                            format!(
+                                "scripts a token-endpoint error ({}{})",
+                                error.status,
+                                reason_of(error.json.as_ref())
+                            ),
+                            "the server gives one only to credentials it refuses",
+                            place,
+                        );
                     }
                 }
                 Exchange::Api(api) => {
                     let status = api.response.status;
                     if status == 408 || status == 429 || status >= 500 {
-                        let reason = api
-                            .response
-                            .json
-                            .as_ref()
-                            .and_then(crate::real::forwarder::error_reason)
-                            .map(|reason| format!(" {reason}"))
-                            .unwrap_or_default();
-                        push(format!(
-                            "step {number} (line {line}) scripts a {status}{reason} answer: a fault \
-                             the reference server does not inject"
-                        ));
+                        push(
+                            format!(
+                                "scripts a {status}{} answer",
+                                reason_of(api.response.json.as_ref())
+                            ),
+                            "a fault the reference server does not inject",
+                            place,
+                        );
                     } else if api.response.body.is_some() {
-                        push(format!(
-                            "step {number} (line {line}) scripts a non-JSON answer (`body`), which \
-                             the reference server never sends"
-                        ));
+                        push(
+                            "scripts a non-JSON answer (`body`)".to_owned(),
+                            "the reference server never sends one",
+                            place,
+                        );
                     }
                 }
             }
         }
     }
-    reasons
+    found
+        .into_iter()
+        .map(|(what, why, places)| format!("{what} ({}): {why}", places.join(", ")))
+        .collect()
 }
 
 #[cfg(test)]
@@ -167,26 +188,27 @@ mod tests {
                 "[{ token: { issue: at-1 } }, { api: { request: { method: GET, path: tasks/t1, token: \
                  at-1 }, response: { status: 503, json: { error: { code: 503, errors: [{ reason: \
                  backendError }] } } } } }]",
-                "step 1 (line 10) scripts a 503 backendError answer: a fault the reference server \
+                "scripts a 503 backendError answer (step 1 line 10): a fault the reference server \
                  does not inject",
             ),
             (
                 CREDENTIALS,
                 "[{ token: { error: { status: 400, json: { error: invalid_grant } } } }]",
-                "step 1 (line 10) scripts a token-endpoint error (400 invalid_grant), which the \
-                 server gives only to credentials it refuses",
+                "scripts a token-endpoint error (400 invalid_grant) (step 1 line 10): the server \
+                 gives one only to credentials it refuses",
             ),
             (
                 CREDENTIALS,
                 "[{ token: { issue: at-1 } }, { api: { request: { method: GET, path: tasks/t1, token: \
                  at-1 }, response: { status: 404, body: '<html>' } } }]",
-                "step 1 (line 10) scripts a non-JSON answer (`body`), which the reference server \
-                 never sends",
+                "scripts a non-JSON answer (`body`) (step 1 line 10): the reference server \
+                 never sends one",
             ),
             (
                 "{ grant: refresh_token, scopes: [taskqueue], granted: [taskqueue.consumer] }",
                 OK,
-                "credentials.granted differs from the scopes asked for",
+                "credentials.granted differs from the scopes asked for (credentials): the reference \
+                 server grants exactly the scopes asked for, or refuses them",
             ),
         ];
         for (credentials, exchanges, reason) in cases {

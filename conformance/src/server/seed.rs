@@ -5,11 +5,19 @@
 //!
 //! A task is inserted at its `enqueueTimestamp` with its `leaseTimestamp`
 //! as the ETA (default: the enqueue time). A task with `retry_count: n`
-//! is then leased `n` times for 0 seconds at its `leaseTimestamp`, so it
-//! ends with that count, an expired lease and that ETA, as the wire shows a
-//! task whose last lease ran out. Such a lease takes the first available
-//! task in (ETA, name) order: seeding fails, naming the task, if that is
-//! not the one meant.
+//! above 0 is leased `n` times instead, so the wire shows it as a task
+//! leased `n` times whose current lease ends at its `leaseTimestamp`:
+//!
+//! - a `leaseTimestamp` at or before `clock.start` is a lease that ran out
+//!   then: the last lease is taken at that instant for 0 seconds;
+//! - a later one is a lease still held: the last lease is taken at
+//!   `clock.start` for the seconds up to it (a whole number, at most 7
+//!   days), so an update carrying that `leaseTimestamp` proves ownership.
+//!
+//! The earlier leases are taken for 0 seconds in 1970, the task inserted
+//! with an ETA in 1970 too: a lease takes the first available task in
+//! (ETA, name) order, and that puts the seeded task first whatever else is
+//! in the queue. Seeding checks each lease took the task it meant to.
 
 use std::time::SystemTime;
 
@@ -62,27 +70,30 @@ fn resolve(seed: &Spanned<SeedTask>, start: SystemTime) -> Result<Resolved, Stri
     })
 }
 
-/// Writes `seeds` into `store` under the queue key `queue`, with times read
-/// at `start`.
-pub async fn apply(
+/// Writes the `seeds` due before step `step` into `store` under the queue
+/// key `queue`, with times read at `start`.
+pub(super) async fn apply(
     store: &dyn Store,
     queue: &str,
     seeds: &[Spanned<SeedTask>],
+    step: usize,
     start: SystemTime,
 ) -> Result<(), String> {
     let mut tasks = seeds
         .iter()
+        .filter(|seed| seed.value.before() == step)
         .map(|seed| resolve(seed, start))
         .collect::<Result<Vec<_>, _>>()?;
-    tasks.sort_by_key(|task| task.enqueued);
+    // Leased seeds last: each is inserted and leased while it is the first
+    // available task (see the module documentation).
+    tasks.sort_by_key(|task| (task.retry_count > 0, task.enqueued));
+    let epoch = Timestamp::from_micros(0);
+    let start = Timestamp::from_system_time(start);
     for task in &tasks {
+        let leased = task.retry_count > 0;
         let mut new = NewTask::new(task.payload.clone())
             .with_name(task.name.clone())
-            .with_eta(if task.retry_count > 0 {
-                task.enqueued
-            } else {
-                task.eta
-            });
+            .with_eta(if leased { epoch } else { task.eta });
         if let Some(tag) = &task.tag {
             new = new.with_tag(tag.clone());
         }
@@ -90,21 +101,38 @@ pub async fn apply(
             .insert(queue, new, task.enqueued)
             .await
             .map_err(|error| format!("seed `{}`: insert: {error}", task.name))?;
-    }
-    let mut leased: Vec<&Resolved> = tasks.iter().filter(|task| task.retry_count > 0).collect();
-    leased.sort_by_key(|task| task.eta);
-    for task in leased {
-        for _ in 0..task.retry_count {
+        if !leased {
+            continue;
+        }
+        let mut leases: Vec<(Timestamp, u32)> = (1..task.retry_count)
+            .map(|n| (Timestamp::from_micros(i64::from(n)), 0))
+            .collect();
+        if task.eta <= start {
+            leases.push((task.eta, 0));
+        } else {
+            let micros = task.eta.as_micros() - start.as_micros();
+            let secs = u32::try_from(micros / 1_000_000)
+                .ok()
+                .filter(|secs| micros % 1_000_000 == 0 && *secs <= 604_800)
+                .ok_or_else(|| {
+                    format!(
+                        "seed `{}`: a lease held at clock.start must end a whole number of \
+                         seconds, at most 7 days, later (leaseTimestamp is {micros} µs after it)",
+                        task.name
+                    )
+                })?;
+            leases.push((start, secs));
+        }
+        for (now, secs) in leases {
             let got = store
-                .lease(queue, &LeaseRequest::new(1, 0), None, task.eta)
+                .lease(queue, &LeaseRequest::new(1, secs), None, now)
                 .await
                 .map_err(|error| format!("seed `{}`: lease: {error}", task.name))?;
             match got.first() {
                 Some(first) if first.name == task.name => {}
                 other => {
                     return Err(format!(
-                        "seed `{}`: cannot give it retry_count {}: a lease at its leaseTimestamp \
-                         takes {} first (the first available task in (ETA, name) order)",
+                        "seed `{}`: cannot give it retry_count {}: its lease took {}",
                         task.name,
                         task.retry_count,
                         other.map_or("nothing".to_owned(), |t| format!("`{}`", t.name))

@@ -25,7 +25,8 @@
 //!   `conformance-vm@conformance.iam.gserviceaccount.com` with the scopes
 //!   asked for; the client's `MetadataServerSource` at the forwarder.
 //! - `static`: a token issued by the server's token store at the start,
-//!   for `conformance@example.com`.
+//!   for `conformance@example.com`, living `credentials.lifetime` if given,
+//!   else 30 days (the mock's static token never expires).
 //!
 //! `credentials.lifetime` is the server's access-token lifetime.
 //! `server.principal` registers the credentials wrongly on purpose
@@ -72,6 +73,10 @@ pub const CLIENT_ID: &str = "conformance-client.apps.googleusercontent.com";
 /// The instance service account of the `metadata` grant.
 pub const METADATA_EMAIL: &str = "conformance-vm@conformance.iam.gserviceaccount.com";
 
+/// How long the static grant's token lives without `credentials.lifetime`:
+/// longer than any scenario (the mock's static token never expires).
+const STATIC_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// The seed of the names the server generates, so records are reproducible.
 const NAME_SEED: u64 = 7;
 
@@ -81,6 +86,8 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// What one scenario runs on.
 #[derive(Debug)]
 pub struct ServerTarget {
+    /// The clock's start, `clock.start`.
+    pub start: std::time::SystemTime,
     /// The clock shared by the client stack and the server.
     pub clock: VirtualClock,
     /// The recording forwarder the client talks to.
@@ -115,6 +122,26 @@ pub fn server_project(segment: &str) -> &str {
 /// handlers key it.
 pub fn queue_key(queue: &str) -> String {
     queue.to_owned()
+}
+
+impl ServerTarget {
+    /// Writes the seed tasks due before step `step` (from 2: the first
+    /// step's are written at the start).
+    pub async fn seed_before(
+        &self,
+        spec: &ServerSpec,
+        step: usize,
+        queue: &str,
+    ) -> Result<(), String> {
+        seed::apply(
+            self.state.store.as_ref(),
+            &queue_key(queue),
+            &spec.seed,
+            step,
+            self.start,
+        )
+        .await
+    }
 }
 
 /// Starts the server, the forwarder and the client for `scenario`; every
@@ -156,7 +183,7 @@ pub async fn start(scenario: &Scenario, secrets: &mut Vec<String>) -> Result<Ser
         ATTEMPT_TIMEOUT,
         ForwarderOptions {
             clock: Some(shared.clone()),
-            revoke: spec.revoke.clone(),
+            revoke: Vec::new(),
         },
     )
     .await?;
@@ -193,9 +220,16 @@ pub async fn start(scenario: &Scenario, secrets: &mut Vec<String>) -> Result<Ser
 
     let store = Arc::new(MemoryStore::new(config.store.clone()));
     let key = queue_key(&client_spec.queue);
-    seed::apply(store.as_ref(), &key, &spec.seed, start).await?;
+    seed::apply(store.as_ref(), &key, &spec.seed, 1, start).await?;
     if !spec.seed.is_empty() {
-        let names: Vec<&str> = spec.seed.iter().map(|s| s.value.id.as_str()).collect();
+        let names: Vec<String> = spec
+            .seed
+            .iter()
+            .map(|seed| match seed.value.before() {
+                1 => seed.value.id.clone(),
+                step => format!("{} before step {step}", seed.value.id),
+            })
+            .collect();
         summary.push(format!("seeded {}", names.join(", ")));
     }
     if let Some(acl) = &spec.acl {
@@ -209,7 +243,8 @@ pub async fn start(scenario: &Scenario, secrets: &mut Vec<String>) -> Result<Ser
         summary.push(format!("max_leases {max}"));
     }
     if !spec.revoke.is_empty() {
-        summary.push(format!("revoked {}", spec.revoke.join(", ")));
+        let revoked: Vec<String> = spec.revoke.iter().map(|r| r.describe()).collect();
+        summary.push(format!("revoked {}", revoked.join(", ")));
     }
     if spec.principal != PrincipalMode::Registered {
         summary.push(format!("principal {}", spec.principal.name()));
@@ -219,7 +254,13 @@ pub async fn start(scenario: &Scenario, secrets: &mut Vec<String>) -> Result<Ser
     let provider: SharedTokenProvider = match provider {
         Some(provider) => provider,
         None => {
-            // The static grant: a token the server issued at the start.
+            // The static grant: a token the server issued at the start, for
+            // `credentials.lifetime` if given, else for the whole scenario.
+            let lifetime = if credentials.lifetime.is_some() {
+                lifetime
+            } else {
+                STATIC_LIFETIME
+            };
             let token = state
                 .tokens
                 .issue(USER_EMAIL, consented.clone(), lifetime, start);
@@ -245,6 +286,7 @@ pub async fn start(scenario: &Scenario, secrets: &mut Vec<String>) -> Result<Ser
         .map_err(|error| format!("client: {error}"))?;
     let queue = QueueRef::new(client_spec.project.clone(), client_spec.queue.clone());
     Ok(ServerTarget {
+        start,
         clock,
         forwarder,
         client,
