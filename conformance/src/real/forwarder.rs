@@ -787,4 +787,106 @@ mod tests {
         assert_eq!(queue.line(), "GET (queue) [no token] -> 200");
         assert_eq!(escape_segment("s~app:x y"), "s~app:x%20y");
     }
+
+    #[tokio::test]
+    async fn token_exchanges_are_recorded_by_label_and_revoked_tokens_replaced() {
+        use wiremock::matchers::{header, method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        const ISSUED: &str = "tqs.issued-secret-token-value-0123456789";
+        const ROTATED: &str = "1//rotated-refresh-token-value";
+        let upstream = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": ISSUED, "expires_in": 3600, "token_type": "Bearer",
+                "scope": "https://www.googleapis.com/auth/taskqueue", "refresh_token": ROTATED
+            })))
+            .mount(&upstream)
+            .await;
+        let api = "/taskqueue/v1beta2/projects/s~app/taskqueues/q/tasks/t1";
+        Mock::given(method("GET"))
+            .and(path(api))
+            .and(header("authorization", format!("Bearer {ISSUED}").as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "t1"})))
+            .mount(&upstream)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(api))
+            .and(header(
+                "authorization",
+                format!("Bearer {REVOKED_STAND_IN}").as_str(),
+            ))
+            .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+                "error": {"code": 401, "errors": [{"reason": "authError"}]}
+            })))
+            .mount(&upstream)
+            .await;
+        let forwarder = Forwarder::start_with(
+            &format!("{}/taskqueue/v1beta2/projects/", upstream.uri()),
+            "s~app",
+            "q",
+            Duration::from_secs(5),
+            ForwarderOptions::default(),
+        )
+        .await
+        .expect("starts");
+        let tls = taskqueue_auth::http::rustls_client_config().expect("TLS configuration");
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .build()
+            .expect("a client");
+        let answer = http
+            .post(format!("{}/token", forwarder.origin()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("grant_type=refresh_token&client_id=c&client_secret=shh-secret&refresh_token=1%2F%2Fold&scope=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Ftaskqueue")
+            .send()
+            .await
+            .expect("answered");
+        // The client gets the answer unchanged.
+        let body: Value =
+            serde_json::from_slice(&answer.bytes().await.expect("a body")).expect("json");
+        assert_eq!(body["access_token"], ISSUED);
+        let get = |token: &'static str| {
+            http.get(format!("{}{api}", forwarder.origin()))
+                .bearer_auth(token)
+                .send()
+        };
+        assert_eq!(get(ISSUED).await.expect("answered").status(), 200);
+        forwarder.set_revoked(vec!["at-1".to_owned()]);
+        assert_eq!(get(ISSUED).await.expect("answered").status(), 401);
+
+        let recorded = forwarder.take();
+        assert_eq!(recorded.len(), 3);
+        let token = recorded[0]
+            .token_exchange
+            .as_ref()
+            .expect("a token exchange");
+        assert_eq!(token.grant, "refresh_token");
+        assert_eq!(token.issued.as_deref(), Some("at-1"));
+        assert_eq!(token.expires_in, Some(3600));
+        assert_eq!(recorded[0].body, None, "the form is never kept");
+        assert_eq!(
+            recorded[0]
+                .json
+                .as_ref()
+                .map(|json| json["access_token"].clone()),
+            Some(json!("<at-1>"))
+        );
+        assert_eq!(
+            recorded[0].line(),
+            "POST /token refresh_token scope=taskqueue -> 200 <at-1> expires_in 3600s"
+        );
+        assert_eq!(recorded[1].line(), "GET tasks/t1 [<at-1>] -> 200");
+        assert_eq!(
+            recorded[2].line(),
+            "GET tasks/t1 [<at-1> revoked] -> 401 authError"
+        );
+        let text = format!("{recorded:?}");
+        for secret in [ISSUED, ROTATED, "shh-secret", "1//old"] {
+            assert!(!text.contains(secret), "the records show `{secret}`");
+        }
+        let secrets = forwarder.secrets();
+        assert!(secrets.iter().any(|s| s == ISSUED) && secrets.iter().any(|s| s == ROTATED));
+    }
 }

@@ -188,20 +188,20 @@ mod tests {
                 "[{ token: { issue: at-1 } }, { api: { request: { method: GET, path: tasks/t1, token: \
                  at-1 }, response: { status: 503, json: { error: { code: 503, errors: [{ reason: \
                  backendError }] } } } } }]",
-                "scripts a 503 backendError answer (step 1 line 10): a fault the reference server \
+                "scripts a 503 backendError answer (step 1 line 9): a fault the reference server \
                  does not inject",
             ),
             (
                 CREDENTIALS,
                 "[{ token: { error: { status: 400, json: { error: invalid_grant } } } }]",
-                "scripts a token-endpoint error (400 invalid_grant) (step 1 line 10): the server \
+                "scripts a token-endpoint error (400 invalid_grant) (step 1 line 9): the server \
                  gives one only to credentials it refuses",
             ),
             (
                 CREDENTIALS,
                 "[{ token: { issue: at-1 } }, { api: { request: { method: GET, path: tasks/t1, token: \
                  at-1 }, response: { status: 404, body: '<html>' } } }]",
-                "scripts a non-JSON answer (`body`) (step 1 line 10): the reference server \
+                "scripts a non-JSON answer (`body`) (step 1 line 9): the reference server \
                  never sends one",
             ),
             (

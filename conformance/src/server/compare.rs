@@ -1,7 +1,7 @@
 //! A step's scripted exchanges held against what crossed the forwarder on
 //! the server target: token exchanges and API exchanges alike, in order.
 //!
-//! API exchanges are compared as on the real target ([`differences`]), but
+//! API exchanges are compared as on the real target (`real::compare`), but
 //! strictly on time: the server shares the scenario's clock, so a scripted
 //! `{{now+60s}}` is expanded at the instant the answer came back and
 //! compared like any value. A scripted token exchange is held against a
