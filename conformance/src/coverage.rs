@@ -31,8 +31,7 @@ use crate::scenario::{Exchange, Scenario, Spanned, Step};
 
 /// The discovery document of `taskqueue:v1beta2`, the source of the
 /// inventory's methods.
-pub const DISCOVERY_DOCUMENT: &str =
-    include_str!("../../crates/model/tests/data/taskqueue-v1beta2-discovery.json");
+pub const DISCOVERY_DOCUMENT: &str = taskqueue_model::DISCOVERY_DOCUMENT;
 
 /// Which scope a `scope:` case is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -66,15 +66,12 @@ impl Ledger {
                 entry.referenced.column()
             );
             let raw = entry.value;
-            let target = match raw.target.as_str() {
-                "mock" => Target::Mock,
-                "real" => Target::Real,
-                other => {
-                    errors.push(format!(
-                        "{place}: unknown target `{other}`; expected mock or real"
-                    ));
-                    continue;
-                }
+            let Some(target) = Target::parse(&raw.target) else {
+                errors.push(format!(
+                    "{place}: unknown target `{}`; expected mock, real or server",
+                    raw.target
+                ));
+                continue;
             };
             if raw.reason.trim().is_empty() {
                 errors.push(format!("{place}: `reason` is empty"));
@@ -372,7 +369,7 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             (
                 "- scenario: a\n  target: staging\n  reason: r\n",
-                "conformance/expected-failures.yaml:1:3: unknown target `staging`; expected mock or real",
+                "conformance/expected-failures.yaml:1:3: unknown target `staging`; expected mock, real or server",
             ),
             (
                 "- scenario: a\n  target: mock\n  reason: ''\n",

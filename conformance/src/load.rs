@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::duration::{parse_duration, parse_utc};
-use crate::scenario::{Exchange, SCHEMA_VERSION, Scenario, Spanned};
+use crate::scenario::{Exchange, Grant, PrincipalMode, SCHEMA_VERSION, Scenario, Spanned};
 
 /// A scenario and the file it came from.
 #[derive(Debug, Clone)]
@@ -213,6 +213,7 @@ fn validate(path: &Path, scenario: &Scenario) -> Result<(), LoadError> {
     if scenario.steps.is_empty() {
         return Err(whole(path, "`steps` is empty"));
     }
+    validate_server(path, scenario)?;
     for (index, step) in scenario.steps.iter().enumerate() {
         let number = index + 1;
         let value = &step.value;
@@ -315,6 +316,119 @@ fn validate(path: &Path, scenario: &Scenario) -> Result<(), LoadError> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// Checks the `server` block: one of `skip` and `run` at most, each with a
+/// reason; seeds with valid, distinct names, base64 payloads and instants;
+/// token labels `at-N`; a principal mode that fits the grant.
+fn validate_server(path: &Path, scenario: &Scenario) -> Result<(), LoadError> {
+    let Some(server) = &scenario.server else {
+        return Ok(());
+    };
+    let spec = &server.value;
+    for (key, reason) in [("skip", &spec.skip), ("run", &spec.run)] {
+        if reason
+            .as_ref()
+            .is_some_and(|reason| reason.trim().is_empty())
+        {
+            return Err(at(path, server, format!("`server.{key}` needs a reason")));
+        }
+    }
+    if spec.skip.is_some() && spec.run.is_some() {
+        return Err(at(path, server, "`server` takes `skip` or `run`, not both"));
+    }
+    let start = parse_utc(&scenario.clock.start).unwrap_or(std::time::UNIX_EPOCH);
+    let mut names = std::collections::BTreeSet::new();
+    for seed in &spec.seed {
+        let task = &seed.value;
+        if let Err(error) = taskqueue_model::validate::task_name(&task.id) {
+            return Err(at(path, seed, format!("seed `{}`: {error}", task.id)));
+        }
+        if task.before() == 0 || task.before() > scenario.steps.len() {
+            return Err(at(
+                path,
+                seed,
+                format!(
+                    "seed `{}`: before_step {}: the scenario has steps 1 to {}",
+                    task.id,
+                    task.before(),
+                    scenario.steps.len()
+                ),
+            ));
+        }
+        if !names.insert(task.id.as_str()) {
+            return Err(at(
+                path,
+                seed,
+                format!("seed `{}` is listed twice", task.id),
+            ));
+        }
+        if let Some(payload) = &task.payload_base64
+            && let Err(error) = taskqueue_model::Payload::from_base64(payload)
+        {
+            return Err(at(
+                path,
+                seed,
+                format!("seed `{}`: payloadBase64: {error}", task.id),
+            ));
+        }
+        for (key, value) in [
+            ("enqueueTimestamp", &task.enqueue_timestamp),
+            ("leaseTimestamp", &task.lease_timestamp),
+        ] {
+            if let Some(value) = value
+                && let Err(why) = crate::template::micros_of(value, start)
+            {
+                return Err(at(path, seed, format!("seed `{}`: {key}: {why}", task.id)));
+            }
+        }
+    }
+    for revocation in &spec.revoke {
+        let label = revocation.label();
+        let numbered = label
+            .strip_prefix("at-")
+            .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0));
+        if !numbered {
+            return Err(at(
+                path,
+                server,
+                format!("`server.revoke`: `{label}` is not a token label such as `at-1`"),
+            ));
+        }
+        let step = revocation.from_step();
+        if step == 0 || step > scenario.steps.len() {
+            return Err(at(
+                path,
+                server,
+                format!(
+                    "`server.revoke`: `{label}` from step {step}: the scenario has steps 1 to {}",
+                    scenario.steps.len()
+                ),
+            ));
+        }
+    }
+    let grant = scenario.credentials.grant;
+    let fits = match spec.principal {
+        PrincipalMode::Registered => true,
+        PrincipalMode::Unregistered => grant != Grant::Static && grant != Grant::Metadata,
+        PrincipalMode::WrongSecret => grant == Grant::RefreshToken,
+        PrincipalMode::WrongKey => grant == Grant::JwtBearer,
+    };
+    if !fits {
+        return Err(at(
+            path,
+            server,
+            format!(
+                "`server.principal: {}` does not apply to the `{}` grant",
+                spec.principal.name(),
+                grant.name()
+            ),
+        ));
+    }
+    if spec.generated.iter().any(|name| name.trim().is_empty()) {
+        return Err(at(path, server, "`server.generated` lists an empty name"));
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `taskqueue-conformance`: loads and validates every scenario, runs them on
-//! the mock target or a real endpoint, applies the expected-failures ledger,
+//! the mock target, the reference server (in process) or a real endpoint,
+//! applies the expected-failures ledger,
 //! checks inventory coverage (mock target), and reports: a progress line on
 //! stderr, a summary on stdout, and optionally JUnit XML and a Markdown
 //! matrix. Every report is scanned for secrets before anything is written.
@@ -24,6 +25,7 @@ use taskqueue_conformance::reports::{self, Progress, RunReport};
 use taskqueue_conformance::snapshot;
 use taskqueue_conformance::{
     LoadedScenario, Outcome, ScenarioRecord, Target, load_dir, run_all_mock_with_progress,
+    run_all_server_with_progress,
 };
 
 const USAGE: &str = "\
@@ -32,17 +34,20 @@ Usage: taskqueue-conformance [OPTIONS]
 Runs the conformance scenarios and reports.
 
 Options:
-  --target mock|real    Where to run (default: mock)
+  --target mock|server|real
+                        Where to run (default: mock): wiremock per scenario, the reference
+                        server in process per scenario, or a real endpoint
   --scenarios DIR       The scenario directory (default: scenarios)
   --filter SUBSTR       Run only scenarios whose id contains SUBSTR (skips the coverage check)
   --junit PATH          Write JUnit XML to PATH
   --matrix PATH         Write the behaviour x method x target matrix (Markdown) to PATH
   --ledger PATH         The expected-failures ledger (default: conformance/expected-failures.yaml)
   --snapshots DIR       Check each record against DIR/<id>@<target>.snap with insta
-                        (default: conformance/snapshots, or conformance/snapshots/real)
+                        (default: conformance/snapshots, conformance/snapshots/server or
+                        conformance/snapshots/real)
   --no-snapshots        Do not check snapshots
   --ineligible PATH     The coverage exemptions (default: conformance/coverage/ineligible.yaml)
-  --jobs N              Mock scenarios run at once (default: the available parallelism)
+  --jobs N              Mock or server scenarios run at once (default: the available parallelism)
   --base-url URL        Real target: the API base URL, ending in projects/ (or TQ_CONFORMANCE_BASE_URL)
   --project PROJECT     Real target: the project path segment (or TQ_CONFORMANCE_PROJECT)
   --queue QUEUE         Real target: the queue (or TQ_CONFORMANCE_QUEUE)
@@ -111,11 +116,9 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         };
         match flag {
             "--target" => {
-                options.target = match value()?.as_str() {
-                    "mock" => Target::Mock,
-                    "real" => Target::Real,
-                    other => return Err(format!("unknown target `{other}` (mock or real)")),
-                }
+                let name = value()?;
+                options.target = Target::parse(&name)
+                    .ok_or_else(|| format!("unknown target `{name}` (mock, server or real)"))?;
             }
             "--scenarios" => options.scenarios = Some(value()?.into()),
             "--filter" => options.filter = Some(value()?),
@@ -269,7 +272,7 @@ fn run(options: &Options) -> ExitCode {
         coverage::check(&inventory, &ineligible, &derivation)
     });
     let coverage_skipped = match (options.target, &options.filter) {
-        (Target::Real, _) => Some("checked on the mock target only".to_owned()),
+        (Target::Real | Target::Server, _) => Some("checked on the mock target only".to_owned()),
         (Target::Mock, Some(_)) => Some("--filter runs a subset".to_owned()),
         (Target::Mock, None) => None,
     };
@@ -279,6 +282,7 @@ fn run(options: &Options) -> ExitCode {
         let dir = options.snapshots.clone().unwrap_or_else(|| {
             default_path(match options.target {
                 Target::Mock => "conformance/snapshots",
+                Target::Server => "conformance/snapshots/server",
                 Target::Real => "conformance/snapshots/real",
             })
         });
@@ -339,12 +343,20 @@ fn execute(
         .enable_all()
         .build()
         .map_err(|error| format!("cannot build a tokio runtime: {error}"))?;
+    let jobs = options.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+    });
     match options.target {
+        Target::Server => {
+            let progress = Progress::for_stderr(scenarios.len(), false);
+            let run = runtime.block_on(run_all_server_with_progress(scenarios, jobs, |done| {
+                progress.show(done.done, Target::Server, &done.scenario.scenario.id);
+            }));
+            progress.finish();
+            Ok((run.records, run.secrets))
+        }
         Target::Mock => {
             let progress = Progress::for_stderr(scenarios.len(), false);
-            let jobs = options.jobs.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
-            });
             let records = runtime.block_on(run_all_mock_with_progress(scenarios, jobs, |done| {
                 progress.show(done.done, Target::Mock, &done.scenario.scenario.id);
             }));
@@ -447,7 +459,7 @@ mod tests {
         let cases = [
             (
                 "--target staging",
-                "unknown target `staging` (mock or real)",
+                "unknown target `staging` (mock, server or real)",
             ),
             ("--junit", "`--junit` needs a value"),
             ("--jobs 0", "`--jobs 0` is not a positive number"),
@@ -457,6 +469,10 @@ mod tests {
         for (line, message) in cases {
             assert_eq!(parse(&args(line)), Err(message.to_owned()), "{line}");
         }
-        assert!(USAGE.contains("--target mock|real"));
+        assert!(USAGE.contains("--target mock|server|real"));
+        let server = parse(&args("--target server"))
+            .expect("valid")
+            .expect("not help");
+        assert_eq!(server.target, Target::Server);
     }
 }

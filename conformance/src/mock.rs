@@ -824,7 +824,7 @@ fn scripted(response: &ScriptedResponse, now: std::time::SystemTime) -> Response
 
 /// The `scope` claim of a JWT-bearer assertion (not a secret: the
 /// signature is what matters, and it is never read).
-fn jwt_scope(assertion: &str) -> Option<String> {
+pub(crate) fn jwt_scope(assertion: &str) -> Option<String> {
     let payload = assertion.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
@@ -834,7 +834,7 @@ fn jwt_scope(assertion: &str) -> Option<String> {
 }
 
 /// A secret nobody can guess: 128 bits from the process's random hasher keys.
-fn unguessable() -> String {
+pub(crate) fn unguessable() -> String {
     let mut text = String::from("ya29.mock-");
     for part in 0_u8..2 {
         let mut hasher = RandomState::new().build_hasher();

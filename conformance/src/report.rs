@@ -15,6 +15,10 @@ pub enum Target {
     Mock,
     /// A real endpoint; exchanges are expectations on what crossed the wire.
     Real,
+    /// The reference server `taskqueue-server`, in process, in virtual time;
+    /// exchanges are expectations on what crossed the wire, token exchanges
+    /// included.
+    Server,
 }
 
 impl Target {
@@ -23,7 +27,17 @@ impl Target {
         match self {
             Target::Mock => "mock",
             Target::Real => "real",
+            Target::Server => "server",
         }
+    }
+}
+
+impl Target {
+    /// The target `name` names (`mock`, `real`, `server`).
+    pub fn parse(name: &str) -> Option<Target> {
+        [Target::Mock, Target::Real, Target::Server]
+            .into_iter()
+            .find(|target| target.name() == name)
     }
 }
 

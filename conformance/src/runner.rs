@@ -131,6 +131,35 @@ pub async fn run_all_mock_with_progress(
     mut on_progress: impl FnMut(Progress<'_>),
 ) -> Vec<ScenarioRecord> {
     let total = scenarios.len();
+    run_pool(
+        scenarios,
+        parallelism,
+        run_mock_blocking,
+        |scenario| failed(scenario, "no worker thread could run it".to_owned()),
+        |done, index, record| {
+            on_progress(Progress {
+                done,
+                total,
+                scenario: &scenarios[index],
+                record,
+            });
+        },
+    )
+    .await
+}
+
+/// Runs `run` on every scenario on worker threads, `parallelism` at a time,
+/// calling `on_done(done, index, result)` on the caller's task as each
+/// finishes; the results come back in the input's order (`fallback` for a
+/// scenario no worker could run).
+pub(crate) async fn run_pool<T: Send + 'static>(
+    scenarios: &[LoadedScenario],
+    parallelism: usize,
+    run: fn(&LoadedScenario) -> T,
+    fallback: impl Fn(&LoadedScenario) -> T,
+    mut on_done: impl FnMut(usize, usize, &T),
+) -> Vec<T> {
+    let total = scenarios.len();
     let shared: Arc<Vec<LoadedScenario>> = Arc::new(scenarios.to_vec());
     let next = Arc::new(AtomicUsize::new(0));
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -144,7 +173,7 @@ pub async fn run_all_mock_with_progress(
                     let Some(scenario) = shared.get(index) else {
                         break;
                     };
-                    if sender.send((index, run_mock_blocking(scenario))).is_err() {
+                    if sender.send((index, run(scenario))).is_err() {
                         break;
                     }
                 }
@@ -155,24 +184,17 @@ pub async fn run_all_mock_with_progress(
         }
     }
     drop(sender);
-    let mut records: Vec<Option<ScenarioRecord>> = vec![None; total];
+    let mut results: Vec<Option<T>> = std::iter::repeat_with(|| None).take(total).collect();
     let mut done = 0;
-    while let Some((index, record)) = receiver.recv().await {
+    while let Some((index, result)) = receiver.recv().await {
         done += 1;
-        on_progress(Progress {
-            done,
-            total,
-            scenario: &scenarios[index],
-            record: &record,
-        });
-        records[index] = Some(record);
+        on_done(done, index, &result);
+        results[index] = Some(result);
     }
-    records
+    results
         .into_iter()
         .zip(scenarios)
-        .map(|(record, scenario)| {
-            record.unwrap_or_else(|| failed(scenario, "no worker thread could run it".to_owned()))
-        })
+        .map(|(result, scenario)| result.unwrap_or_else(|| fallback(scenario)))
         .collect()
 }
 
@@ -212,9 +234,14 @@ pub fn methods_of(loaded: &LoadedScenario) -> Vec<String> {
 }
 
 fn empty_record(loaded: &LoadedScenario) -> ScenarioRecord {
+    empty_record_on(loaded, Target::Mock)
+}
+
+/// A passing record of `loaded` on `target`, with no step yet.
+pub(crate) fn empty_record_on(loaded: &LoadedScenario, target: Target) -> ScenarioRecord {
     ScenarioRecord {
         id: loaded.scenario.id.clone(),
-        target: Target::Mock,
+        target,
         behaviors: loaded.scenario.behaviors.clone(),
         outcome: Outcome::Passed,
         steps: Vec::new(),
@@ -283,8 +310,6 @@ fn leaked_secret(record: &ScenarioRecord, setup: &Setup) -> Option<&'static str>
         .then_some("a credential secret")
 }
 
-/// Runs of the same problem (a retried unexpected request) as one, with a
-/// count: `… (3 times)`.
 /// The outcome of a scenario stopped by a failing step: `file:line: step N
 /// (action): problems`, repeated identical problems shown once with a count.
 pub(crate) fn failed_step(

@@ -34,6 +34,10 @@ pub struct Scenario {
     pub client: ClientSpec,
     /// The ordered steps.
     pub steps: Vec<Spanned<Step>>,
+    /// How the scenario runs on the server target (the reference server):
+    /// whether it applies, and the queue state it presumes.
+    #[serde(default)]
+    pub server: Option<Spanned<ServerSpec>>,
 }
 
 /// How the client gets its tokens.
@@ -65,6 +69,19 @@ pub enum Grant {
     Metadata,
     /// A fixed token, labelled `at-1`; no token requests.
     Static,
+}
+
+impl Grant {
+    /// The grant as scenarios write it: `refresh_token`, `jwt_bearer`,
+    /// `metadata`, `static`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Grant::RefreshToken => "refresh_token",
+            Grant::JwtBearer => "jwt_bearer",
+            Grant::Metadata => "metadata",
+            Grant::Static => "static",
+        }
+    }
 }
 
 /// The virtual clock.
@@ -335,4 +352,188 @@ pub struct Counters {
     /// Backoff sleeps (retries after transient failures).
     #[serde(default)]
     pub retries: Option<u32>,
+}
+
+/// How a scenario runs on the server target: the reference server
+/// `taskqueue-server`, started in process per scenario. Every key is
+/// optional; without the block a scenario runs against an empty queue
+/// unless its script shows something a faithful server cannot produce (see
+/// `crate::server::applicability`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSpec {
+    /// Not run on the server target, and why (shown in the record).
+    #[serde(default)]
+    pub skip: Option<String>,
+    /// Run although the script has what makes a scenario inapplicable by
+    /// default (a token-endpoint error, a fault), and why the server
+    /// produces it.
+    #[serde(default)]
+    pub run: Option<String>,
+    /// Tasks in the queue before the first step, in wire form.
+    #[serde(default)]
+    pub seed: Vec<Spanned<SeedTask>>,
+    /// The queue's `task_retry_limit` (`maxLeases`); default none.
+    #[serde(default)]
+    pub max_leases: Option<u32>,
+    /// The queue's ACL; default none (open to every authenticated caller).
+    #[serde(default)]
+    pub acl: Option<AclSpec>,
+    /// Whether the queue is configured on the server (default `true`).
+    #[serde(default = "default_true")]
+    pub queue_exists: bool,
+    /// Access tokens the server refuses as revoked, by label: the n-th token
+    /// the server issues (or the static token) is `at-n`. `at-1` is refused
+    /// from the start, `{ token: at-1, from_step: 2 }` from step 2 on.
+    #[serde(default)]
+    pub revoke: Vec<Revocation>,
+    /// How the scenario's credentials are registered with the server.
+    #[serde(default)]
+    pub principal: PrincipalMode,
+    /// Task names in the script that stand for names the server generates
+    /// (an insert without `id`): bound to the generated name on first
+    /// sight, like token labels.
+    #[serde(default)]
+    pub generated: Vec<String>,
+}
+
+impl Default for ServerSpec {
+    fn default() -> Self {
+        Self {
+            skip: None,
+            run: None,
+            seed: Vec::new(),
+            max_leases: None,
+            acl: None,
+            queue_exists: true,
+            revoke: Vec::new(),
+            principal: PrincipalMode::default(),
+            generated: Vec::new(),
+        }
+    }
+}
+
+/// A token the server refuses: from the start, or from a step on.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Revocation {
+    /// Refused from the start: `at-1`.
+    Always(String),
+    /// Refused from a step on: `{ token: at-1, from_step: 2 }`.
+    FromStep(RevokedFrom),
+}
+
+/// A token refused from a step on.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokedFrom {
+    /// The token's label.
+    pub token: String,
+    /// The first step (from 1) whose requests it is refused on.
+    pub from_step: usize,
+}
+
+impl Revocation {
+    /// The token's label.
+    pub fn label(&self) -> &str {
+        match self {
+            Revocation::Always(label) => label,
+            Revocation::FromStep(from) => &from.token,
+        }
+    }
+
+    /// The first step it is refused on (1: from the start).
+    pub fn from_step(&self) -> usize {
+        match self {
+            Revocation::Always(_) => 1,
+            Revocation::FromStep(from) => from.from_step,
+        }
+    }
+
+    /// How the scenario writes it.
+    pub fn describe(&self) -> String {
+        match self {
+            Revocation::Always(label) => label.clone(),
+            Revocation::FromStep(from) => format!("{} from step {}", from.token, from.from_step),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A task in the queue before the first step, as the wire shows it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedTask {
+    /// The task name.
+    pub id: String,
+    /// The payload, base64 (either alphabet); default empty.
+    #[serde(default, rename = "payloadBase64")]
+    pub payload_base64: Option<String>,
+    /// The tag, if any.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// When it was inserted: a time template (`{{now-1h}}`, read at
+    /// `clock.start`) or microseconds since the epoch; default `{{now}}`.
+    #[serde(default, rename = "enqueueTimestamp")]
+    pub enqueue_timestamp: Option<Value>,
+    /// Its ETA (or, with `retry_count` above 0, the expiry of its last
+    /// lease), in the same forms; default its `enqueueTimestamp`.
+    #[serde(default, rename = "leaseTimestamp")]
+    pub lease_timestamp: Option<Value>,
+    /// How many times it was leased before; default 0.
+    #[serde(default)]
+    pub retry_count: u32,
+    /// The step before which it is written (another producer inserting it
+    /// meanwhile); default 1, before the first.
+    #[serde(default)]
+    pub before_step: Option<usize>,
+}
+
+impl SeedTask {
+    /// The step before which the task is written (from 1).
+    pub fn before(&self) -> usize {
+        self.before_step.unwrap_or(1)
+    }
+}
+
+/// A queue ACL, as `queue.yaml` writes it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AclSpec {
+    /// `user_email` entries: who may consume.
+    #[serde(default)]
+    pub user_emails: Vec<String>,
+    /// `writer_email` entries: who may insert.
+    #[serde(default)]
+    pub writer_emails: Vec<String>,
+}
+
+/// How the scenario's credentials are registered with the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalMode {
+    /// Registered as the client uses them.
+    #[default]
+    Registered,
+    /// Not registered at all (an unknown refresh token or service account).
+    Unregistered,
+    /// `refresh_token`: registered with another client secret.
+    WrongSecret,
+    /// `jwt_bearer`: registered with another public key.
+    WrongKey,
+}
+
+impl PrincipalMode {
+    /// The mode as scenarios write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PrincipalMode::Registered => "registered",
+            PrincipalMode::Unregistered => "unregistered",
+            PrincipalMode::WrongSecret => "wrong_secret",
+            PrincipalMode::WrongKey => "wrong_key",
+        }
+    }
 }

@@ -86,6 +86,30 @@ pub fn expand(value: &Value, now: SystemTime) -> Result<Value, String> {
     })
 }
 
+/// The instant `value` names, in microseconds since the epoch: a time
+/// template read at `now`, or a whole number (as a JSON number or a string
+/// of digits, the int64 wire form).
+pub fn micros_of(value: &Value, now: SystemTime) -> Result<i64, String> {
+    match value {
+        Value::String(text) => match expand_str(text, now)? {
+            Some(micros) => Ok(micros),
+            None => text.trim().parse::<i64>().map_err(|_| {
+                format!(
+                    "`{text}` is neither a time template such as `{{{{now-1h}}}}` nor microseconds \
+                     since the epoch"
+                )
+            }),
+        },
+        Value::Number(number) => number
+            .as_i64()
+            .ok_or_else(|| format!("`{number}` is not a whole number of microseconds")),
+        other => Err(format!(
+            "`{other}` is neither a time template such as `{{{{now-1h}}}}` nor microseconds since \
+             the epoch"
+        )),
+    }
+}
+
 /// A virtual time offset as snapshots print it: `+1800s`, `+2.5s`,
 /// `+0.843s` (milliseconds at most, trailing zeros cut).
 pub fn offset(elapsed: Duration) -> String {
@@ -140,6 +164,22 @@ mod tests {
             expanded,
             json!({"items": [{"leaseTimestamp": "11000000", "n": 1}], "t": "x"})
         );
+    }
+
+    #[test]
+    fn instants_are_templates_or_whole_microseconds() {
+        let now = at(1_893_456_000);
+        let cases = [
+            (json!("{{now-1h}}"), Ok(1_893_452_400_000_000)),
+            (json!(1_498_510_174_000_000_i64), Ok(1_498_510_174_000_000)),
+            (json!("1498510174000000"), Ok(1_498_510_174_000_000)),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(micros_of(&value, now), expected, "{value}");
+        }
+        for bad in [json!("soon"), json!(1.5), json!(true), json!("{{later}}")] {
+            assert!(micros_of(&bad, now).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //! - `cargo xtask ci`: exactly what CI runs, in order, stopping at the first
 //!   failure.
 //! - `cargo xtask test`: only the test step of `ci`.
-//! - `cargo xtask conformance`: the conformance suite on the mock target
-//!   (JUnit XML and the matrix under `target/conformance/`), and the total
-//!   wall time.
+//! - `cargo xtask conformance`: the conformance suite on the mock target,
+//!   then on the server target (the reference server in process), each with
+//!   its JUnit XML and matrix under `target/conformance/`, and the wall time
+//!   of each.
 //! - `cargo xtask bench client [-- <args>]`: the client's `tasks.get`
 //!   benchmark against raw reqwest.
 //! - `cargo xtask bench auth [-- <args>]`: the token cache's hot path
@@ -37,12 +38,15 @@ Commands:
                             cargo clippy --workspace --all-targets --locked -- -D warnings
                             cargo test --workspace --locked       (INSTA_UPDATE=no, CI=true)
                             cargo run -p taskqueue-conformance --locked -- --target mock ...
+                            cargo run -p taskqueue-conformance --locked -- --target server ...
                             cargo doc --workspace --no-deps --locked  (RUSTDOCFLAGS=-D warnings)
   test                    Run only the test step of `ci`.
-  conformance             Run the conformance suite on the mock target: every scenario, the
-                          expected-failures ledger and the coverage check; writes
-                          target/conformance/junit.xml and target/conformance/matrix.md, and
-                          prints the total wall time.
+  conformance             Run the conformance suite on the mock target (every scenario, the
+                          expected-failures ledger and the coverage check), then on the server
+                          target (the reference server in process: every scenario that applies,
+                          with the ledger); writes target/conformance/{junit.xml,matrix.md} and
+                          target/conformance/server/{junit.xml,matrix.md}, and prints the wall
+                          time of each.
   bench client [-- ARGS]  Benchmark `tasks.get` through taskqueue-client against raw reqwest
                           (BENCH_ROUNDS and BENCH_BATCH override the rounds and the batch size).
   bench auth [-- ARGS]    Benchmark the cached `token()` hot path of taskqueue-auth's TokenCache
@@ -85,7 +89,7 @@ fn parse(args: &[&str]) -> Result<Option<Vec<Step>>, String> {
         [] | ["help" | "-h" | "--help"] => Ok(None),
         ["ci"] => Ok(Some(ci_steps())),
         ["test"] => Ok(Some(vec![test_step()])),
-        ["conformance"] => Ok(Some(vec![conformance_step()])),
+        ["conformance"] => Ok(Some(conformance_steps())),
         ["bench", "client"] => Ok(Some(vec![bench_client_step(&[])])),
         ["bench", "client", "--", extra @ ..] => Ok(Some(vec![bench_client_step(extra)])),
         ["bench", "auth"] => Ok(Some(vec![bench_auth_step(&[])])),
@@ -134,7 +138,8 @@ fn ci_steps() -> Vec<Step> {
             "warnings",
         ]),
         test_step(),
-        conformance_step(),
+        conformance_mock_step(),
+        conformance_server_step(),
         Step::cargo(&["doc", "--workspace", "--no-deps", "--locked"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     ]
@@ -147,10 +152,31 @@ fn test_step() -> Step {
         .env("CI", "true")
 }
 
+/// The conformance suite on both targets: the mock, then the reference
+/// server in process.
+fn conformance_steps() -> Vec<Step> {
+    vec![conformance_mock_step(), conformance_server_step()]
+}
+
 /// The conformance suite on the mock target, with its JUnit XML and matrix
 /// under `target/conformance/`. A failure, a coverage gap or a stale
 /// expected-failures entry fails it.
-fn conformance_step() -> Step {
+fn conformance_mock_step() -> Step {
+    conformance_step("mock", "target/conformance")
+}
+
+/// The conformance suite on the server target (the reference server in
+/// process, in virtual time), with its JUnit XML and matrix under
+/// `target/conformance/server/`. A failure or a stale expected-failures
+/// entry fails it.
+fn conformance_server_step() -> Step {
+    conformance_step("server", "target/conformance/server")
+}
+
+/// `taskqueue-conformance --target {target}`, its reports in `dir`.
+fn conformance_step(target: &str, dir: &str) -> Step {
+    let junit = format!("{dir}/junit.xml");
+    let matrix = format!("{dir}/matrix.md");
     Step::cargo(&[
         "run",
         "-p",
@@ -158,11 +184,11 @@ fn conformance_step() -> Step {
         "--locked",
         "--",
         "--target",
-        "mock",
+        target,
         "--junit",
-        "target/conformance/junit.xml",
+        &junit,
         "--matrix",
-        "target/conformance/matrix.md",
+        &matrix,
     ])
 }
 
@@ -242,7 +268,8 @@ mod tests {
                 "cargo fmt --all -- --check",
                 "cargo clippy --workspace --all-targets --locked -- -D warnings",
                 "INSTA_UPDATE=no CI=true cargo test --workspace --locked",
-                CONFORMANCE,
+                CONFORMANCE_MOCK,
+                CONFORMANCE_SERVER,
                 "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked",
             ]
         );
@@ -252,13 +279,20 @@ mod tests {
         );
     }
 
-    const CONFORMANCE: &str = "cargo run -p taskqueue-conformance --locked -- --target mock \
-                               --junit target/conformance/junit.xml --matrix \
-                               target/conformance/matrix.md";
+    const CONFORMANCE_MOCK: &str = "cargo run -p taskqueue-conformance --locked -- --target \
+                                    mock --junit target/conformance/junit.xml --matrix \
+                                    target/conformance/matrix.md";
+
+    const CONFORMANCE_SERVER: &str = "cargo run -p taskqueue-conformance --locked -- --target \
+                                      server --junit target/conformance/server/junit.xml \
+                                      --matrix target/conformance/server/matrix.md";
 
     #[test]
-    fn conformance_runs_the_mock_suite_with_its_reports() {
-        assert_eq!(shown(&["conformance"]), [CONFORMANCE]);
+    fn conformance_runs_the_mock_then_the_server_suite_with_their_reports() {
+        assert_eq!(
+            shown(&["conformance"]),
+            [CONFORMANCE_MOCK, CONFORMANCE_SERVER]
+        );
         assert!(USAGE.contains("  conformance "));
         assert!(parse(&["conformance", "--fast"]).is_err());
     }

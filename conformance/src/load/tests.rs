@@ -95,3 +95,80 @@ fn broken_files_name_the_place_and_the_problem() {
         );
     }
 }
+
+#[test]
+fn server_blocks_load_and_broken_ones_name_the_place() {
+    let good = format!(
+        "{GOOD}server:\n  seed:\n    - {{ id: t1, payloadBase64: aGVsbG8=, enqueueTimestamp: \"{{{{now-1h}}}}\", \
+         retry_count: 2, leaseTimestamp: 1893456000000000 }}\n    - {{ id: t2, before_step: 2 }}\n  \
+         acl: {{ user_emails: [a@example.com] }}\n  max_leases: 3\n  revoke: [at-1, {{ token: at-2, \
+         from_step: 2 }}]\n"
+    );
+    let loaded = load_str(Path::new("scenarios/demo.yaml"), &good).expect("valid");
+    let server = loaded.scenario.server.expect("a server block").value;
+    assert_eq!(server.seed.len(), 2);
+    assert_eq!(server.seed[0].value.retry_count, 2);
+    assert_eq!(server.seed[1].value.before(), 2);
+    assert_eq!(server.max_leases, Some(3));
+    assert!(server.queue_exists);
+    let revoked: Vec<(String, usize)> = server
+        .revoke
+        .iter()
+        .map(|r| (r.label().to_owned(), r.from_step()))
+        .collect();
+    assert_eq!(revoked, [("at-1".to_owned(), 1), ("at-2".to_owned(), 2)]);
+
+    let cases: &[(&str, &str)] = &[
+        (
+            "server:\n  skip: ''\n",
+            "scenarios/demo.yaml:18:3: `server.skip` needs a reason",
+        ),
+        (
+            "server:\n  skip: faults\n  run: faults\n",
+            "scenarios/demo.yaml:18:3: `server` takes `skip` or `run`, not both",
+        ),
+        (
+            "server:\n  seed:\n    - { id: ../t1 }\n",
+            "scenarios/demo.yaml:19:7: seed `../t1`: invalid task name",
+        ),
+        (
+            "server:\n  seed:\n    - { id: t1 }\n    - { id: t1 }\n",
+            "scenarios/demo.yaml:20:7: seed `t1` is listed twice",
+        ),
+        (
+            "server:\n  seed:\n    - { id: t1, payloadBase64: '*' }\n",
+            "scenarios/demo.yaml:19:7: seed `t1`: payloadBase64: ",
+        ),
+        (
+            "server:\n  seed:\n    - { id: t1, enqueueTimestamp: yesterday }\n",
+            "scenarios/demo.yaml:19:7: seed `t1`: enqueueTimestamp: `yesterday` is neither",
+        ),
+        (
+            "server:\n  seed:\n    - { id: t1, before_step: 3 }\n",
+            "scenarios/demo.yaml:19:7: seed `t1`: before_step 3: the scenario has steps 1 to 2",
+        ),
+        (
+            "server:\n  revoke: [token-1]\n",
+            "scenarios/demo.yaml:18:3: `server.revoke`: `token-1` is not a token label",
+        ),
+        (
+            "server:\n  revoke: [{ token: at-1, from_step: 5 }]\n",
+            "`server.revoke`: `at-1` from step 5: the scenario has steps 1 to 2",
+        ),
+        (
+            "server:\n  principal: wrong_key\n",
+            "scenarios/demo.yaml:18:3: `server.principal: wrong_key` does not apply to the `static` grant",
+        ),
+        (
+            "server:\n  seeds: []\n",
+            "scenarios/demo.yaml:18:3: unknown field `seeds`",
+        ),
+    ];
+    for (block, expected) in cases {
+        let message = error_of(&format!("{GOOD}{block}"));
+        assert!(
+            message.contains(expected),
+            "`{block}`:\n  got      {message}\n  expected {expected}"
+        );
+    }
+}

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::forwarder::{Recorded, error_reason};
 use crate::mock::describe;
 use crate::scenario::{ApiExchange, Exchange, Spanned};
-use crate::{request_match, subset};
+use crate::{request_match, subset, template};
 
 /// The one-to-one correspondence of scripted and observed token labels
 /// within one scenario.
@@ -27,7 +27,7 @@ pub struct Labels {
 impl Labels {
     /// Checks that the request carrying `observed` is the one the script
     /// labels `scripted`; binds them on first sight.
-    fn check(&mut self, scripted: &str, observed: Option<&str>) -> Option<String> {
+    pub(crate) fn check(&mut self, scripted: &str, observed: Option<&str>) -> Option<String> {
         let Some(observed) = observed else {
             return Some(format!("token: expected <{scripted}>, got no bearer token"));
         };
@@ -90,7 +90,7 @@ pub fn compare(
         let number = index + 1;
         match (api.get(index), recorded.get(index)) {
             (Some(want), Some(got)) => {
-                let differences = differences(want, got, labels, now);
+                let differences = differences(want, got, labels, now, Templates::Wildcards);
                 if !differences.is_empty() {
                     comparison.problems.push(format!(
                         "API exchange {number} (scripted {}; observed {}): {}",
@@ -114,11 +114,27 @@ pub fn compare(
     comparison
 }
 
-fn differences(
+/// How the time templates of a scripted response are held against the
+/// answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Templates {
+    /// Only their presence is checked: the server's clock is not ours.
+    Wildcards,
+    /// Expanded at this instant (the answer's, on a clock the server shares)
+    /// and compared like any value.
+    At(SystemTime),
+}
+
+/// How the recorded exchange `got` differs from the scripted `want`:
+/// method, path, token label, query and body of the request (templates in
+/// the body expanded at `now`), then status, error reason and the scripted
+/// JSON fields of the answer (for errors only `error.code`).
+pub(crate) fn differences(
     want: &ApiExchange,
     got: &Recorded,
     labels: &mut Labels,
     now: SystemTime,
+    templates: Templates,
 ) -> Vec<String> {
     let mut differences = Vec::new();
     let request = &want.request;
@@ -173,9 +189,17 @@ fn differences(
                     got.text.chars().take(120).collect::<String>()
                 )),
                 Some(have) => {
-                    let want = templates_as_wildcards(&want, have);
-                    if let Some(problem) = subset::mismatch(&want, have) {
-                        differences.push(format!("response{problem}"));
+                    let want = match templates {
+                        Templates::Wildcards => Ok(templates_as_wildcards(&want, have)),
+                        Templates::At(at) => template::expand(&want, at),
+                    };
+                    match want {
+                        Ok(want) => {
+                            if let Some(problem) = subset::mismatch(&want, have) {
+                                differences.push(format!("response{problem}"));
+                            }
+                        }
+                        Err(why) => differences.push(format!("response: {why}")),
                     }
                 }
             }
@@ -258,6 +282,9 @@ mod tests {
             json: Some(json),
             text: String::new(),
             upstream_error: None,
+            token_exchange: None,
+            at: None,
+            revoked: false,
         }
     }
 

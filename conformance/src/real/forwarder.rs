@@ -7,16 +7,57 @@
 //! Bearer tokens are recorded as labels (`at-1`, `at-2`, first seen first,
 //! per scenario), never as values; the values are kept apart, only for the
 //! secret scanner.
+//!
+//! The server target also routes the token endpoint (`POST /token`) and the
+//! metadata server (`GET /computeMetadata/…`) through the forwarder: such
+//! exchanges are recorded as token exchanges ([`TokenRecord`]): the grant
+//! and the requested scopes, never the form (it holds the refresh token,
+//! the client secret or the signed assertion), and the issued token by
+//! label (an issued token takes the next label, so the n-th token issued is
+//! `at-n`). Every recorded JSON answer has its `access_token`,
+//! `refresh_token` and `id_token` values replaced by a label or
+//! `[censored]`; the client gets the answer unchanged. With
+//! [`ForwarderOptions::revoke`], the forwarder sends the upstream a
+//! stand-in the server never issued in place of those tokens, so the server
+//! refuses them as it refuses a revoked token.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
+use taskqueue_clock::SharedClock;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use url::Url;
 
 use super::http1::{Connection, RawRequest};
+use crate::mock::short_scope;
+
+/// The bearer token the forwarder sends in place of a revoked one: no
+/// server issued it.
+const REVOKED_STAND_IN: &str = "revoked-by-the-conformance-harness";
+
+/// The metadata server's path prefix.
+const METADATA_PREFIX: &str = "/computeMetadata/";
+
+/// A request to the token endpoint or the metadata server, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// `refresh_token`, `jwt_bearer`, `metadata`, or `grant_type=…` for
+    /// another grant.
+    pub grant: String,
+    /// The scopes asked for (full URLs), from the form's `scope`, the
+    /// assertion's `scope` claim or the metadata server's `scopes` query.
+    pub scopes: Vec<String>,
+    /// Whether a metadata request carried `Metadata-Flavor: Google`.
+    pub flavored: bool,
+    /// The label of the access token the answer issued, if it issued one.
+    pub issued: Option<String>,
+    /// The answer's `expires_in`, in seconds.
+    pub expires_in: Option<u64>,
+    /// The answer's `scope`, split, if it had one.
+    pub granted: Option<Vec<String>>,
+}
 
 /// One request that crossed the forwarder, and its answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +82,13 @@ pub struct Recorded {
     pub text: String,
     /// Why the upstream could not answer, if it could not.
     pub upstream_error: Option<String>,
+    /// For a token-endpoint or metadata-server request: what was asked and
+    /// issued (the path is then the whole path, `/token`).
+    pub token_exchange: Option<TokenRecord>,
+    /// When the answer came back, on the forwarder's clock, if it has one.
+    pub at: Option<SystemTime>,
+    /// Whether the bearer token was revoked: the upstream got a stand-in.
+    pub revoked: bool,
 }
 
 impl Recorded {
@@ -53,6 +101,16 @@ impl Recorded {
     /// The wire line of the exchange, as the mock target writes them:
     /// `GET tasks/t1 [<at-1>] -> 401 authError`.
     pub fn line(&self) -> String {
+        self.line_since(None)
+    }
+
+    /// [`line`](Self::line), with the expiry of an issued token relative to
+    /// `start` (`… -> 200 <at-1> expires +3600s`, as the mock target writes
+    /// it) when `start` and the record's time are known.
+    pub fn line_since(&self, start: Option<SystemTime>) -> String {
+        if let Some(token) = &self.token_exchange {
+            return self.token_line(token, start);
+        }
         let path = if self.path.is_empty() {
             "(queue)"
         } else {
@@ -68,14 +126,70 @@ impl Recorded {
             line.push('?');
             line.push_str(&query.join("&"));
         }
-        match &self.token {
-            Some(label) => line.push_str(&format!(" [<{label}>]")),
-            None => line.push_str(" [no token]"),
+        match (&self.token, self.revoked) {
+            (Some(label), false) => line.push_str(&format!(" [<{label}>]")),
+            (Some(label), true) => line.push_str(&format!(" [<{label}> revoked]")),
+            (None, _) => line.push_str(" [no token]"),
         }
         line.push_str(&format!(" -> {}", self.status));
         if let Some(reason) = self.reason() {
             line.push(' ');
             line.push_str(&reason);
+        }
+        if let Some(error) = &self.upstream_error {
+            line.push_str(&format!(" (forwarder: {error})"));
+        }
+        line
+    }
+}
+
+impl Recorded {
+    fn token_line(&self, token: &TokenRecord, start: Option<SystemTime>) -> String {
+        let mut line = format!("{} {}", self.method, self.path);
+        if token.grant != "metadata" {
+            line.push(' ');
+            line.push_str(&token.grant);
+        } else if !token.flavored {
+            line.push_str(" no Metadata-Flavor");
+        }
+        if !token.scopes.is_empty() {
+            let shown: Vec<String> = token.scopes.iter().map(|s| short_scope(s)).collect();
+            line.push_str(&format!(" scope={}", shown.join(",")));
+        }
+        line.push_str(&format!(" -> {}", self.status));
+        match &token.issued {
+            Some(label) => {
+                line.push_str(&format!(" <{label}>"));
+                if let Some(expires_in) = token.expires_in {
+                    match (start, self.at) {
+                        (Some(start), Some(at)) => {
+                            let elapsed = at.duration_since(start).unwrap_or_default();
+                            let expires = elapsed.saturating_add(Duration::from_secs(expires_in));
+                            line.push_str(&format!(
+                                " expires {}",
+                                crate::template::offset(expires)
+                            ));
+                        }
+                        _ => line.push_str(&format!(" expires_in {expires_in}s")),
+                    }
+                }
+                if let Some(granted) = &token.granted {
+                    let mut asked: Vec<String> =
+                        token.scopes.iter().map(|s| short_scope(s)).collect();
+                    let mut given: Vec<String> = granted.iter().map(|s| short_scope(s)).collect();
+                    asked.sort();
+                    given.sort();
+                    if asked != given {
+                        line.push_str(&format!(" granted={}", given.join(",")));
+                    }
+                }
+            }
+            None => {
+                if let Some(reason) = self.reason() {
+                    line.push(' ');
+                    line.push_str(&reason);
+                }
+            }
         }
         if let Some(error) = &self.upstream_error {
             line.push_str(&format!(" (forwarder: {error})"));
@@ -111,10 +225,31 @@ pub fn error_reason(json: &Value) -> Option<String> {
 #[derive(Debug, Default)]
 struct State {
     exchanges: Vec<Recorded>,
+    /// Labels of the tokens the upstream gets a stand-in for.
+    revoked: Vec<String>,
     /// (token value, label) for the running scenario.
     labels: Vec<(String, String)>,
     /// Every token value seen in the run, for the secret scanner.
     secrets: Vec<String>,
+}
+
+/// What a forwarder does beyond forwarding.
+#[derive(Clone, Default)]
+pub struct ForwarderOptions {
+    /// The clock that stamps each record ([`Recorded::at`]).
+    pub clock: Option<SharedClock>,
+    /// Token labels (`at-1`) the upstream gets a revoked stand-in for, to
+    /// start with ([`Forwarder::set_revoked`] changes them).
+    pub revoke: Vec<String>,
+}
+
+impl std::fmt::Debug for ForwarderOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForwarderOptions")
+            .field("clock", &self.clock.is_some())
+            .field("revoke", &self.revoke)
+            .finish()
+    }
 }
 
 #[derive(Debug)]
@@ -122,6 +257,7 @@ struct Shared {
     upstream: Url,
     queue_prefix: String,
     http: reqwest::Client,
+    clock: Option<SharedClock>,
     state: Mutex<State>,
 }
 
@@ -135,6 +271,7 @@ impl Shared {
 #[derive(Debug)]
 pub struct Forwarder {
     local_base: String,
+    address: std::net::SocketAddr,
     shared: Arc<Shared>,
     task: JoinHandle<()>,
 }
@@ -172,6 +309,25 @@ impl Forwarder {
         queue: &str,
         timeout: Duration,
     ) -> Result<Forwarder, String> {
+        Self::start_with(
+            upstream_base,
+            project,
+            queue,
+            timeout,
+            ForwarderOptions::default(),
+        )
+        .await
+    }
+
+    /// [`start`](Self::start) with `options`: a clock to stamp records, and
+    /// tokens to revoke.
+    pub async fn start_with(
+        upstream_base: &str,
+        project: &str,
+        queue: &str,
+        timeout: Duration,
+        options: ForwarderOptions,
+    ) -> Result<Forwarder, String> {
         let mut upstream = Url::parse(upstream_base)
             .map_err(|error| format!("base URL `{upstream_base}`: {error}"))?;
         if !matches!(upstream.scheme(), "http" | "https") {
@@ -206,14 +362,30 @@ impl Forwarder {
             upstream,
             queue_prefix,
             http,
-            state: Mutex::new(State::default()),
+            clock: options.clock,
+            state: Mutex::new(State {
+                revoked: options.revoke,
+                ..State::default()
+            }),
         });
         let task = tokio::spawn(accept(listener, shared.clone()));
         Ok(Forwarder {
             local_base,
+            address,
             shared,
             task,
         })
+    }
+
+    /// `http://127.0.0.1:{port}`: the origin a token endpoint or metadata
+    /// server behind the forwarder is reached at.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// `127.0.0.1:{port}`.
+    pub fn host(&self) -> String {
+        self.address.to_string()
     }
 
     /// The base URL the client uses: `http://127.0.0.1:{port}` and the
@@ -225,6 +397,12 @@ impl Forwarder {
     /// The exchanges recorded since the last call.
     pub fn take(&self) -> Vec<Recorded> {
         std::mem::take(&mut self.shared.lock().exchanges)
+    }
+
+    /// From now on, the upstream gets a stand-in for the tokens labelled
+    /// `labels` (and no other).
+    pub fn set_revoked(&self, labels: Vec<String>) {
+        self.shared.lock().revoked = labels;
     }
 
     /// Starts a new scenario: forgets the exchanges and the token labels.
@@ -292,6 +470,8 @@ async fn forward(shared: &Shared, request: RawRequest) -> (u16, Vec<(String, Str
         .filter(|rest| rest.is_empty() || rest.starts_with('/'))
         .map(|rest| rest.trim_start_matches('/').to_owned())
         .unwrap_or_else(|| path.to_owned());
+    let decoded_query = decode_query(query);
+    let mut token_exchange = token_request(path, &request, &decoded_query);
     let token = request
         .header("authorization")
         .and_then(|value| {
@@ -300,19 +480,31 @@ async fn forward(shared: &Shared, request: RawRequest) -> (u16, Vec<(String, Str
                 .or_else(|| value.strip_prefix("bearer "))
         })
         .map(|value| label_for(shared, value.trim()));
-    let body = (!request.body.is_empty()).then(|| {
+    let revoked = token
+        .as_ref()
+        .is_some_and(|label| shared.lock().revoked.contains(label));
+    // A token request's form holds the refresh token, the client secret or
+    // the signed assertion: it is never kept.
+    let body = (token_exchange.is_none() && !request.body.is_empty()).then(|| {
         serde_json::from_slice::<Value>(&request.body).map_err(|error| format!("not JSON: {error}"))
     });
     let mut recorded = Recorded {
         method: request.method.clone(),
         path: relative,
-        query: decode_query(query),
+        query: if token_exchange.is_some() {
+            Vec::new()
+        } else {
+            decoded_query
+        },
         token,
         body,
         status: 502,
         json: None,
         text: String::new(),
         upstream_error: None,
+        token_exchange: None,
+        at: None,
+        revoked,
     };
 
     let mut url = shared.upstream.clone();
@@ -323,7 +515,13 @@ async fn forward(shared: &Shared, request: RawRequest) -> (u16, Vec<(String, Str
         Ok(method) => {
             let mut outgoing = shared.http.request(method, url);
             for (name, value) in &request.headers {
-                if !HOP_BY_HOP.contains(&name.as_str()) {
+                if HOP_BY_HOP.contains(&name.as_str()) {
+                    continue;
+                }
+                if revoked && name == "authorization" {
+                    outgoing =
+                        outgoing.header("authorization", format!("Bearer {REVOKED_STAND_IN}"));
+                } else {
                     outgoing = outgoing.header(name.as_str(), value.as_str());
                 }
             }
@@ -360,11 +558,124 @@ async fn forward(shared: &Shared, request: RawRequest) -> (u16, Vec<(String, Str
         }
     };
     recorded.status = status;
-    recorded.json = serde_json::from_slice(&body).ok();
-    let text = String::from_utf8_lossy(&body);
-    recorded.text = text.chars().take(2048).collect();
+    recorded.at = shared.clock.as_ref().map(|clock| clock.now());
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(mut json) => {
+            let issued = scrub(shared, &mut json);
+            if let Some(exchange) = &mut token_exchange {
+                exchange.issued = issued;
+                exchange.expires_in = json.get("expires_in").and_then(Value::as_u64);
+                exchange.granted = json
+                    .get("scope")
+                    .and_then(Value::as_str)
+                    .map(|scope| scope.split_whitespace().map(str::to_owned).collect());
+            }
+            recorded.text = json.to_string().chars().take(2048).collect();
+            recorded.json = Some(json);
+        }
+        Err(_) if token_exchange.is_some() => {
+            // Not JSON: kept out of the record, it could hold anything.
+            recorded.text = format!("({} bytes, not JSON)", body.len());
+        }
+        Err(_) => {
+            let text = String::from_utf8_lossy(&body);
+            recorded.text = text.chars().take(2048).collect();
+        }
+    }
+    recorded.token_exchange = token_exchange;
     shared.lock().exchanges.push(recorded);
     (status, headers, body)
+}
+
+/// The token exchange a request to `path` is, if it goes to the token
+/// endpoint or the metadata server.
+fn token_request(
+    path: &str,
+    request: &RawRequest,
+    query: &[(String, String)],
+) -> Option<TokenRecord> {
+    let split = |text: &str, by: char| -> Vec<String> {
+        text.split(|c: char| c == by || c.is_whitespace())
+            .filter(|scope| !scope.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    if path == "/token" {
+        let form: Vec<(String, String)> = url::form_urlencoded::parse(&request.body)
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        let field = |name: &str| {
+            form.iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        };
+        let grant = match field("grant_type").as_deref() {
+            Some("refresh_token") => "refresh_token".to_owned(),
+            Some("urn:ietf:params:oauth:grant-type:jwt-bearer") => "jwt_bearer".to_owned(),
+            Some(other) => format!("grant_type={other}"),
+            None => "no grant_type".to_owned(),
+        };
+        let scope = field("scope").or_else(|| {
+            field("assertion").and_then(|assertion| crate::mock::jwt_scope(&assertion))
+        });
+        return Some(TokenRecord {
+            grant,
+            scopes: scope.map(|s| split(&s, ' ')).unwrap_or_default(),
+            flavored: false,
+            issued: None,
+            expires_in: None,
+            granted: None,
+        });
+    }
+    if path.starts_with(METADATA_PREFIX) {
+        let scopes = query
+            .iter()
+            .find(|(key, _)| key == "scopes")
+            .map(|(_, value)| split(value, ','))
+            .unwrap_or_default();
+        return Some(TokenRecord {
+            grant: "metadata".to_owned(),
+            scopes,
+            flavored: request.header("metadata-flavor") == Some("Google"),
+            issued: None,
+            expires_in: None,
+            granted: None,
+        });
+    }
+    None
+}
+
+/// Replaces the secrets of a JSON answer with labels: `access_token` with
+/// its label (`<at-2>`, labelling it now if it is new: the label of the
+/// issued token, returned), `refresh_token` and `id_token` with
+/// `[censored]`. Every value replaced is kept for the secret scanner.
+fn scrub(shared: &Shared, json: &mut Value) -> Option<String> {
+    let Value::Object(fields) = json else {
+        return None;
+    };
+    let mut issued = None;
+    if let Some(Value::String(token)) = fields.get("access_token") {
+        let label = label_for(shared, token);
+        fields.insert(
+            "access_token".to_owned(),
+            Value::String(format!("<{label}>")),
+        );
+        issued = Some(label);
+    }
+    for key in ["refresh_token", "id_token"] {
+        if let Some(Value::String(secret)) = fields.get(key) {
+            remember(shared, secret);
+            fields.insert(key.to_owned(), Value::String("[censored]".to_owned()));
+        }
+    }
+    issued
+}
+
+fn remember(shared: &Shared, secret: &str) {
+    let mut state = shared.lock();
+    if !state.secrets.iter().any(|known| known == secret) {
+        state.secrets.push(secret.to_owned());
+    }
 }
 
 /// A reqwest error without its URL (the query could hold anything).
@@ -389,10 +700,8 @@ fn without_url(error: &reqwest::Error) -> String {
 }
 
 fn label_for(shared: &Shared, token: &str) -> String {
+    remember(shared, token);
     let mut state = shared.lock();
-    if !state.secrets.iter().any(|known| known == token) {
-        state.secrets.push(token.to_owned());
-    }
     if let Some((_, label)) = state.labels.iter().find(|(known, _)| known == token) {
         return label.clone();
     }
@@ -458,6 +767,9 @@ mod tests {
             json: Some(json!({"error": {"errors": [{"reason": "insufficientPermissions"}]}})),
             text: String::new(),
             upstream_error: None,
+            token_exchange: None,
+            at: None,
+            revoked: false,
         };
         assert_eq!(
             recorded.line(),
@@ -474,5 +786,107 @@ mod tests {
         };
         assert_eq!(queue.line(), "GET (queue) [no token] -> 200");
         assert_eq!(escape_segment("s~app:x y"), "s~app:x%20y");
+    }
+
+    #[tokio::test]
+    async fn token_exchanges_are_recorded_by_label_and_revoked_tokens_replaced() {
+        use wiremock::matchers::{header, method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        const ISSUED: &str = "tqs.issued-secret-token-value-0123456789";
+        const ROTATED: &str = "1//rotated-refresh-token-value";
+        let upstream = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": ISSUED, "expires_in": 3600, "token_type": "Bearer",
+                "scope": "https://www.googleapis.com/auth/taskqueue", "refresh_token": ROTATED
+            })))
+            .mount(&upstream)
+            .await;
+        let api = "/taskqueue/v1beta2/projects/s~app/taskqueues/q/tasks/t1";
+        Mock::given(method("GET"))
+            .and(path(api))
+            .and(header("authorization", format!("Bearer {ISSUED}").as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "t1"})))
+            .mount(&upstream)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(api))
+            .and(header(
+                "authorization",
+                format!("Bearer {REVOKED_STAND_IN}").as_str(),
+            ))
+            .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+                "error": {"code": 401, "errors": [{"reason": "authError"}]}
+            })))
+            .mount(&upstream)
+            .await;
+        let forwarder = Forwarder::start_with(
+            &format!("{}/taskqueue/v1beta2/projects/", upstream.uri()),
+            "s~app",
+            "q",
+            Duration::from_secs(5),
+            ForwarderOptions::default(),
+        )
+        .await
+        .expect("starts");
+        let tls = taskqueue_auth::http::rustls_client_config().expect("TLS configuration");
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .build()
+            .expect("a client");
+        let answer = http
+            .post(format!("{}/token", forwarder.origin()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("grant_type=refresh_token&client_id=c&client_secret=shh-secret&refresh_token=1%2F%2Fold&scope=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Ftaskqueue")
+            .send()
+            .await
+            .expect("answered");
+        // The client gets the answer unchanged.
+        let body: Value =
+            serde_json::from_slice(&answer.bytes().await.expect("a body")).expect("json");
+        assert_eq!(body["access_token"], ISSUED);
+        let get = |token: &'static str| {
+            http.get(format!("{}{api}", forwarder.origin()))
+                .bearer_auth(token)
+                .send()
+        };
+        assert_eq!(get(ISSUED).await.expect("answered").status(), 200);
+        forwarder.set_revoked(vec!["at-1".to_owned()]);
+        assert_eq!(get(ISSUED).await.expect("answered").status(), 401);
+
+        let recorded = forwarder.take();
+        assert_eq!(recorded.len(), 3);
+        let token = recorded[0]
+            .token_exchange
+            .as_ref()
+            .expect("a token exchange");
+        assert_eq!(token.grant, "refresh_token");
+        assert_eq!(token.issued.as_deref(), Some("at-1"));
+        assert_eq!(token.expires_in, Some(3600));
+        assert_eq!(recorded[0].body, None, "the form is never kept");
+        assert_eq!(
+            recorded[0]
+                .json
+                .as_ref()
+                .map(|json| json["access_token"].clone()),
+            Some(json!("<at-1>"))
+        );
+        assert_eq!(
+            recorded[0].line(),
+            "POST /token refresh_token scope=taskqueue -> 200 <at-1> expires_in 3600s"
+        );
+        assert_eq!(recorded[1].line(), "GET tasks/t1 [<at-1>] -> 200");
+        assert_eq!(
+            recorded[2].line(),
+            "GET tasks/t1 [<at-1> revoked] -> 401 authError"
+        );
+        let text = format!("{recorded:?}");
+        for secret in [ISSUED, ROTATED, "shh-secret", "1//old"] {
+            assert!(!text.contains(secret), "the records show `{secret}`");
+        }
+        let secrets = forwarder.secrets();
+        assert!(secrets.iter().any(|s| s == ISSUED) && secrets.iter().any(|s| s == ROTATED));
     }
 }

@@ -76,3 +76,32 @@ fn the_binary_fails_on_a_wrong_snapshot_and_rewrites_nothing() {
         .collect();
     assert_eq!(leftovers.len(), 1, "no .snap.new written: {leftovers:?}");
 }
+
+#[test]
+fn the_binary_runs_the_server_target_against_its_reviewed_snapshots() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
+    let output = Command::new(env!("CARGO_BIN_EXE_taskqueue-conformance"))
+        .current_dir(root)
+        .args(["--target", "server", "--filter", "lease."])
+        .env("INSTA_UPDATE", "no")
+        .env("CI", "true")
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("lease.stale-holder-refused") && stdout.contains(" server "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("scenario(s) on server: "), "{stdout}");
+    assert!(
+        stdout.contains("coverage: not checked (checked on the mock target only)"),
+        "{stdout}"
+    );
+}

@@ -8,9 +8,14 @@
 //!   messages naming the file, the step and the problem.
 //! - `matrix`: the behaviour × method × target matrix and the coverage
 //!   check, as a reviewed snapshot.
+//! - `server`: every scenario on the server target (the reference server in
+//!   process) against its snapshot in `conformance/snapshots/server/`, skips
+//!   with reasons, deliberately wrong scripts that fail, and secrets kept
+//!   out of records.
 
 mod api;
 mod binary;
 mod harness_fails;
 mod matrix;
+mod server;
 mod snapshots;

@@ -140,7 +140,7 @@ fn no_snapshot_is_unreferenced() {
                 .map(|stem| stem.to_string_lossy().into_owned())
                 .unwrap_or_default();
             match stem.rsplit_once('@') {
-                Some((id, "mock" | "real")) => !ids.contains(id),
+                Some((id, "mock" | "server" | "real")) => !ids.contains(id),
                 _ => true,
             }
         })

@@ -48,6 +48,7 @@
 //! that names the offending field. [`TaskName`], [`QueueName`] and [`ProjectId`] are strings checked on
 //! construction.
 
+mod discovery;
 mod error_envelope;
 pub mod int64;
 pub mod kind;
@@ -63,6 +64,7 @@ mod timestamp;
 pub mod validate;
 mod validation_error;
 
+pub use discovery::DISCOVERY_DOCUMENT;
 pub use error_envelope::{ErrorBody, ErrorDetail, ErrorEnvelope};
 pub use method::ApiMethod;
 pub use names::{ProjectId, QueueName, QueuePath, TaskName, short_queue_name};

@@ -119,11 +119,7 @@ mod tests {
 
     use super::ApiMethod;
 
-    /// Google's discovery document for `taskqueue:v1beta2` (revision 20130318), copied from the reference material.
-    const DISCOVERY: &str = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/taskqueue-v1beta2-discovery.json"
-    ));
+    use crate::DISCOVERY_DOCUMENT as DISCOVERY;
 
     /// Every `methods.*.id` under `resources`, recursively.
     fn discovery_ids(resource: &Value, ids: &mut BTreeSet<String>) {

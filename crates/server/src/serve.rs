@@ -1,4 +1,4 @@
-//! Running the server: [`start`] opens the store, binds the listener, and serves [`router`](crate::router) until
+//! Running the server: [`start`] opens the store, binds the listener, and serves [`router`] until
 //! [`RunningServer::shutdown`], with a purge timer on the server's clock.
 
 use std::io;

@@ -39,6 +39,7 @@
 
 mod auth;
 mod body;
+mod discovery;
 mod dispatch;
 mod error;
 mod fields;
@@ -61,6 +62,10 @@ const API_ROOT: &str = "/taskqueue/v1beta2/projects/{project}/taskqueues/{taskqu
 /// under `/taskqueue`.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route(
+            discovery::DISCOVERY_PATH,
+            axum::routing::get(discovery::document),
+        )
         .route(API_ROOT, any(dispatch::queue))
         .route(&format!("{API_ROOT}/tasks"), any(dispatch::tasks))
         .route(&format!("{API_ROOT}/tasks/{{task}}"), any(dispatch::task))

@@ -6,36 +6,7 @@ use std::borrow::Cow;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-/// The `error` codes this endpoint answers with (RFC 6749 §5.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum OAuthErrorCode {
-    /// A missing, repeated or malformed parameter, or a body that is not a form.
-    InvalidRequest,
-    /// The client failed to authenticate: unknown `client_id` or wrong `client_secret`.
-    InvalidClient,
-    /// The refresh token or the assertion is invalid.
-    InvalidGrant,
-    /// The client may not use this grant this way (an assertion impersonating another principal).
-    UnauthorizedClient,
-    /// A `grant_type` this endpoint does not implement.
-    UnsupportedGrantType,
-    /// A `scope` wider than what was consented to.
-    InvalidScope,
-}
-
-impl OAuthErrorCode {
-    /// The code on the wire.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidRequest => "invalid_request",
-            Self::InvalidClient => "invalid_client",
-            Self::InvalidGrant => "invalid_grant",
-            Self::UnauthorizedClient => "unauthorized_client",
-            Self::UnsupportedGrantType => "unsupported_grant_type",
-            Self::InvalidScope => "invalid_scope",
-        }
-    }
-}
+use taskqueue_auth::OAuthErrorCode;
 
 /// A refusal of the token endpoint: a code, a description for humans, and the status.
 ///
@@ -131,8 +102,8 @@ impl OAuthError {
     }
 
     /// The `error` code.
-    pub(crate) fn code(&self) -> OAuthErrorCode {
-        self.code
+    pub(crate) fn code(&self) -> &OAuthErrorCode {
+        &self.code
     }
 
     /// The `error_description`.

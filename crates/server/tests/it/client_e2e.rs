@@ -189,3 +189,84 @@ async fn the_client_sees_the_servers_refusals_as_typed_errors() {
     assert!(unknown.is_not_found(), "{unknown}");
     server.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_workers_over_http_never_share_a_task_and_lose_none() {
+    const TASKS: usize = 300;
+    const WORKERS: usize = 8;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServerConfig::new("dev-project");
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    config.queues.insert(QueueDef::new("pull-queue"));
+    let store = Arc::new(
+        taskqueue_server::SqliteStore::open(
+            dir.path().join("tasks.sqlite"),
+            taskqueue_server::StoreConfig::default(),
+        )
+        .expect("open"),
+    );
+    let server = serve::start_with_store(
+        config,
+        store,
+        ClockMode::Virtual {
+            start: support::clock().now(),
+        },
+    )
+    .await
+    .expect("start");
+    let queue = QueueRef::new("s~dev-project", "pull-queue");
+    let producer = client(&server, WORKER, &[Scope::Taskqueue]);
+    for n in 0..TASKS {
+        producer
+            .insert_task(InsertTaskRequest::new(
+                queue.clone(),
+                Task::new(format!("job {n}")).with_id(format!("job-{n}")),
+            ))
+            .await
+            .expect("insert");
+    }
+
+    // Virtual time stands still, so no lease expires: every task is leased exactly once.
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (worker, queue) = (client(&server, WORKER, &[Scope::Taskqueue]), queue.clone());
+            tokio::spawn(async move {
+                let mut held = Vec::new();
+                loop {
+                    let leased = worker
+                        .lease_tasks(LeaseTasksRequest::new(queue.clone(), 7, 600))
+                        .await
+                        .expect("lease");
+                    if leased.items.is_empty() {
+                        return held;
+                    }
+                    held.extend(leased.items.into_iter().filter_map(|task| task.id));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.expect("worker"));
+    }
+    let distinct: std::collections::BTreeSet<&String> = all.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        all.len(),
+        "a task was handed to two holders"
+    );
+    assert_eq!(all.len(), TASKS, "every task was leased once");
+
+    for name in &all {
+        producer
+            .delete_task(DeleteTaskRequest::new(queue.clone(), name.clone()))
+            .await
+            .expect("delete");
+    }
+    let left = producer
+        .list_tasks(ListTasksRequest::new(queue.clone()))
+        .await
+        .expect("list");
+    assert!(left.items.is_empty(), "{} tasks left", left.items.len());
+    server.shutdown().await.expect("shutdown");
+}

@@ -9,6 +9,7 @@ mod api_access;
 mod api_bad_input;
 mod api_lease;
 mod api_methods;
+mod api_model;
 mod api_quirks;
 mod api_support;
 mod bad_files;

@@ -280,3 +280,30 @@ async fn a_started_server_serves_on_loopback_and_shuts_down_gracefully() {
         "nothing listens after shutdown"
     );
 }
+
+#[tokio::test]
+async fn the_discovery_document_is_served_pointed_at_the_server() {
+    let (status, headers, body) = call(
+        &state(config(), false),
+        get("/discovery/v1/apis/taskqueue/v1beta2/rest"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .expect("ascii")
+            .starts_with("application/json")
+    );
+    let document = json(&body);
+    assert_eq!(document["id"], "taskqueue:v1beta2");
+    assert_eq!(document["rootUrl"], "http://127.0.0.1:8080/");
+    assert_eq!(
+        document["baseUrl"],
+        "http://127.0.0.1:8080/taskqueue/v1beta2/projects/"
+    );
+    assert_eq!(
+        document["resources"]["tasks"]["methods"]["lease"]["path"],
+        "{project}/taskqueues/{taskqueue}/tasks/lease"
+    );
+}

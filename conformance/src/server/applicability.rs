@@ -1,0 +1,248 @@
+//! Whether a scenario applies to the server target.
+//!
+//! A faithful server cannot produce every scripted answer: the mock also
+//! plays faults (5xx, 408 and 429 answers, HTML bodies), token endpoints
+//! that fail, and grants narrower than asked. Rather than mark 180 files by
+//! hand, applicability is derived from the script, and the scenario's
+//! `server` block decides when it says so:
+//!
+//! 1. `server.skip: <reason>`: skipped, with that reason;
+//! 2. `server.run: <reason>`: run, the reason noted in the record (for a
+//!    script whose faults the server does produce, such as `invalid_grant`
+//!    for a refresh token it does not know);
+//! 3. otherwise skipped when the script has any of: a token exchange
+//!    answering an error; an API answer with status 408, 429 or 5xx; an API
+//!    answer with a raw `body`; an `expect` of kind `decode` (a malformed
+//!    answer); `credentials.granted` other than the scopes asked for. The
+//!    skip names each reason and the step it comes from.
+//!
+//! Every skip carries its reason into the record, the snapshot and the
+//! reports.
+
+use std::collections::BTreeSet;
+
+use crate::scenario::{Exchange, Scenario};
+use crate::setup::scopes;
+
+/// Whether and how a scenario runs on the server target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applicability {
+    /// It runs; the note, if any, says why although its script has faults.
+    Run {
+        /// `server.run`'s reason.
+        note: Option<String>,
+    },
+    /// It does not run, and why.
+    Skip(String),
+}
+
+/// Decides whether `scenario` runs on the server target (see the module
+/// documentation).
+pub fn decide(scenario: &Scenario) -> Applicability {
+    if let Some(server) = &scenario.server {
+        if let Some(reason) = &server.value.skip {
+            return Applicability::Skip(format!("server.skip: {}", reason.trim()));
+        }
+        if let Some(reason) = &server.value.run {
+            return Applicability::Run {
+                note: Some(reason.trim().to_owned()),
+            };
+        }
+    }
+    let reasons = derived_reasons(scenario);
+    if reasons.is_empty() {
+        Applicability::Run { note: None }
+    } else {
+        Applicability::Skip(format!(
+            "not applicable (derived from the script): {}",
+            reasons.join("; ")
+        ))
+    }
+}
+
+/// Why the script shows what a faithful server does not do, each reason
+/// once with the places it comes from (`step 1 line 14, step 2 line 37`),
+/// in order of first appearance.
+pub fn derived_reasons(scenario: &Scenario) -> Vec<String> {
+    // (what the script does, why the server does not, where).
+    let mut found: Vec<(String, &'static str, Vec<String>)> = Vec::new();
+    let mut push = |what: String, why: &'static str, place: String| match found
+        .iter_mut()
+        .find(|(known, _, _)| *known == what)
+    {
+        Some((_, _, places)) => places.push(place),
+        None => found.push((what, why, vec![place])),
+    };
+    let credentials = &scenario.credentials;
+    if let Some(granted) = &credentials.granted {
+        let set = |names: &[String]| -> Option<BTreeSet<String>> {
+            scopes(names)
+                .ok()
+                .map(|set| set.iter().map(|scope| scope.as_str().to_owned()).collect())
+        };
+        if set(granted) != set(&credentials.scopes) {
+            push(
+                "credentials.granted differs from the scopes asked for".to_owned(),
+                "the reference server grants exactly the scopes asked for, or refuses them",
+                "credentials".to_owned(),
+            );
+        }
+    }
+    let reason_of = |json: Option<&serde_json::Value>| {
+        json.and_then(crate::real::forwarder::error_reason)
+            .map(|reason| format!(" {reason}"))
+            .unwrap_or_default()
+    };
+    for (index, step) in scenario.steps.iter().enumerate() {
+        let number = index + 1;
+        if let Some(expect) = &step.value.expect
+            && expect
+                .error
+                .as_ref()
+                .is_some_and(|error| error.kind == "decode")
+        {
+            push(
+                "expects a decode error".to_owned(),
+                "a malformed answer the reference server never sends",
+                format!("step {number} line {}", step.referenced.line()),
+            );
+        }
+        for exchange in &step.value.exchanges {
+            let place = format!("step {number} line {}", exchange.referenced.line());
+            match &exchange.value {
+                Exchange::Token(token) => {
+                    if let Some(error) = &token.error {
+                        push(
+                            format!(
+                                "scripts a token-endpoint error ({}{})",
+                                error.status,
+                                reason_of(error.json.as_ref())
+                            ),
+                            "the server gives one only to credentials it refuses",
+                            place,
+                        );
+                    }
+                }
+                Exchange::Api(api) => {
+                    let status = api.response.status;
+                    if status == 408 || status == 429 || status >= 500 {
+                        push(
+                            format!(
+                                "scripts a {status}{} answer",
+                                reason_of(api.response.json.as_ref())
+                            ),
+                            "a fault the reference server does not inject",
+                            place,
+                        );
+                    } else if api.response.body.is_some() {
+                        push(
+                            "scripts a non-JSON answer (`body`)".to_owned(),
+                            "the reference server never sends one",
+                            place,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|(what, why, places)| format!("{what} ({}): {why}", places.join(", ")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::load::load_str;
+
+    fn scenario(credentials: &str, exchanges: &str, server: &str) -> Scenario {
+        let text = format!(
+            "schema: 1\nid: a\ntitle: t\nbehaviors: [X]\ncredentials: {credentials}\nsteps:\n  - call: tasks.get\n    \
+             args: {{ task: t1 }}\n    exchanges: {exchanges}\n    expect: {{ ok: {{}} }}\n{server}"
+        );
+        load_str(Path::new("a.yaml"), &text)
+            .unwrap_or_else(|error| panic!("{error}"))
+            .scenario
+    }
+
+    const CREDENTIALS: &str = "{ grant: refresh_token, scopes: [taskqueue] }";
+    const OK: &str = "[{ token: { issue: at-1 } }, { api: { request: { method: GET, path: tasks/t1, \
+                      token: at-1 }, response: { status: 200, json: { id: t1 } } } }]";
+
+    #[test]
+    fn a_script_a_server_can_answer_runs() {
+        assert_eq!(
+            decide(&scenario(CREDENTIALS, OK, "")),
+            Applicability::Run { note: None }
+        );
+    }
+
+    #[test]
+    fn faults_token_errors_raw_bodies_and_narrower_grants_are_skipped_with_reasons() {
+        let cases = [
+            (
+                CREDENTIALS,
+                "[{ token: { issue: at-1 } }, { api: { request: { method: GET, path: tasks/t1, token: \
+                 at-1 }, response: { status: 503, json: { error: { code: 503, errors: [{ reason: \
+                 backendError }] } } } } }]",
+                "scripts a 503 backendError answer (step 1 line 9): a fault the reference server \
+                 does not inject",
+            ),
+            (
+                CREDENTIALS,
+                "[{ token: { error: { status: 400, json: { error: invalid_grant } } } }]",
+                "scripts a token-endpoint error (400 invalid_grant) (step 1 line 9): the server \
+                 gives one only to credentials it refuses",
+            ),
+            (
+                CREDENTIALS,
+                "[{ token: { issue: at-1 } }, { api: { request: { method: GET, path: tasks/t1, token: \
+                 at-1 }, response: { status: 404, body: '<html>' } } }]",
+                "scripts a non-JSON answer (`body`) (step 1 line 9): the reference server \
+                 never sends one",
+            ),
+            (
+                "{ grant: refresh_token, scopes: [taskqueue], granted: [taskqueue.consumer] }",
+                OK,
+                "credentials.granted differs from the scopes asked for (credentials): the reference \
+                 server grants exactly the scopes asked for, or refuses them",
+            ),
+        ];
+        for (credentials, exchanges, reason) in cases {
+            match decide(&scenario(credentials, exchanges, "")) {
+                Applicability::Skip(why) => assert!(
+                    why.starts_with("not applicable (derived from the script): ")
+                        && why.contains(reason),
+                    "{why}"
+                ),
+                other => panic!("{exchanges}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_server_block_decides_when_it_says_so() {
+        let faulty = "[{ token: { error: { status: 400, json: { error: invalid_grant } } } }]";
+        assert_eq!(
+            decide(&scenario(
+                CREDENTIALS,
+                faulty,
+                "server: { run: the server refuses an unknown refresh token, principal: unregistered }\n"
+            )),
+            Applicability::Run {
+                note: Some("the server refuses an unknown refresh token".to_owned())
+            }
+        );
+        assert_eq!(
+            decide(&scenario(
+                CREDENTIALS,
+                OK,
+                "server: { skip: 'the server never reissues a token' }\n"
+            )),
+            Applicability::Skip("server.skip: the server never reissues a token".to_owned())
+        );
+    }
+}

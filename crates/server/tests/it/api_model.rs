@@ -1,0 +1,347 @@
+//! A state-machine property test of the lease semantics through HTTP: random sequences of insert, lease (with and
+//! without `groupByTag`), update (with the current or a stale `leaseTimestamp`), delete, get and clock advances go
+//! to the router and to a deliberately simple model written here from taskqueue-api.md §5, and every answer must
+//! agree: status, which tasks a lease hands out and in what order, `retry_count`, `leaseTimestamp`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::http::Method;
+use proptest::prelude::*;
+use serde_json::Value;
+
+use crate::api_support::{Api, EMPTY_QUEUE, FULL, ME, PROJECT, url_in};
+
+const NAMES: [&str; 5] = ["a", "b", "c", "d", "e"];
+const TAGS: [&str; 2] = ["red", "blue"];
+
+#[derive(Clone, Debug)]
+enum Op {
+    Insert {
+        name: usize,
+        tag: Option<usize>,
+        delay: i64,
+    },
+    Lease {
+        n: u32,
+        secs: u32,
+        group: bool,
+        tag: Option<usize>,
+    },
+    Update {
+        name: usize,
+        current: bool,
+        secs: u32,
+    },
+    Delete {
+        name: usize,
+    },
+    Get {
+        name: usize,
+    },
+    Advance {
+        secs: i64,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0..NAMES.len(), proptest::option::of(0..TAGS.len()), 0..90_i64)
+            .prop_map(|(name, tag, delay)| Op::Insert { name, tag, delay }),
+        3 => (1..4_u32, 0..120_u32, any::<bool>(), proptest::option::of(0..TAGS.len()))
+            .prop_map(|(n, secs, group, tag)| Op::Lease { n, secs, group, tag: tag.filter(|_| group) }),
+        2 => (0..NAMES.len(), any::<bool>(), 0..120_u32)
+            .prop_map(|(name, current, secs)| Op::Update { name, current, secs }),
+        1 => (0..NAMES.len()).prop_map(|name| Op::Delete { name }),
+        1 => (0..NAMES.len()).prop_map(|name| Op::Get { name }),
+        2 => (0..100_i64).prop_map(|secs| Op::Advance { secs }),
+    ]
+}
+
+/// One task of the model. `eta` is in µs: the ETA, or the lease expiry while `leased`.
+#[derive(Clone, Debug)]
+struct ModelTask {
+    eta: i64,
+    leased: bool,
+    retries: u32,
+    tag: Option<&'static str>,
+}
+
+/// The queue as the spec describes it, with no cleverness: a map and a set.
+#[derive(Debug, Default)]
+struct Model {
+    tasks: BTreeMap<&'static str, ModelTask>,
+    tombstones: BTreeSet<&'static str>,
+}
+
+impl Model {
+    /// Available tasks in (ETA, name) order.
+    fn available(&self, now: i64) -> Vec<&'static str> {
+        let mut available: Vec<_> = self
+            .tasks
+            .iter()
+            .filter(|(_, task)| task.eta <= now)
+            .collect();
+        available.sort_by_key(|(name, task)| (task.eta, **name));
+        available.into_iter().map(|(name, _)| *name).collect()
+    }
+
+    /// Which tasks a lease takes.
+    fn lease(
+        &mut self,
+        n: usize,
+        secs: u32,
+        group: bool,
+        tag: Option<&'static str>,
+        now: i64,
+    ) -> Vec<&'static str> {
+        let available = self.available(now);
+        let chosen: Vec<&'static str> = match (group, tag) {
+            (false, _) => available.into_iter().take(n).collect(),
+            (true, Some(tag)) => available
+                .into_iter()
+                .filter(|name| self.tasks[name].tag == Some(tag))
+                .take(n)
+                .collect(),
+            (true, None) => match available.first().map(|name| self.tasks[name].tag) {
+                None => Vec::new(),
+                Some(Some(tag)) => available
+                    .into_iter()
+                    .filter(|name| self.tasks[name].tag == Some(tag))
+                    .take(n)
+                    .collect(),
+                // The oldest is untagged: the untagged among the first n available.
+                Some(None) => available
+                    .into_iter()
+                    .take(n)
+                    .filter(|name| self.tasks[name].tag.is_none())
+                    .collect(),
+            },
+        };
+        for name in &chosen {
+            let task = self.tasks.get_mut(name).expect("chosen from the map");
+            task.eta = now + i64::from(secs) * 1_000_000;
+            task.leased = true;
+            task.retries += 1;
+        }
+        chosen
+    }
+}
+
+/// What the server answered, reduced to what the model predicts.
+fn tasks_of(json: &Value) -> Vec<(String, i64, i64)> {
+    json["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| {
+                    (
+                        item["id"].as_str().unwrap_or_default().to_owned(),
+                        item["retry_count"].as_i64().unwrap_or(-1),
+                        item["leaseTimestamp"]
+                            .as_str()
+                            .and_then(|t| t.parse().ok())
+                            .unwrap_or(-1),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let api = Api::new();
+    let token = api.token(ME, FULL);
+    let url = |rest: &str| url_in(PROJECT, EMPTY_QUEUE, rest);
+    let mut model = Model::default();
+    for (step, op) in ops.into_iter().enumerate() {
+        let now = api.now().as_micros();
+        match op {
+            Op::Insert { name, tag, delay } => {
+                let name = NAMES[name];
+                let tag = tag.map(|tag| TAGS[tag]);
+                let eta = now + delay * 1_000_000;
+                let mut body = serde_json::json!({"id": name, "payloadBase64": "eA==", "leaseTimestamp": eta.to_string()});
+                if let Some(tag) = tag {
+                    body["tag"] = Value::from(tag);
+                }
+                let reply = api
+                    .call(
+                        Method::POST,
+                        &url("/tasks"),
+                        Some(&token),
+                        Some(&body.to_string()),
+                    )
+                    .await;
+                let taken = model.tasks.contains_key(name) || model.tombstones.contains(name);
+                if taken {
+                    prop_assert_eq!(
+                        reply.status.as_u16(),
+                        409,
+                        "step {}: insert {} over a taken name",
+                        step,
+                        name
+                    );
+                } else {
+                    prop_assert_eq!(reply.status.as_u16(), 200, "step {}: insert {}", step, name);
+                    model.tasks.insert(
+                        name,
+                        ModelTask {
+                            eta,
+                            leased: false,
+                            retries: 0,
+                            tag,
+                        },
+                    );
+                }
+            }
+            Op::Lease {
+                n,
+                secs,
+                group,
+                tag,
+            } => {
+                let tag = tag.map(|tag| TAGS[tag]);
+                let mut query = format!("/tasks/lease?numTasks={n}&leaseSecs={secs}");
+                if group {
+                    query.push_str("&groupByTag=true");
+                }
+                if let Some(tag) = tag {
+                    query.push_str(&format!("&tag={tag}"));
+                }
+                let reply = api
+                    .call(Method::POST, &url(&query), Some(&token), None)
+                    .await;
+                prop_assert_eq!(reply.status.as_u16(), 200, "step {}: lease", step);
+                let expected: Vec<(String, i64, i64)> = model
+                    .lease(n as usize, secs, group, tag, now)
+                    .into_iter()
+                    .map(|name| {
+                        let task = &model.tasks[name];
+                        (name.to_owned(), i64::from(task.retries), task.eta)
+                    })
+                    .collect();
+                prop_assert_eq!(
+                    tasks_of(&reply.json()),
+                    expected,
+                    "step {}: {}",
+                    step,
+                    query
+                );
+            }
+            Op::Update {
+                name,
+                current,
+                secs,
+            } => {
+                let name = NAMES[name];
+                let held = model
+                    .tasks
+                    .get(name)
+                    .filter(|task| task.leased && task.eta > now)
+                    .map(|task| task.eta);
+                let proof = match (model.tasks.get(name), current) {
+                    (Some(task), true) => task.eta,
+                    (Some(task), false) => task.eta - 1,
+                    (None, _) => now,
+                };
+                let body = serde_json::json!({"id": name, "queueName": EMPTY_QUEUE, "leaseTimestamp": proof.to_string()});
+                let reply = api
+                    .call(
+                        Method::POST,
+                        &url(&format!("/tasks/{name}?newLeaseSeconds={secs}")),
+                        Some(&token),
+                        Some(&body.to_string()),
+                    )
+                    .await;
+                let expected_status = if !model.tasks.contains_key(name) {
+                    404
+                } else if held == Some(proof) {
+                    200
+                } else {
+                    400
+                };
+                prop_assert_eq!(
+                    reply.status.as_u16(),
+                    expected_status,
+                    "step {}: update {} (current proof: {})",
+                    step,
+                    name,
+                    current
+                );
+                if expected_status == 200 {
+                    let task = model.tasks.get_mut(name).expect("checked");
+                    task.eta = now + i64::from(secs) * 1_000_000;
+                    task.leased = secs > 0;
+                    let json = reply.json();
+                    prop_assert_eq!(
+                        json["leaseTimestamp"]
+                            .as_str()
+                            .and_then(|t| t.parse::<i64>().ok()),
+                        Some(task.eta)
+                    );
+                    prop_assert_eq!(json["retry_count"].as_i64(), Some(i64::from(task.retries)));
+                }
+            }
+            Op::Delete { name } => {
+                let name = NAMES[name];
+                let reply = api
+                    .call(
+                        Method::DELETE,
+                        &url(&format!("/tasks/{name}")),
+                        Some(&token),
+                        None,
+                    )
+                    .await;
+                if model.tasks.remove(name).is_some() {
+                    prop_assert_eq!(reply.status.as_u16(), 200, "step {}: delete {}", step, name);
+                    model.tombstones.insert(name);
+                } else {
+                    prop_assert_eq!(reply.status.as_u16(), 404, "step {}: delete {}", step, name);
+                }
+            }
+            Op::Get { name } => {
+                let name = NAMES[name];
+                let reply = api
+                    .call(
+                        Method::GET,
+                        &url(&format!("/tasks/{name}")),
+                        Some(&token),
+                        None,
+                    )
+                    .await;
+                match model.tasks.get(name) {
+                    Some(task) => {
+                        prop_assert_eq!(reply.status.as_u16(), 200, "step {}: get {}", step, name);
+                        let json = reply.json();
+                        prop_assert_eq!(
+                            json["retry_count"].as_i64(),
+                            Some(i64::from(task.retries))
+                        );
+                        prop_assert_eq!(
+                            json["leaseTimestamp"]
+                                .as_str()
+                                .and_then(|t| t.parse::<i64>().ok()),
+                            Some(task.eta)
+                        );
+                    }
+                    None => {
+                        prop_assert_eq!(reply.status.as_u16(), 404, "step {}: get {}", step, name)
+                    }
+                }
+            }
+            Op::Advance { secs } => api.advance(u64::try_from(secs).unwrap_or(0)),
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn http_answers_agree_with_the_simple_model(ops in proptest::collection::vec(op(), 1..40)) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
+        runtime.block_on(run(ops))?;
+    }
+}
