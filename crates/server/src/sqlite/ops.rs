@@ -111,13 +111,13 @@ fn exists(conn: &Connection, queue: &str, name: &str) -> Result<bool, StoreError
         .map_err(sql)
 }
 
-fn is_tombstoned(
+fn tombstone_of(
     conn: &Connection,
     cx: &Context,
     queue: &str,
     name: &str,
     now: Timestamp,
-) -> Result<bool, StoreError> {
+) -> Result<Tombstone, StoreError> {
     let deleted_at: Option<i64> = conn
         .prepare_cached(SELECT_TOMBSTONE)
         .map_err(sql)?
@@ -125,14 +125,29 @@ fn is_tombstoned(
         .optional()
         .map_err(sql)?;
     let cutoff = cx.config.tombstone_cutoff(now).as_micros();
-    Ok(deleted_at.is_some_and(|deleted_at| deleted_at > cutoff))
+    Ok(match deleted_at {
+        None => Tombstone::None,
+        Some(deleted_at) if deleted_at > cutoff => Tombstone::Live,
+        Some(_) => Tombstone::Expired,
+    })
+}
+
+/// Whether a name is tombstoned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tombstone {
+    /// No tombstone row.
+    None,
+    /// A tombstone that still blocks the name.
+    Live,
+    /// A tombstone row past its lifetime, not yet purged: it no longer blocks the name.
+    Expired,
 }
 
 /// The error for a name with no live task: tombstoned or unknown.
 fn missing(conn: &Connection, cx: &Context, queue: &str, name: &str, now: Timestamp) -> StoreError {
-    match is_tombstoned(conn, cx, queue, name, now) {
-        Ok(true) => StoreError::Tombstoned,
-        Ok(false) => StoreError::NotFound,
+    match tombstone_of(conn, cx, queue, name, now) {
+        Ok(Tombstone::Live) => StoreError::Tombstoned,
+        Ok(Tombstone::None | Tombstone::Expired) => StoreError::NotFound,
         Err(error) => error,
     }
 }
@@ -161,27 +176,34 @@ pub(crate) fn insert(
     task: NewTask,
     now: Timestamp,
 ) -> Result<StoredTask, StoreError> {
-    let name = match task.name {
+    let (name, tombstone) = match task.name {
         Some(name) => {
             if exists(conn, queue, &name)? {
                 return Err(StoreError::AlreadyExists);
             }
-            if is_tombstoned(conn, cx, queue, &name, now)? {
-                return Err(StoreError::Tombstoned);
+            match tombstone_of(conn, cx, queue, &name, now)? {
+                Tombstone::Live => return Err(StoreError::Tombstoned),
+                tombstone => (name, tombstone),
             }
-            name
         }
         None => loop {
             let name = cx.names.next_name();
-            if !exists(conn, queue, &name)? && !is_tombstoned(conn, cx, queue, &name, now)? {
-                break name;
+            if exists(conn, queue, &name)? {
+                continue;
+            }
+            match tombstone_of(conn, cx, queue, &name, now)? {
+                Tombstone::Live => {}
+                tombstone => break (name, tombstone),
             }
         },
     };
-    conn.prepare_cached(DELETE_TOMBSTONE)
-        .map_err(sql)?
-        .execute(params![queue, name])
-        .map_err(sql)?;
+    // An expired tombstone row of the name goes; most names have none, and skip the write.
+    if tombstone == Tombstone::Expired {
+        conn.prepare_cached(DELETE_TOMBSTONE)
+            .map_err(sql)?
+            .execute(params![queue, name])
+            .map_err(sql)?;
+    }
     let eta = task.eta.unwrap_or(now);
     conn.prepare_cached(INSERT_TASK)
         .map_err(sql)?
