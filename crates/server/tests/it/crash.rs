@@ -4,115 +4,19 @@
 //! Durability comes from the SQLite store answering only after its commit (`synchronous = FULL`), so an
 //! acknowledged insert is on disk; an insert in flight at the kill may or may not be, and either is correct.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use taskqueue_server::config::init::{InitOptions, init};
+
+use crate::process::{ServerProcess, connect, exchange};
 
 /// How many inserts must be acknowledged before the kill.
 const ACKED_BEFORE_KILL: usize = 150;
 /// Concurrent inserting connections.
 const WRITERS: usize = 6;
-
-/// A child server, killed when dropped (so a failing test leaves no process behind).
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl ServerProcess {
-    fn start(config: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_taskqueue-server"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--log",
-                "warn",
-                "--config",
-            ])
-            .arg(config)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn taskqueue-server");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let addr = line
-            .split_whitespace()
-            .find_map(|word| word.strip_prefix("http://"))
-            .and_then(|addr| addr.parse().ok())
-            .unwrap_or_else(|| panic!("no address in the server's first line: {line:?}"));
-        Self { child, addr }
-    }
-
-    /// SIGKILL: no shutdown hook, no flush, nothing runs.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reap");
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One HTTP/1.1 exchange on a keep-alive connection: the status and body.
-fn exchange(stream: &mut TcpStream, request: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
-    stream.write_all(request.as_bytes())?;
-    stream.write_all(body)?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut status_line = String::new();
-    if reader.read_line(&mut status_line)? == 0 {
-        return Err(std::io::ErrorKind::UnexpectedEof.into());
-    }
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or(std::io::ErrorKind::InvalidData)?;
-    let mut length = 0;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value
-                .trim()
-                .parse()
-                .map_err(|_| std::io::ErrorKind::InvalidData)?;
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    Ok((status, body))
-}
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    stream
-}
 
 /// An access token from the refresh-token grant, with `authorized-user.json`'s secrets.
 fn access_token(addr: SocketAddr, authorized_user: &Path) -> String {
