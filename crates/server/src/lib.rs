@@ -70,7 +70,7 @@ pub mod wire;
 
 pub use access::{Caller, ScopePolicy, check_acl};
 pub use app::{AppState, router};
-pub use config::{QueueAcl, QueueDef, ServerConfig};
+pub use config::{DEFAULT_MAX_BODY_BYTES, QueueAcl, QueueDef, ServerConfig};
 pub use digest::SecretDigest;
 pub use error::StoreError;
 pub use memory::MemoryStore;

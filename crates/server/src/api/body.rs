@@ -3,8 +3,8 @@
 //!
 //! - A `Content-Length` over the limit is refused before anything is read: 413 `uploadTooLarge`. A body without
 //!   a length (chunked) is read up to the limit and refused the same way when it goes over.
-//! - The limit is [`HttpLimits::max_body_bytes`](crate::config::HttpLimits::max_body_bytes) (1.5 MiB by
-//!   default: a 1 MiB payload in base64 plus the rest of a task). A payload of at most that size but over 1 MiB
+//! - The limit is [`HttpLimits::max_body_bytes`](crate::config::HttpLimits::max_body_bytes) (1,402,200
+//!   bytes by default: a 1 MiB payload in base64 plus 4 KiB for the rest of a task). A payload of at most that size but over 1 MiB
 //!   decoded is refused after parsing, by the model's validator: 413 too (see
 //!   [`methods`](super::methods)).
 //! - `Content-Type` is not checked: the body is parsed as JSON whatever it says.

@@ -23,7 +23,7 @@
 //!   max_assertion_skew: 60s
 //!   max_assertion_lifetime: 1h
 //! limits:                               # optional, each key too
-//!   max_body_bytes: 1572864
+//!   max_body_bytes: 1402200
 //!   request_timeout: 30s
 //! purge_interval: 60s                   # optional, default 60s
 //! metadata:                             # optional: the metadata-server-compatible endpoint
@@ -375,12 +375,18 @@ impl MetadataConfig {
     }
 }
 
+/// The default body limit: the padded base64 of the largest payload (1 MiB: 1,398,104 characters) and 4 KiB for
+/// the task's other fields (a 500-character id and tag, the long-form queue name, the JSON around them).
+pub const DEFAULT_MAX_BODY_BYTES: usize =
+    taskqueue_model::limits::MAX_PAYLOAD_BYTES.div_ceil(3) * 4 + 4096;
+
 /// HTTP limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HttpLimits {
-    /// The largest request body, after gzip decoding. Default 1.5 MiB: a 1 MiB payload in base64 (1.33 MiB) and
-    /// the rest of a task.
+    /// The largest request body, after gzip decoding. Default [`DEFAULT_MAX_BODY_BYTES`]: a 1 MiB payload in
+    /// base64 and 4 KiB for the rest of a task, so a request whose `Content-Length` shows a larger payload is
+    /// refused before its body is read.
     pub max_body_bytes: usize,
     /// How long a request may take before it is answered 503. Default 30 s.
     pub request_timeout: Duration,
@@ -389,7 +395,7 @@ pub struct HttpLimits {
 impl Default for HttpLimits {
     fn default() -> Self {
         Self {
-            max_body_bytes: 3 * 512 * 1024,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: Duration::from_secs(30),
         }
     }

@@ -307,3 +307,30 @@ async fn the_discovery_document_is_served_pointed_at_the_server() {
         "{project}/taskqueues/{taskqueue}/tasks/lease"
     );
 }
+
+#[test]
+fn the_default_body_limit_fits_the_largest_task_and_no_larger_payload() {
+    use base64::Engine as _;
+    let max = taskqueue_model::limits::MAX_PAYLOAD_BYTES;
+    let encode = |len: usize| base64::engine::general_purpose::URL_SAFE.encode(vec![0xfb_u8; len]);
+    // The largest valid task, pretty-printed, with a 500-character id and tag and the long-form queue name.
+    let largest = serde_json::to_string_pretty(&serde_json::json!({
+        "kind": "taskqueues#task",
+        "id": "i".repeat(500),
+        "tag": "t".repeat(500),
+        "queueName": format!("projects/s~{}/taskqueues/{}", "p".repeat(100), "q".repeat(100)),
+        "payloadBase64": encode(max),
+        "leaseTimestamp": "1893456000000000",
+        "enqueueTimestamp": "1893456000000000",
+        "retry_count": 0,
+    }))
+    .expect("JSON");
+    assert!(
+        largest.len() <= taskqueue_server::DEFAULT_MAX_BODY_BYTES,
+        "{} bytes",
+        largest.len()
+    );
+    // A payload 3 KiB over the limit cannot fit, even alone: its Content-Length is refused before reading.
+    let over = format!(r#"{{"payloadBase64":"{}"}}"#, encode(max + 3 * 1024));
+    assert!(over.len() > taskqueue_server::DEFAULT_MAX_BODY_BYTES);
+}
