@@ -6,10 +6,9 @@ use std::time::UNIX_EPOCH;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::http::{Method, Request, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::Value;
 use taskqueue_auth::{
     JwtClaims, JwtKeySet, RsaSigningKey, RsaVerifyingKey, Scope, ScopeSet, encode_rs256,
 };
@@ -208,35 +207,13 @@ pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
         .finish()
 }
 
-/// A response, read.
-#[derive(Debug)]
-pub(crate) struct Answer {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Vec<u8>,
-}
+/// A response, read: the API tests' [`Reply`](crate::api_support::Reply), with the token endpoint's accessors.
+pub(crate) use crate::api_support::Reply as Answer;
 
 impl Answer {
-    /// The body as JSON.
-    pub(crate) fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
-            panic!(
-                "not JSON ({error}): {}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
     /// The body as text.
     pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    /// A header's value.
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(name)
-            .map(|value| value.to_str().expect("an ASCII header"))
     }
 
     /// The `error` of an OAuth error body.
