@@ -209,7 +209,8 @@ fn serve_command(
                 return ExitCode::FAILURE;
             }
         };
-        // The one line scripts and the conformance harness read: where the server listens.
+        let shutdown = ShutdownSignal::install();
+        // The one line scripts and tests read: where the server listens.
         println!(
             "taskqueue-server listening on http://{} (API {}, token endpoint {})",
             server.local_addr(),
@@ -217,7 +218,7 @@ fn serve_command(
             server.token_uri()
         );
         let _ = std::io::stdout().flush();
-        shutdown_signal().await;
+        shutdown.received().await;
         tracing::info!("shutting down: finishing the requests in flight");
         match server.shutdown().await {
             Ok(()) => ExitCode::SUCCESS,
@@ -242,24 +243,58 @@ fn parse_start(value: &str) -> Result<std::time::SystemTime, String> {
         .map_err(|_| format!("`{value}` is not a number of seconds since the Unix epoch"))
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Listens for SIGINT (Ctrl-C) and SIGTERM from the moment it is created: create it before announcing the server,
+/// so that a signal sent right after the announcement is not met by the default action (terminating the process
+/// without a graceful shutdown).
+struct ShutdownSignal {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignal {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Completes on the first signal.
+    async fn received(mut self) {
+        #[cfg(unix)]
+        {
+            let interrupt = async {
+                match self.interrupt.as_mut() {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let terminate = async {
+                match self.terminate.as_mut() {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = interrupt => {}
+                () = terminate => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
