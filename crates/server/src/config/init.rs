@@ -210,7 +210,7 @@ impl fmt::Display for InitReport {
         writeln!(f)?;
         writeln!(
             f,
-            "Then point clients at {} as {} (queue `{}` of project `{}`):",
+            "Then point clients at {}/taskqueue/v1beta2/projects/ as {} (queue `{}` of project `{}`):",
             self.public_url, self.service_account_email, self.queue, self.project
         )?;
         let (name, value) = self.credentials_env();
