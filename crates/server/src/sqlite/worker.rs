@@ -6,7 +6,7 @@
 
 use std::sync::mpsc::{Receiver, TryRecvError};
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::StoreConfig;
@@ -26,8 +26,8 @@ pub(crate) struct Context {
 
 /// One submitted operation, type-erased.
 pub(crate) trait Job: Send {
-    /// Runs the operation in a savepoint of `transaction`, keeping its result.
-    fn run(&mut self, transaction: &mut Transaction<'_>, context: &mut Context);
+    /// Runs the operation in a savepoint of the open transaction of `conn`, keeping its result.
+    fn run(&mut self, conn: &Connection, context: &mut Context);
 
     /// Answers the caller: the kept result if the batch committed, else the commit's error.
     fn finish(self: Box<Self>, commit: Result<(), StoreError>);
@@ -55,9 +55,9 @@ where
     T: Send,
     F: FnOnce(&Connection, &mut Context) -> Result<T, StoreError> + Send,
 {
-    fn run(&mut self, transaction: &mut Transaction<'_>, context: &mut Context) {
+    fn run(&mut self, conn: &Connection, context: &mut Context) {
         if let Some(op) = self.op.take() {
-            self.result = Some(in_savepoint(transaction, |conn| op(conn, context)));
+            self.result = Some(in_savepoint(conn, |conn| op(conn, context)));
         }
     }
 
@@ -72,20 +72,23 @@ where
     }
 }
 
-/// Runs `op` in a savepoint, released if it succeeds and rolled back if it fails.
+/// Runs one cached statement without parameters.
 ///
-/// The three savepoint statements are prepared once and cached: parsing them for every operation was a measurable
-/// part of the writer's time per insert.
+/// The transaction and savepoint statements are prepared once and cached: parsing them for every batch and
+/// operation was a measurable part of the writer's time per insert.
+fn execute(conn: &Connection, statement: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(statement)
+        .and_then(|mut statement| statement.execute([]))
+        .map(drop)
+        .map_err(sql)
+}
+
+/// Runs `op` in a savepoint, released if it succeeds and rolled back if it fails.
 fn in_savepoint<T>(
-    transaction: &mut Transaction<'_>,
+    conn: &Connection,
     op: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    let conn: &Connection = transaction;
-    let run = |statement: &str| {
-        conn.prepare_cached(statement)
-            .and_then(|mut statement| statement.execute([]))
-            .map_err(sql)
-    };
+    let run = |statement: &str| execute(conn, statement);
     run("SAVEPOINT operation")?;
     let result = op(conn);
     if result.is_err() {
@@ -96,7 +99,7 @@ fn in_savepoint<T>(
 }
 
 /// The thread's body: batches jobs until every sender is gone, then closes the connection.
-pub(crate) fn run(mut connection: Connection, mut context: Context, jobs: &Receiver<Box<dyn Job>>) {
+pub(crate) fn run(connection: Connection, mut context: Context, jobs: &Receiver<Box<dyn Job>>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -105,25 +108,28 @@ pub(crate) fn run(mut connection: Connection, mut context: Context, jobs: &Recei
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        let commit = run_batch(&mut connection, &mut context, &mut batch);
+        let commit = run_batch(&connection, &mut context, &mut batch);
         for job in batch {
             job.finish(commit.clone());
         }
     }
 }
 
-/// Runs `batch` in one immediate transaction and commits it.
+/// Runs `batch` in one immediate transaction and commits it; rolls it back if the commit fails.
 fn run_batch(
-    connection: &mut Connection,
+    connection: &Connection,
     context: &mut Context,
     batch: &mut [Box<dyn Job>],
 ) -> Result<(), StoreError> {
-    let mut transaction = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql)?;
+    execute(connection, "BEGIN IMMEDIATE")?;
     for job in batch.iter_mut() {
-        job.run(&mut transaction, context);
+        job.run(connection, context);
     }
-    // On failure the transaction is dropped, which rolls it back.
-    transaction.commit().map_err(sql)
+    execute(connection, "COMMIT").inspect_err(|_| {
+        // A failed commit (a full disk, an I/O error) can leave the transaction open; the batch is answered with
+        // the commit's error either way.
+        if !connection.is_autocommit() {
+            let _ = execute(connection, "ROLLBACK");
+        }
+    })
 }
