@@ -128,7 +128,7 @@ impl Store for MemoryStore {
                 name
             }
             None => loop {
-                let name = state.names.next_name();
+                let name = state.names.next_name(now);
                 if !state.tasks.contains_key(&key(queue, &name))
                     && !state.is_tombstoned(&self.config, queue, &name, now)
                 {

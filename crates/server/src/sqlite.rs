@@ -4,13 +4,16 @@
 
 mod ops;
 mod schema;
+mod sync;
 #[cfg(test)]
 mod tests;
 mod worker;
 
 use std::fmt;
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -23,13 +26,14 @@ use crate::store_config::NameGenerator;
 use crate::{
     LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreConfig, StoreError, StoredTask,
 };
-use worker::{Call, Context, Job};
+use worker::{Call, Context, Durability, Message};
 
 /// How often SQLite syncs the write-ahead log (`PRAGMA synchronous`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Synchronous {
-    /// Every commit is fsynced before it is answered: survives process kills and power loss. The default.
+    /// Every commit is fsynced before it is answered: survives process kills and power loss. The default. (The
+    /// fsync runs on a second thread while the writer goes on with the next batch; see [`SqliteStore`].)
     #[default]
     Full,
     /// Commits reach the OS before they are answered, and the disk at checkpoints: survives process kills, may
@@ -76,14 +80,21 @@ impl SqliteOptions {
 ///
 /// # Design
 ///
-/// - **One writer thread owns the one connection.** Operations are sent to it over a channel; it takes every
-///   operation waiting (up to 256) into one `BEGIN IMMEDIATE` transaction, runs each in its own savepoint, commits
-///   once, and only then answers each caller. Operations are therefore serialized: two leases can never take the
-///   same task. Reads go through the same thread; a batch without writes commits without touching the disk.
-/// - **Durability.** The file is in WAL mode with `synchronous = FULL` by default: an answered write has been
-///   fsynced, so it survives SIGKILL and power loss alike. `synchronous = NORMAL` ([`Synchronous::Normal`]) is
-///   still safe against a killed process (the WAL is in the OS page cache before the commit returns) but may lose
-///   the last commits on power loss or an OS crash. Group commit makes one fsync serve a whole batch.
+/// - **One writer thread owns the one connection.** Operations are sent to it over a channel; it runs each in its
+///   own savepoint of one open `BEGIN IMMEDIATE` transaction, commits the transaction as a batch (up to 256
+///   operations), and the callers are answered only once that commit is durable. Operations are therefore
+///   serialized: two leases can never take the same task. Reads go through the same thread; a batch without writes
+///   commits without touching the disk.
+/// - **Durability.** The file is in WAL mode. With [`Synchronous::Full`] (the default) an answered operation has
+///   been fsynced, so it survives SIGKILL and power loss alike, as with SQLite's `synchronous = FULL` — but the
+///   fsync is not done inside the commit: the connection runs with `synchronous = NORMAL` and a second thread
+///   syncs the write-ahead log after each commit, then answers that batch's callers. The writer meanwhile runs
+///   the operations arriving in the next transaction and commits it when the sync thread is free, so one fsync
+///   serves every operation that arrived during the previous one, and the writer never waits for the disk. (In WAL
+///   mode `FULL` and `NORMAL` differ only in the sync at each commit; checkpoints and the log's restart are synced
+///   alike. A power loss loses only unanswered commits. A failed fsync stops the store: every later operation
+///   fails.) [`Synchronous::Normal`] answers right after the commit: still safe against a killed process (the WAL
+///   is in the OS page cache) but may lose the last commits on power loss or an OS crash.
 /// - **Schema.** Versioned with `PRAGMA user_version`, created and upgraded by migrations in one transaction;
 ///   the file is marked with `PRAGMA application_id` so that a foreign database is refused, as is a newer schema.
 /// - **No full scans.** Every statement goes through an index (checked by a unit test on the query plans);
@@ -93,8 +104,8 @@ impl SqliteOptions {
 ///   [`StoreError::Storage`] naming the file; later SQLite failures (I/O, a full disk, a damaged page) are
 ///   [`StoreError::Storage`] too, for that operation's batch. Nothing panics.
 ///
-/// The thread is started by [`SqliteStore::open`] and joined when the store is dropped, after the operations
-/// already submitted; it runs nothing on its own (no timers).
+/// The threads are started by [`SqliteStore::open`] and joined when the store is dropped, after the operations
+/// already submitted; they run nothing on their own (no timers).
 ///
 /// # Example
 ///
@@ -118,8 +129,9 @@ impl SqliteOptions {
 /// ```
 pub struct SqliteStore {
     path: PathBuf,
-    jobs: Option<Sender<Box<dyn Job>>>,
+    jobs: Option<Sender<Message>>,
     worker: Option<JoinHandle<()>>,
+    syncer: Option<JoinHandle<()>>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -159,15 +171,28 @@ impl SqliteStore {
             names: NameGenerator::new(config.name_seed),
             config,
         };
-        let (sender, receiver) = mpsc::channel::<Box<dyn Job>>();
+        let failure = Arc::new(OnceLock::new());
+        let (sender, receiver) = mpsc::channel::<Message>();
+        let (syncer_queue, syncer) = match options.synchronous {
+            Synchronous::Normal => (None, None),
+            Synchronous::Full => {
+                let (queue, syncer) = start_syncer(&connection, &path, &failure, &sender)?;
+                (Some(queue), Some(syncer))
+            }
+        };
+        let durability = Durability {
+            syncer: syncer_queue,
+            failure,
+        };
         let worker = std::thread::Builder::new()
             .name("taskqueue-sqlite-writer".to_owned())
-            .spawn(move || worker::run(connection, context, &receiver))
+            .spawn(move || worker::run(connection, context, &receiver, durability))
             .map_err(|e| StoreError::storage("cannot start the SQLite writer thread", e))?;
         Ok(Self {
             path,
             jobs: Some(sender),
             worker: Some(worker),
+            syncer,
         })
     }
 
@@ -186,7 +211,7 @@ impl SqliteStore {
         let stopped = || StoreError::Storage("the SQLite writer thread has stopped".to_owned());
         let (reply, answer) = oneshot::channel();
         let jobs = self.jobs.as_ref().ok_or_else(stopped)?;
-        jobs.send(Box::new(Call::new(op, reply)))
+        jobs.send(Message::Job(Box::new(Call::new(op, reply))))
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
@@ -195,12 +220,60 @@ impl SqliteStore {
 impl Drop for SqliteStore {
     /// Closes the channel, lets the writer finish the operations already submitted, and joins it.
     fn drop(&mut self) {
-        drop(self.jobs.take());
+        // The sync thread holds a sender too, so the channel does not close by itself.
+        if let Some(jobs) = self.jobs.take() {
+            let _ = jobs.send(Message::Stop);
+        }
         if let Some(worker) = self.worker.take() {
             // A panicked writer has nothing left to clean up.
             let _ = worker.join();
         }
+        // The writer dropped its end of the sync queue when it stopped: the sync thread answers what it holds
+        // and stops too.
+        if let Some(syncer) = self.syncer.take() {
+            let _ = syncer.join();
+        }
     }
+}
+
+/// Switches `connection` to `synchronous = NORMAL` and starts the sync thread, which syncs the write-ahead log
+/// through its own handle before answering each committed batch ([`sync`] explains why this is as durable as
+/// `synchronous = FULL`).
+fn start_syncer(
+    connection: &Connection,
+    path: &Path,
+    failure: &sync::Failure,
+    writer: &Sender<Message>,
+) -> Result<(Sender<sync::Committed>, JoinHandle<()>), StoreError> {
+    let fail = |what: &str, cause: &dyn fmt::Display| {
+        StoreError::Storage(format!(
+            "cannot open the task store {}: {what}: {cause}",
+            path.display()
+        ))
+    };
+    // The write-ahead log exists from the schema check's transaction on, and stays (the same file) while the
+    // connection is open: SQLite removes it only when the last connection closes.
+    let database = connection
+        .path()
+        .filter(|database| !database.is_empty())
+        .map_or_else(|| path.to_path_buf(), PathBuf::from);
+    let mut wal_path = database.into_os_string();
+    wal_path.push("-wal");
+    let wal = OpenOptions::new()
+        .write(true)
+        .open(&wal_path)
+        .map_err(|e| fail("cannot open the write-ahead log", &e))?;
+    connection
+        .pragma_update(None, "synchronous", "NORMAL")
+        .map_err(|e| fail("cannot set `synchronous`", &e))?;
+    let (queue, committed) = mpsc::channel();
+    let failure = Arc::clone(failure);
+    let writer = writer.clone();
+    let syncer = std::thread::Builder::new()
+        .name("taskqueue-sqlite-sync".to_owned())
+        .spawn(move || sync::run(&wal, &failure, &committed, &writer))
+        .map_err(|e| StoreError::storage("cannot start the SQLite sync thread", e))?;
+    Ok((queue, syncer))
 }
 
 #[async_trait]

@@ -187,7 +187,7 @@ pub(crate) fn insert(
             }
         }
         None => loop {
-            let name = cx.names.next_name();
+            let name = cx.names.next_name(now);
             if exists(conn, queue, &name)? {
                 continue;
             }

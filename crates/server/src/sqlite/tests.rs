@@ -73,3 +73,52 @@ fn migrating_twice_changes_nothing() {
     let mut connection = migrated();
     migrate(&mut connection).expect("an up-to-date schema migrates to itself");
 }
+
+#[test]
+fn a_version_1_database_migrates_to_the_partial_tag_index_keeping_its_tasks() {
+    let mut connection = Connection::open_in_memory().expect("an in-memory database");
+    connection
+        .execute_batch(MIGRATIONS[0])
+        .expect("the version 1 schema applies");
+    connection
+        .execute_batch(&format!(
+            "PRAGMA user_version = 1; PRAGMA application_id = {};
+             INSERT INTO tasks VALUES ('q', 'a', X'', 'red', 1, 5, 0, 0);
+             INSERT INTO tasks VALUES ('q', 'b', X'', NULL, 1, 3, 0, 0);
+             INSERT INTO tasks VALUES ('q', 'c', X'', 'red', 1, 4, 0, 0);",
+            super::schema::APPLICATION_ID
+        ))
+        .expect("a version 1 file with tasks");
+    migrate(&mut connection).expect("version 1 migrates");
+    let version: i64 = connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .expect("user_version reads");
+    assert_eq!(version, SCHEMA_VERSION);
+    let index: String = connection
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'tasks_by_tag'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("the tag index exists");
+    assert!(index.contains("WHERE tag IS NOT NULL"), "{index}");
+    let red: Vec<String> = connection
+        .prepare(
+            "SELECT name FROM tasks INDEXED BY tasks_by_tag \
+             WHERE queue = 'q' AND tag = 'red' ORDER BY eta, name",
+        )
+        .expect("the tag index serves a tag query")
+        .query_map([], |row| row.get(0))
+        .expect("the query runs")
+        .collect::<Result<_, _>>()
+        .expect("the rows read");
+    assert_eq!(
+        red,
+        ["c", "a"],
+        "the tagged tasks are in the rebuilt index, in ETA order"
+    );
+    let count: i64 = connection
+        .query_row("SELECT COUNT(*) FROM tasks", [], |row| row.get(0))
+        .expect("count");
+    assert_eq!(count, 3, "the migration keeps every task");
+}

@@ -1,17 +1,22 @@
-//! The writer thread: it owns the connection and commits the operations waiting at the same time in one
-//! transaction (group commit), answering each caller only after that commit.
+//! The writer thread: it owns the connection and runs the operations in one open transaction, committed as a
+//! batch (group commit); each caller is answered only after that commit is durable.
 //!
 //! Each operation runs in its own savepoint, so one that fails leaves no trace while the others of its batch still
-//! commit. With `synchronous = FULL` a batch costs one fsync of the write-ahead log, whatever its size.
+//! commit. With [`Synchronous::Full`](crate::Synchronous::Full) the commit is made durable by the sync thread
+//! ([`super::sync`]), and the writer commits only when that thread is free (or the batch holds [`MAX_BATCH`]
+//! operations): while one batch's sync runs, the operations arriving meanwhile run in the next transaction, and one
+//! sync of the write-ahead log serves them all. With [`Synchronous::Normal`](crate::Synchronous::Normal) there is
+//! no sync thread: the writer commits the operations waiting at once and answers them itself.
 
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::StoreConfig;
 use crate::StoreError;
 use crate::sqlite::ops::sql;
+use crate::sqlite::sync::{Committed, Failure};
 use crate::store_config::NameGenerator;
 
 /// The most operations one transaction takes: bounds the latency a batch adds to its first operation.
@@ -26,8 +31,8 @@ pub(crate) struct Context {
 
 /// One submitted operation, type-erased.
 pub(crate) trait Job: Send {
-    /// Runs the operation in a savepoint of `transaction`, keeping its result.
-    fn run(&mut self, transaction: &mut Transaction<'_>, context: &mut Context);
+    /// Runs the operation in a savepoint of the open transaction of `conn`, keeping its result.
+    fn run(&mut self, conn: &Connection, context: &mut Context);
 
     /// Answers the caller: the kept result if the batch committed, else the commit's error.
     fn finish(self: Box<Self>, commit: Result<(), StoreError>);
@@ -55,9 +60,9 @@ where
     T: Send,
     F: FnOnce(&Connection, &mut Context) -> Result<T, StoreError> + Send,
 {
-    fn run(&mut self, transaction: &mut Transaction<'_>, context: &mut Context) {
+    fn run(&mut self, conn: &Connection, context: &mut Context) {
         if let Some(op) = self.op.take() {
-            self.result = Some(in_savepoint(transaction, |conn| op(conn, context)));
+            self.result = Some(in_savepoint(conn, |conn| op(conn, context)));
         }
     }
 
@@ -72,20 +77,23 @@ where
     }
 }
 
-/// Runs `op` in a savepoint, released if it succeeds and rolled back if it fails.
+/// Runs one cached statement without parameters.
 ///
-/// The three savepoint statements are prepared once and cached: parsing them for every operation was a measurable
-/// part of the writer's time per insert.
+/// The transaction and savepoint statements are prepared once and cached: parsing them for every batch and
+/// operation was a measurable part of the writer's time per insert.
+fn execute(conn: &Connection, statement: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(statement)
+        .and_then(|mut statement| statement.execute([]))
+        .map(drop)
+        .map_err(sql)
+}
+
+/// Runs `op` in a savepoint, released if it succeeds and rolled back if it fails.
 fn in_savepoint<T>(
-    transaction: &mut Transaction<'_>,
+    conn: &Connection,
     op: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    let conn: &Connection = transaction;
-    let run = |statement: &str| {
-        conn.prepare_cached(statement)
-            .and_then(|mut statement| statement.execute([]))
-            .map_err(sql)
-    };
+    let run = |statement: &str| execute(conn, statement);
     run("SAVEPOINT operation")?;
     let result = op(conn);
     if result.is_err() {
@@ -95,35 +103,133 @@ fn in_savepoint<T>(
     result
 }
 
-/// The thread's body: batches jobs until every sender is gone, then closes the connection.
-pub(crate) fn run(mut connection: Connection, mut context: Context, jobs: &Receiver<Box<dyn Job>>) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+/// What the writer thread receives.
+pub(crate) enum Message {
+    /// An operation to run.
+    Job(Box<dyn Job>),
+    /// From the sync thread: it has synced what it was given and is free.
+    Synced,
+    /// From the store being dropped: commit what is open and stop.
+    Stop,
+}
+
+/// Where the writer sends committed batches: to the sync thread, or nowhere (answered at once).
+pub(crate) struct Durability {
+    /// The sync thread's queue; `None` answers each batch right after its commit.
+    pub(crate) syncer: Option<Sender<Committed>>,
+    /// Set by the sync thread when a sync fails; the writer then refuses every operation.
+    pub(crate) failure: Failure,
+}
+
+/// The open transaction and the jobs run in it.
+struct Open {
+    jobs: Vec<Box<dyn Job>>,
+    /// `BEGIN`'s outcome; after a failed one the jobs are not run and get its error.
+    begun: Result<(), StoreError>,
+    /// `total_changes` before `BEGIN`.
+    changes: u64,
+}
+
+/// The thread's body: runs jobs in an open transaction, and commits it when the sync thread is free (at once
+/// without one), when it holds [`MAX_BATCH`] jobs, or when told to stop; stops after that.
+pub(crate) fn run(
+    connection: Connection,
+    mut context: Context,
+    messages: &Receiver<Message>,
+    durability: Durability,
+) {
+    let mut open: Option<Open> = None;
+    let mut syncing = false;
+    let mut stopping = false;
+    loop {
+        if let Some(held) =
+            open.take_if(|held| !syncing || stopping || held.jobs.len() >= MAX_BATCH)
+        {
+            let mut held = held;
+            // Everything already waiting joins this commit.
+            while held.jobs.len() < MAX_BATCH && !stopping {
+                match messages.try_recv() {
+                    Ok(Message::Job(job)) => run_job(&connection, &mut context, &mut held, job),
+                    // The sync thread is free: it gets this commit next.
+                    Ok(Message::Synced) => {}
+                    Ok(Message::Stop) | Err(TryRecvError::Disconnected) => stopping = true,
+                    Err(TryRecvError::Empty) => break,
+                }
             }
+            syncing = commit(&connection, held, &durability);
+            continue;
         }
-        let commit = run_batch(&mut connection, &mut context, &mut batch);
-        for job in batch {
-            job.finish(commit.clone());
+        if stopping {
+            break;
+        }
+        match messages.recv() {
+            Ok(Message::Job(job)) => {
+                if let Some(failure) = durability.failure.get() {
+                    job.finish(Err(failure.clone()));
+                    continue;
+                }
+                let held = open.get_or_insert_with(|| Open {
+                    changes: connection.total_changes(),
+                    begun: execute(&connection, "BEGIN IMMEDIATE"),
+                    jobs: Vec::new(),
+                });
+                run_job(&connection, &mut context, held, job);
+            }
+            Ok(Message::Synced) => syncing = false,
+            Ok(Message::Stop) | Err(_) => stopping = true,
         }
     }
 }
 
-/// Runs `batch` in one immediate transaction and commits it.
-fn run_batch(
-    connection: &mut Connection,
-    context: &mut Context,
-    batch: &mut [Box<dyn Job>],
-) -> Result<(), StoreError> {
-    let mut transaction = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql)?;
-    for job in batch.iter_mut() {
-        job.run(&mut transaction, context);
+/// Runs `job` in the open transaction (unless `BEGIN` failed) and keeps it for the commit.
+fn run_job(connection: &Connection, context: &mut Context, held: &mut Open, mut job: Box<dyn Job>) {
+    if held.begun.is_ok() {
+        job.run(connection, context);
     }
-    // On failure the transaction is dropped, which rolls it back.
-    transaction.commit().map_err(sql)
+    held.jobs.push(job);
+}
+
+/// Commits the open transaction and hands its jobs to the sync thread, or answers them without one. Returns
+/// whether the sync thread is now busy.
+fn commit(connection: &Connection, held: Open, durability: &Durability) -> bool {
+    let outcome = held.begun.clone().and_then(|()| {
+        execute(connection, "COMMIT").inspect_err(|_| {
+            // A failed commit (a full disk, an I/O error) can leave the transaction open; the batch is answered
+            // with the commit's error either way.
+            if !connection.is_autocommit() {
+                let _ = execute(connection, "ROLLBACK");
+            }
+        })
+    });
+    let wrote = connection.total_changes() != held.changes;
+    match &durability.syncer {
+        Some(syncer) => {
+            let committed = Committed {
+                jobs: held.jobs,
+                commit: outcome,
+                wrote,
+            };
+            match syncer.send(committed) {
+                Ok(()) => true,
+                Err(unsent) => {
+                    // The sync thread is gone (it does not panic, so this should not happen): the batch cannot
+                    // be made durable.
+                    let gone = StoreError::Storage("the SQLite sync thread has stopped".to_owned());
+                    finish(unsent.0.jobs, &Err(gone));
+                    false
+                }
+            }
+        }
+        None => {
+            finish(held.jobs, &outcome);
+            false
+        }
+    }
+}
+
+/// Answers every job of a batch with the batch's outcome.
+pub(crate) fn finish(jobs: Vec<Box<dyn Job>>, outcome: &Result<(), StoreError>) {
+    for job in jobs {
+        job.finish(outcome.clone());
+    }
 }
