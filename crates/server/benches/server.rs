@@ -16,7 +16,7 @@
 //! **The two sides.** The server is started in process as `serve` starts
 //! it (the full router and its middleware, system clock) on a
 //! [`SqliteStore`] in a fresh file with its defaults (WAL,
-//! `synchronous = FULL`, group commit), one open queue, and a token issued
+//! `Synchronous::Full`: group commit, the log synced before answers), one open queue, and a token issued
 //! for the `taskqueue` scope. No tracing subscriber is installed, so the
 //! request traces cost only their disabled-callsite checks. The baseline is
 //! a bare axum router on the same kind of listener (`axum::serve` on
@@ -166,7 +166,7 @@ async fn run(full: bool) -> Result<(), BoxError> {
 
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
     println!(
-        "taskqueue-server on 127.0.0.1, durable SQLite store (synchronous = FULL) at {}",
+        "taskqueue-server on 127.0.0.1, durable SQLite store (Synchronous::Full) at {}",
         path.display()
     );
     println!(

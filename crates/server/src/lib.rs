@@ -7,7 +7,7 @@
 //!   `groupByTag` with and without a tag, lease limits ([`OverLimit`]), extensions and releases proved with the
 //!   current ETA, deletes while leased, tombstones, lists of at most [`LIST_LIMIT`], statistics.
 //! - [`MemoryStore`], simple and obviously correct: for tests, and the model the durable store is checked against.
-//! - [`SqliteStore`], durable in one file: WAL, `synchronous = FULL`, group commit on a writer thread, a versioned
+//! - [`SqliteStore`], durable in one file: WAL, group commit on a writer thread, each commit's log synced (as with `synchronous = FULL`) before it is answered, a versioned
 //!   schema, indexes for every query.
 //! - [`wire`], the conversions to and from the model's JSON types (long-form `queueName`, `leaseTimestamp` as the
 //!   ETA).

@@ -1,7 +1,7 @@
 //! The crash test: the `taskqueue-server` binary is SIGKILLed while several connections insert tasks, restarted on
 //! the same files, and every insert it acknowledged before dying must be there.
 //!
-//! Durability comes from the SQLite store answering only after its commit (`synchronous = FULL`), so an
+//! Durability comes from the SQLite store answering only after its commit is written and its log synced, so an
 //! acknowledged insert is on disk; an insert in flight at the kill may or may not be, and either is correct.
 
 use std::net::SocketAddr;
