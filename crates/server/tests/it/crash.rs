@@ -72,6 +72,7 @@ fn every_acknowledged_insert_survives_sigkill() {
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let acked_count = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
+    let stopped = Arc::new(AtomicUsize::new(0));
     let writers: Vec<_> = (0..WRITERS)
         .map(|writer| {
             let (acked, acked_count, stop, token) = (
@@ -80,7 +81,10 @@ fn every_acknowledged_insert_survives_sigkill() {
                 Arc::clone(&stop),
                 token.clone(),
             );
+            let stopped = Arc::clone(&stopped);
             std::thread::spawn(move || {
+                // Counts this writer as stopped however it ends, a panic included, so the wait below ends too.
+                let _stopped = Stopped(Arc::clone(&stopped));
                 let mut stream = connect(addr);
                 for n in 0.. {
                     if stop.load(Ordering::SeqCst) {
@@ -108,7 +112,10 @@ fn every_acknowledged_insert_survives_sigkill() {
         })
         .collect();
 
-    while acked_count.load(Ordering::SeqCst) < ACKED_BEFORE_KILL {
+    // Until enough inserts are acknowledged, or every writer has stopped (failed): never forever.
+    while acked_count.load(Ordering::SeqCst) < ACKED_BEFORE_KILL
+        && stopped.load(Ordering::SeqCst) < WRITERS
+    {
         std::thread::yield_now();
     }
     server.kill();
@@ -145,4 +152,13 @@ fn every_acknowledged_insert_survives_sigkill() {
         acked.len(),
         missing.iter().take(10).collect::<Vec<_>>()
     );
+}
+
+/// Adds one to the count of stopped writers when dropped.
+struct Stopped(Arc<AtomicUsize>);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }
