@@ -403,11 +403,7 @@ async fn run_call(
     let sleeps: Vec<Duration> = clock.sleeps().into_iter().skip(sleeps_before).collect();
     record.wire = recorded.iter().map(|exchange| exchange.line()).collect();
     record.counters.api_requests = u32::try_from(recorded.len()).unwrap_or(u32::MAX);
-    record.counters.retries = u32::try_from(sleeps.len()).unwrap_or(u32::MAX);
-    record.sleeps = sleeps
-        .iter()
-        .map(|sleep| template::seconds(*sleep))
-        .collect();
+    record.record_sleeps(&sleeps);
     let comparison = compare(&step.exchanges, &recorded, labels, now);
     record
         .wire

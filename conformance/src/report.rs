@@ -112,6 +112,18 @@ pub struct StepRecord {
     pub sleeps: Vec<String>,
 }
 
+impl StepRecord {
+    /// Records the backoff sleeps the client took during the step: each in `sleeps`, their number in
+    /// `counters.retries`.
+    pub(crate) fn record_sleeps(&mut self, sleeps: &[std::time::Duration]) {
+        self.counters.retries = u32::try_from(sleeps.len()).unwrap_or(u32::MAX);
+        self.sleeps = sleeps
+            .iter()
+            .map(|sleep| crate::template::seconds(*sleep))
+            .collect();
+    }
+}
+
 /// One scenario on one target: what its snapshot holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScenarioRecord {

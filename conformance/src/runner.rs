@@ -59,38 +59,69 @@ pub struct Progress<'a> {
     pub record: &'a ScenarioRecord,
 }
 
-/// Runs `scenario` on the mock target, on a thread of its own (see the
-/// module documentation), from any async runtime.
-pub async fn run_mock(scenario: &LoadedScenario) -> ScenarioRecord {
+/// What running one scenario on a target yields: its record, and maybe more.
+pub(crate) trait ScenarioResult: Send + 'static {
+    /// The result of a scenario the harness could not run, saying `why`.
+    fn failed(scenario: &LoadedScenario, why: String) -> Self;
+    /// Its record.
+    fn record_mut(&mut self) -> &mut ScenarioRecord;
+}
+
+impl ScenarioResult for ScenarioRecord {
+    fn failed(scenario: &LoadedScenario, why: String) -> Self {
+        failed(scenario, why)
+    }
+
+    fn record_mut(&mut self) -> &mut ScenarioRecord {
+        self
+    }
+}
+
+/// Runs `run_blocking(scenario)` on a thread named `{thread} {id}` of its own, awaiting its result from any async
+/// runtime.
+pub(crate) async fn on_own_thread<R: ScenarioResult>(
+    scenario: &LoadedScenario,
+    thread: &str,
+    run_blocking: fn(&LoadedScenario) -> R,
+) -> R {
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let owned = scenario.clone();
     let spawned = std::thread::Builder::new()
-        .name(format!("scenario {}", scenario.scenario.id))
+        .name(format!("{thread} {}", scenario.scenario.id))
         .spawn(move || {
-            let _ = sender.send(run_mock_blocking(&owned));
+            let _ = sender.send(run_blocking(&owned));
         });
     if let Err(error) = spawned {
-        return failed(
+        return R::failed(
             scenario,
             format!("cannot start the scenario's thread: {error}"),
         );
     }
     receiver.await.unwrap_or_else(|_| {
-        failed(
+        R::failed(
             scenario,
             "the scenario's thread ended without a record".to_owned(),
         )
     })
 }
 
-/// Runs `scenario` on the mock target on the calling thread, with a
-/// current-thread runtime of its own. Must not be called from inside an
-/// async runtime (use [`run_mock`] there).
-pub fn run_mock_blocking(scenario: &LoadedScenario) -> ScenarioRecord {
+/// Runs `execute(scenario)` on the calling thread, on a current-thread runtime of its own (dropped before the
+/// run is timed), with `fastrand` seeded by the scenario's jitter seed; a panic becomes a failed result. Refuses
+/// to run inside an async runtime: `blocking` and `async_variant` name the caller and what to use there instead.
+pub(crate) fn on_own_runtime<'a, R, F>(
+    scenario: &'a LoadedScenario,
+    blocking: &str,
+    async_variant: &str,
+    execute: impl FnOnce(&'a LoadedScenario) -> F,
+) -> R
+where
+    R: ScenarioResult,
+    F: Future<Output = R>,
+{
     if tokio::runtime::Handle::try_current().is_ok() {
-        return failed(
+        return R::failed(
             scenario,
-            "run_mock_blocking was called inside an async runtime; use run_mock there".to_owned(),
+            format!("{blocking} was called inside an async runtime; use {async_variant} there"),
         );
     }
     let wall = taskqueue_clock::system();
@@ -100,21 +131,35 @@ pub fn run_mock_blocking(scenario: &LoadedScenario) -> ScenarioRecord {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(error) => return failed(scenario, format!("cannot build a tokio runtime: {error}")),
+        Err(error) => return R::failed(scenario, format!("cannot build a tokio runtime: {error}")),
     };
     fastrand::seed(scenario.scenario.client.retry.jitter_seed);
     let outcome =
         std::panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(execute(scenario))));
-    let mut record = outcome.unwrap_or_else(|panic| {
+    drop(runtime);
+    let mut result = outcome.unwrap_or_else(|panic| {
         let message = panic
             .downcast_ref::<String>()
             .cloned()
             .or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_owned()))
             .unwrap_or_else(|| "a panic".to_owned());
-        failed(scenario, format!("the harness panicked: {message}"))
+        R::failed(scenario, format!("the harness panicked: {message}"))
     });
-    record.elapsed = wall.monotonic().saturating_sub(started);
-    record
+    result.record_mut().elapsed = wall.monotonic().saturating_sub(started);
+    result
+}
+
+/// Runs `scenario` on the mock target, on a thread of its own (see the
+/// module documentation), from any async runtime.
+pub async fn run_mock(scenario: &LoadedScenario) -> ScenarioRecord {
+    on_own_thread(scenario, "scenario", run_mock_blocking).await
+}
+
+/// Runs `scenario` on the mock target on the calling thread, with a
+/// current-thread runtime of its own. Must not be called from inside an
+/// async runtime (use [`run_mock`] there).
+pub fn run_mock_blocking(scenario: &LoadedScenario) -> ScenarioRecord {
+    on_own_runtime(scenario, "run_mock_blocking", "run_mock", execute)
 }
 
 /// Runs every scenario on the mock target, `parallelism` at a time (each
@@ -387,11 +432,7 @@ async fn run_step(setup: &Setup, number: usize, step: &Step) -> (StepRecord, Vec
     let sleeps: Vec<Duration> = clock.sleeps().into_iter().skip(sleeps_before).collect();
     record.wire = wire.wire;
     record.counters = wire.counters;
-    record.counters.retries = u32::try_from(sleeps.len()).unwrap_or(u32::MAX);
-    record.sleeps = sleeps
-        .iter()
-        .map(|sleep| template::seconds(*sleep))
-        .collect();
+    record.record_sleeps(&sleeps);
     problems.extend(wire.unexpected);
     match outcome {
         Err(harness) => {

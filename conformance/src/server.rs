@@ -46,7 +46,6 @@ mod seed;
 pub mod target;
 
 use std::fmt;
-use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use taskqueue_clock::Clock;
@@ -56,7 +55,10 @@ use crate::load::LoadedScenario;
 use crate::real::compare::Labels;
 use crate::report::{Outcome, ScenarioRecord, StepRecord, Target, WireCounters};
 use crate::reports::secrets::SecretScanner;
-use crate::runner::{Progress, drive, empty_record_on, failed_step, run_pool};
+use crate::runner::{
+    Progress, ScenarioResult, drive, empty_record_on, failed_step, on_own_runtime, on_own_thread,
+    run_pool,
+};
 use crate::scenario::Step;
 use crate::{dispatch, expect, template};
 use applicability::Applicability;
@@ -122,61 +124,24 @@ pub struct ServerRun {
 /// Runs `scenario` on the server target, on a thread of its own, from any
 /// async runtime.
 pub async fn run_server(scenario: &LoadedScenario) -> ServerScenario {
-    let (sender, receiver) = tokio::sync::oneshot::channel();
-    let owned = scenario.clone();
-    let spawned = std::thread::Builder::new()
-        .name(format!("server scenario {}", scenario.scenario.id))
-        .spawn(move || {
-            let _ = sender.send(run_server_blocking(&owned));
-        });
-    if let Err(error) = spawned {
-        return failed(
-            scenario,
-            format!("cannot start the scenario's thread: {error}"),
-        );
-    }
-    receiver.await.unwrap_or_else(|_| {
-        failed(
-            scenario,
-            "the scenario's thread ended without a record".to_owned(),
-        )
-    })
+    on_own_thread(scenario, "server scenario", run_server_blocking).await
 }
 
 /// Runs `scenario` on the server target on the calling thread, with a
 /// current-thread runtime of its own (the server, the forwarder and the
 /// client all run on it). Must not be called from inside an async runtime.
 pub fn run_server_blocking(scenario: &LoadedScenario) -> ServerScenario {
-    if tokio::runtime::Handle::try_current().is_ok() {
-        return failed(
-            scenario,
-            "run_server_blocking was called inside an async runtime; use run_server there"
-                .to_owned(),
-        );
+    on_own_runtime(scenario, "run_server_blocking", "run_server", execute)
+}
+
+impl ScenarioResult for ServerScenario {
+    fn failed(scenario: &LoadedScenario, why: String) -> Self {
+        failed(scenario, why)
     }
-    let wall = taskqueue_clock::system();
-    let started = wall.monotonic();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => return failed(scenario, format!("cannot build a tokio runtime: {error}")),
-    };
-    fastrand::seed(scenario.scenario.client.retry.jitter_seed);
-    let outcome =
-        std::panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(execute(scenario))));
-    drop(runtime);
-    let mut result = outcome.unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_owned()))
-            .unwrap_or_else(|| "a panic".to_owned());
-        failed(scenario, format!("the harness panicked: {message}"))
-    });
-    result.record.elapsed = wall.monotonic().saturating_sub(started);
-    result
+
+    fn record_mut(&mut self) -> &mut ScenarioRecord {
+        &mut self.record
+    }
 }
 
 /// Runs every scenario on the server target, `parallelism` at a time (each
@@ -399,11 +364,7 @@ impl Run<'_> {
         record.counters.token_requests = u32::try_from(tokens).unwrap_or(u32::MAX);
         record.counters.api_requests = u32::try_from(recorded.len() - tokens).unwrap_or(u32::MAX);
         let sleeps: Vec<Duration> = clock.sleeps().into_iter().skip(sleeps_before).collect();
-        record.counters.retries = u32::try_from(sleeps.len()).unwrap_or(u32::MAX);
-        record.sleeps = sleeps
-            .iter()
-            .map(|sleep| template::seconds(*sleep))
-            .collect();
+        record.record_sleeps(&sleeps);
         let comparison = compare_all(
             &step.exchanges,
             &recorded,

@@ -19,7 +19,7 @@
 //! requested scopes, the pre-flight setting and `client.retry` (seeded).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 use taskqueue_auth::{
@@ -63,8 +63,25 @@ pub struct Setup {
     pub queue: QueueRef,
 }
 
-/// Builds the clock, the mock target and the client for `scenario`.
-pub async fn setup(scenario: &Scenario) -> Result<Setup, String> {
+/// What a scenario's `clock` and `credentials` say, parsed: the part of the setup every target shares.
+#[derive(Debug)]
+pub(crate) struct ScenarioTerms {
+    /// `clock.start`.
+    pub(crate) start: SystemTime,
+    /// A virtual clock reading `start`.
+    pub(crate) clock: VirtualClock,
+    /// The same clock, for the client stack.
+    pub(crate) shared: SharedClock,
+    /// `credentials.scopes`: what the client asks for.
+    pub(crate) requested: ScopeSet,
+    /// `credentials.granted`, else the requested scopes.
+    pub(crate) granted: ScopeSet,
+    /// `credentials.lifetime`, else an hour.
+    pub(crate) lifetime: Duration,
+}
+
+/// Parses `scenario`'s clock start and credentials.
+pub(crate) fn terms(scenario: &Scenario) -> Result<ScenarioTerms, String> {
     let start = parse_utc(&scenario.clock.start)
         .ok_or_else(|| format!("clock.start `{}` is not a UTC time", scenario.clock.start))?;
     let clock = VirtualClock::new(start);
@@ -81,6 +98,27 @@ pub async fn setup(scenario: &Scenario) -> Result<Setup, String> {
             .ok_or_else(|| format!("credentials.lifetime `{text}` is not a duration"))?,
         None => Duration::from_secs(3600),
     };
+    Ok(ScenarioTerms {
+        start,
+        clock,
+        shared,
+        requested,
+        granted,
+        lifetime,
+    })
+}
+
+/// Builds the clock, the mock target and the client for `scenario`.
+pub async fn setup(scenario: &Scenario) -> Result<Setup, String> {
+    let ScenarioTerms {
+        clock,
+        shared,
+        requested,
+        granted,
+        lifetime,
+        ..
+    } = terms(scenario)?;
+    let credentials = &scenario.credentials;
     let mock = MockTarget::start(MockConfig {
         grant: credentials.grant,
         lifetime,

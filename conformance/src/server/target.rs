@@ -52,10 +52,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::seed;
-use crate::duration::{parse_duration, parse_utc};
 use crate::real::forwarder::{Forwarder, ForwarderOptions};
 use crate::scenario::{Grant, PrincipalMode, Scenario, ServerSpec};
-use crate::setup::{SERVICE_ACCOUNT_KEY, retry_policy, scopes};
+use crate::setup::{SERVICE_ACCOUNT_KEY, ScenarioTerms, retry_policy, terms};
 
 /// The public key of the test service account.
 const SERVICE_ACCOUNT_PUBLIC_KEY: &str =
@@ -152,22 +151,15 @@ pub async fn start(scenario: &Scenario, secrets: &mut Vec<String>) -> Result<Ser
         .as_ref()
         .map(|server| server.value.clone())
         .unwrap_or_default();
-    let start = parse_utc(&scenario.clock.start)
-        .ok_or_else(|| format!("clock.start `{}` is not a UTC time", scenario.clock.start))?;
-    let clock = VirtualClock::new(start);
-    let shared: SharedClock = Arc::new(clock.clone());
+    let ScenarioTerms {
+        start,
+        clock,
+        shared,
+        requested,
+        granted: consented,
+        lifetime,
+    } = terms(scenario)?;
     let credentials = &scenario.credentials;
-    let requested =
-        scopes(&credentials.scopes).map_err(|why| format!("credentials.scopes: {why}"))?;
-    let consented = match &credentials.granted {
-        Some(names) => scopes(names).map_err(|why| format!("credentials.granted: {why}"))?,
-        None => requested.clone(),
-    };
-    let lifetime = match &credentials.lifetime {
-        Some(text) => parse_duration(text)
-            .ok_or_else(|| format!("credentials.lifetime `{text}` is not a duration"))?,
-        None => Duration::from_secs(3600),
-    };
     let client_spec = &scenario.client;
 
     let listener = TcpListener::bind("127.0.0.1:0")
