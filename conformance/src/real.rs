@@ -284,15 +284,10 @@ async fn run_one(
                 .unwrap_or_default();
             if scenario.clock.real_policy == RealPolicy::Wait && by <= bound {
                 wall.sleep(by).await;
-                record.steps.push(StepRecord {
-                    step: number,
-                    at,
-                    action: format!("advance {}", advance.value),
-                    wire: Vec::new(),
-                    result: format!("waited {} in real time (real_policy wait)", advance.value),
-                    counters: WireCounters::default(),
-                    sleeps: Vec::new(),
-                });
+                let mut waited = StepRecord::new(number, at);
+                waited.action = format!("advance {}", advance.value);
+                waited.result = format!("waited {} in real time (real_policy wait)", advance.value);
+                record.steps.push(waited);
                 continue;
             }
             let why = match scenario.clock.real_policy {
@@ -369,26 +364,11 @@ async fn run_call(
     number: usize,
     step: &Step,
 ) -> (StepRecord, Vec<String>) {
-    let mut record = StepRecord {
-        step: number,
-        at: String::new(),
-        action: String::new(),
-        wire: Vec::new(),
-        result: String::new(),
-        counters: WireCounters::default(),
-        sleeps: Vec::new(),
-    };
+    let mut record = StepRecord::new(number, String::new());
     let mut problems = Vec::new();
-    let Some(method) = step
-        .call
-        .as_ref()
-        .and_then(|call| dispatch::method(&call.value))
-    else {
-        record.action = "nothing".to_owned();
-        problems.push("the step is neither a known call nor an advance".to_owned());
+    let Some(method) = runner::step_method(step, &mut record, &mut problems) else {
         return (record, problems);
     };
-    record.action = format!("call {}", method.short_name());
     forwarder.take();
     let sleeps_before = clock.sleeps().len();
     let now = clock.now();

@@ -113,6 +113,19 @@ pub struct StepRecord {
 }
 
 impl StepRecord {
+    /// The record of step `number`, begun at `at`, before anything ran.
+    pub(crate) fn new(number: usize, at: String) -> Self {
+        Self {
+            step: number,
+            at,
+            action: String::new(),
+            wire: Vec::new(),
+            result: String::new(),
+            counters: WireCounters::default(),
+            sleeps: Vec::new(),
+        }
+    }
+
     /// Records the backoff sleeps the client took during the step: each in `sleeps`, their number in
     /// `counters.retries`.
     pub(crate) fn record_sleeps(&mut self, sleeps: &[std::time::Duration]) {

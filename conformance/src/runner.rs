@@ -389,38 +389,56 @@ fn counted(problems: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-async fn run_step(setup: &Setup, number: usize, step: &Step) -> (StepRecord, Vec<String>) {
-    let clock = &setup.clock;
-    let mut record = StepRecord {
-        step: number,
-        at: template::offset(clock.elapsed()),
-        action: String::new(),
-        wire: Vec::new(),
-        result: String::new(),
-        counters: WireCounters::default(),
-        sleeps: Vec::new(),
+/// Runs `step` if it is an `advance`, moving `clock` and filling `record`; whether it was one.
+pub(crate) fn run_advance(
+    step: &Step,
+    clock: &VirtualClock,
+    record: &mut StepRecord,
+    problems: &mut Vec<String>,
+) -> bool {
+    let Some(advance) = &step.advance else {
+        return false;
     };
-    let mut problems = Vec::new();
-    if let Some(advance) = &step.advance {
-        record.action = format!("advance {}", advance.value);
-        match parse_duration(&advance.value) {
-            Some(by) => clock.advance(by),
-            None => problems.push(format!("`{}` is not a duration", advance.value)),
-        }
-        record.result = format!("now {}", template::offset(clock.elapsed()));
-        return (record, problems);
+    record.action = format!("advance {}", advance.value);
+    match parse_duration(&advance.value) {
+        Some(by) => clock.advance(by),
+        None => problems.push(format!("`{}` is not a duration", advance.value)),
     }
+    record.result = format!("now {}", template::offset(clock.elapsed()));
+    true
+}
+
+/// The method a `call` step calls, with `record.action` set; `None`, with the problem noted, for a step that is
+/// neither a call nor an advance, or calls an unknown method.
+pub(crate) fn step_method(
+    step: &Step,
+    record: &mut StepRecord,
+    problems: &mut Vec<String>,
+) -> Option<ApiMethod> {
     let Some(call) = &step.call else {
         record.action = "nothing".to_owned();
         problems.push("the step is neither a call nor an advance".to_owned());
-        return (record, problems);
+        return None;
     };
     let Some(method) = dispatch::method(&call.value) else {
         record.action = format!("call {}", call.value);
         problems.push(format!("unknown method `{}`", call.value));
-        return (record, problems);
+        return None;
     };
     record.action = format!("call {}", method.short_name());
+    Some(method)
+}
+
+async fn run_step(setup: &Setup, number: usize, step: &Step) -> (StepRecord, Vec<String>) {
+    let clock = &setup.clock;
+    let mut record = StepRecord::new(number, template::offset(clock.elapsed()));
+    let mut problems = Vec::new();
+    if run_advance(step, clock, &mut record, &mut problems) {
+        return (record, problems);
+    }
+    let Some(method) = step_method(step, &mut record, &mut problems) else {
+        return (record, problems);
+    };
     if let Err(why) = setup.mock.begin_step(number, &step.exchanges) {
         problems.push(why);
         setup.mock.end_step();

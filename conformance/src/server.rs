@@ -50,14 +50,13 @@ use std::time::Duration;
 
 use taskqueue_clock::Clock;
 
-use crate::duration::parse_duration;
 use crate::load::LoadedScenario;
 use crate::real::compare::Labels;
-use crate::report::{Outcome, ScenarioRecord, StepRecord, Target, WireCounters};
+use crate::report::{Outcome, ScenarioRecord, StepRecord, Target};
 use crate::reports::secrets::SecretScanner;
 use crate::runner::{
     Progress, ScenarioResult, drive, empty_record_on, failed_step, on_own_runtime, on_own_thread,
-    run_pool,
+    run_advance, run_pool, step_method,
 };
 use crate::scenario::Step;
 use crate::{dispatch, expect, template};
@@ -288,15 +287,7 @@ struct Run<'a> {
 impl Run<'_> {
     async fn step(&mut self, number: usize, step: &Step) -> (StepRecord, Vec<String>) {
         let clock = &self.target.clock;
-        let mut record = StepRecord {
-            step: number,
-            at: template::offset(clock.elapsed()),
-            action: String::new(),
-            wire: Vec::new(),
-            result: String::new(),
-            counters: WireCounters::default(),
-            sleeps: Vec::new(),
-        };
+        let mut record = StepRecord::new(number, template::offset(clock.elapsed()));
         let mut problems = Vec::new();
         self.target.forwarder.set_revoked(
             self.revoke
@@ -305,25 +296,12 @@ impl Run<'_> {
                 .map(|revocation| revocation.label().to_owned())
                 .collect(),
         );
-        if let Some(advance) = &step.advance {
-            record.action = format!("advance {}", advance.value);
-            match parse_duration(&advance.value) {
-                Some(by) => clock.advance(by),
-                None => problems.push(format!("`{}` is not a duration", advance.value)),
-            }
-            record.result = format!("now {}", template::offset(clock.elapsed()));
+        if run_advance(step, clock, &mut record, &mut problems) {
             return (record, problems);
         }
-        let Some(method) = step
-            .call
-            .as_ref()
-            .and_then(|call| dispatch::method(&call.value))
-        else {
-            record.action = "nothing".to_owned();
-            problems.push("the step is neither a known call nor an advance".to_owned());
+        let Some(method) = step_method(step, &mut record, &mut problems) else {
             return (record, problems);
         };
-        record.action = format!("call {}", method.short_name());
         let step = self.names.apply_step(step);
         let forwarder = &self.target.forwarder;
         forwarder.take();
