@@ -396,23 +396,12 @@ impl State {
             .map(|(key, value)| (key.into_owned(), value.into_owned()))
             .collect();
         if decoded == "/token" {
-            let form: Vec<(String, String)> = url::form_urlencoded::parse(&request.body)
-                .map(|(key, value)| (key.into_owned(), value.into_owned()))
-                .collect();
-            let field = |name: &str| {
-                form.iter()
-                    .find(|(key, _)| key == name)
-                    .map(|(_, value)| value.clone())
-            };
-            let grant_type = field("grant_type");
-            let scope = field("scope").or_else(|| field("assertion").and_then(|a| jwt_scope(&a)));
+            let TokenForm { grant_type, scopes } = token_form(&request.body);
             return Incoming::Token(TokenRequest {
                 method,
                 path: decoded,
                 kind: TokenKind::Endpoint { grant_type },
-                scopes: scope
-                    .map(|s| s.split_whitespace().map(str::to_owned).collect())
-                    .unwrap_or_default(),
+                scopes,
             });
         }
         if decoded.starts_with(METADATA_PREFIX) && decoded.ends_with("/token") {
@@ -822,9 +811,36 @@ fn scripted(response: &ScriptedResponse, now: std::time::SystemTime) -> Response
     template
 }
 
+/// What a token-endpoint request asks for, read from its form body.
+pub(crate) struct TokenForm {
+    /// `grant_type`, verbatim.
+    pub(crate) grant_type: Option<String>,
+    /// The scopes asked for: `scope`, else the `scope` claim of the JWT-bearer `assertion`.
+    pub(crate) scopes: Vec<String>,
+}
+
+/// Reads a token-endpoint request's form body (the mock target and the recording forwarder both need it).
+pub(crate) fn token_form(body: &[u8]) -> TokenForm {
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body)
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let scope = field("scope").or_else(|| field("assertion").and_then(|a| jwt_scope(&a)));
+    TokenForm {
+        grant_type: field("grant_type"),
+        scopes: scope
+            .map(|s| s.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default(),
+    }
+}
+
 /// The `scope` claim of a JWT-bearer assertion (not a secret: the
 /// signature is what matters, and it is never read).
-pub(crate) fn jwt_scope(assertion: &str) -> Option<String> {
+fn jwt_scope(assertion: &str) -> Option<String> {
     let payload = assertion.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))

@@ -601,26 +601,16 @@ fn token_request(
             .collect()
     };
     if path == "/token" {
-        let form: Vec<(String, String)> = url::form_urlencoded::parse(&request.body)
-            .map(|(key, value)| (key.into_owned(), value.into_owned()))
-            .collect();
-        let field = |name: &str| {
-            form.iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.clone())
-        };
-        let grant = match field("grant_type").as_deref() {
+        let form = crate::mock::token_form(&request.body);
+        let grant = match form.grant_type.as_deref() {
             Some("refresh_token") => "refresh_token".to_owned(),
             Some("urn:ietf:params:oauth:grant-type:jwt-bearer") => "jwt_bearer".to_owned(),
             Some(other) => format!("grant_type={other}"),
             None => "no grant_type".to_owned(),
         };
-        let scope = field("scope").or_else(|| {
-            field("assertion").and_then(|assertion| crate::mock::jwt_scope(&assertion))
-        });
         return Some(TokenRecord {
             grant,
-            scopes: scope.map(|s| split(&s, ' ')).unwrap_or_default(),
+            scopes: form.scopes,
             flavored: false,
             issued: None,
             expires_in: None,
