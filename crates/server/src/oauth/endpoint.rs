@@ -185,12 +185,7 @@ pub(crate) async fn token(
     let outcome = match read_form(&headers, body).await {
         Ok(form) => dispatch(&state, &headers, &form, now),
         Err(error) => {
-            tracing::info!(
-                grant = "unknown",
-                outcome = error.code().as_str(),
-                reason = error.description(),
-                "token request refused"
-            );
+            trace_refused_before_grant(&error);
             Err(error)
         }
     };
@@ -200,6 +195,16 @@ pub(crate) async fn token(
     };
     set_date(&mut response, now);
     response
+}
+
+/// Traces a token request refused before its grant was known (not a form, or no usable `grant_type`).
+fn trace_refused_before_grant(error: &OAuthError) {
+    tracing::info!(
+        grant = "unknown",
+        outcome = error.code().as_str(),
+        reason = error.description(),
+        "token request refused"
+    );
 }
 
 /// The form of a token request, checked to be one.
@@ -237,12 +242,7 @@ fn dispatch(
     let grant_type = match form.required("grant_type").and_then(GrantType::parse) {
         Ok(grant_type) => grant_type,
         Err(error) => {
-            tracing::info!(
-                grant = "unknown",
-                outcome = error.code().as_str(),
-                reason = error.description(),
-                "token request refused"
-            );
+            trace_refused_before_grant(&error);
             return Err(error);
         }
     };
