@@ -145,19 +145,9 @@ pub(crate) async fn check_content_length(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
-        return payload_too_large(limit);
+        return ApiError::request_too_large(limit).into_response();
     }
     next.run(request).await
-}
-
-/// 413 `uploadTooLarge` with the envelope.
-pub(crate) fn payload_too_large(limit: usize) -> Response {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "uploadTooLarge",
-        format!("The request body is larger than {limit} bytes."),
-    )
-    .into_response()
 }
 
 /// Answers 503 `backendError` when a request takes longer than the configured timeout. This is a real-time bound on

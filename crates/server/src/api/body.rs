@@ -1,8 +1,9 @@
 //! Request bodies: read with a size limit, and parsed as a `Task` with serde_json, every failure a Google
 //! envelope.
 //!
-//! - A `Content-Length` over the limit is refused before anything is read: 413 `uploadTooLarge`. A body without
-//!   a length (chunked) is read up to the limit and refused the same way when it goes over.
+//! - A `Content-Length` over the limit is refused before anything is read, for every route, by the router's
+//!   middleware (`ops::check_content_length`): 413 `uploadTooLarge`. A body without a length (chunked, or
+//!   gzip-encoded) is read here up to the limit and refused the same way when it goes over.
 //! - The limit is [`HttpLimits::max_body_bytes`](crate::config::HttpLimits::max_body_bytes) (1,402,200
 //!   bytes by default: a 1 MiB payload in base64 plus 4 KiB for the rest of a task). A payload of at most that size but over 1 MiB
 //!   decoded is refused after parsing, by the model's validator: 413 too (see
@@ -16,7 +17,6 @@
 //!   base64 that does not decode): 400 `invalid`, with the model's error text.
 
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, header};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use serde_json::error::Category;
 use taskqueue_model::Task;
@@ -27,16 +27,9 @@ use super::error::ApiError;
 ///
 /// # Errors
 ///
-/// 413 `uploadTooLarge` over the limit (from `Content-Length` before reading, or while reading); 400 `invalid`
-/// if the body cannot be read (a broken upload or bad gzip).
-pub(crate) async fn read(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<u64>().ok());
-    if declared.is_some_and(|length| length > u64::try_from(limit).unwrap_or(u64::MAX)) {
-        return Err(ApiError::request_too_large(limit));
-    }
+/// 413 `uploadTooLarge` when the body goes over the limit while it is read; 400 `invalid` if the body cannot be
+/// read (a broken upload or bad gzip).
+pub(crate) async fn read(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) => {

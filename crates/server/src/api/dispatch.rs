@@ -189,7 +189,6 @@ async fn handle(
         queue,
         task,
         params,
-        headers: &parts.headers,
         now: state.now_timestamp(),
     };
     let reply = methods::run(&call, body).await?;

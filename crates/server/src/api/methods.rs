@@ -29,7 +29,6 @@
 //!   `LeaseExpired` 400 `invalid`; a storage failure 500 `backendError`, its cause logged, never sent.
 
 use axum::body::Body;
-use axum::http::HeaderMap;
 use taskqueue_model::{
     ApiMethod, QueuePath, Task, TaskQueue, TaskQueueAcl, Tasks, Tasks2, Timestamp, ValidationError,
     kind, validate,
@@ -59,8 +58,6 @@ pub(crate) struct Call<'a> {
     pub(crate) task: Option<&'a str>,
     /// The query parameters.
     pub(crate) params: &'a Params,
-    /// The request headers (for the body's length).
-    pub(crate) headers: &'a HeaderMap,
     /// The time of the request, from the server's clock.
     pub(crate) now: Timestamp,
 }
@@ -104,7 +101,7 @@ impl Call<'_> {
 
     /// Reads the body as a task.
     async fn body_task(&self, body: Body) -> Result<Task, ApiError> {
-        let bytes = body::read(body, self.headers, self.state.config.limits.max_body_bytes).await?;
+        let bytes = body::read(body, self.state.config.limits.max_body_bytes).await?;
         body::task(&bytes)
     }
 
