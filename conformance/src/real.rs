@@ -23,6 +23,7 @@
 //! Every secret involved is handed to the secret scanner.
 
 pub mod compare;
+pub mod faults;
 pub mod forwarder;
 mod http1;
 
@@ -42,6 +43,7 @@ use crate::load::LoadedScenario;
 use crate::report::{Outcome, ScenarioRecord, StepRecord, Target, WireCounters};
 use crate::reports::secrets::SecretScanner;
 use crate::scenario::{RealPolicy, Step};
+use crate::template::Window;
 use crate::{dispatch, expect, runner, setup, template};
 use compare::{Labels, compare};
 use forwarder::Forwarder;
@@ -54,6 +56,10 @@ pub const ENV_PROJECT: &str = "TQ_CONFORMANCE_PROJECT";
 pub const ENV_QUEUE: &str = "TQ_CONFORMANCE_QUEUE";
 /// The variable holding a static access token.
 pub const ENV_TOKEN: &str = "TQ_CONFORMANCE_TOKEN";
+
+/// How far a time the endpoint sends may lie outside the call (its clock
+/// is not ours).
+const TIME_TOLERANCE: Duration = Duration::from_secs(5);
 
 /// The real-time bound on one HTTP attempt.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -393,7 +399,11 @@ async fn run_call(
         record.result = "not run".to_owned();
         return (record, problems);
     };
-    let checked = expect::judge(step.expect.as_ref(), &outcome, clock.now());
+    let checked = expect::judge(
+        step.expect.as_ref(),
+        &outcome,
+        Window::between(now, clock.now(), TIME_TOLERANCE),
+    );
     record.result = checked.result;
     problems.extend(checked.problems);
     if let Some(counters) = &step.counters {

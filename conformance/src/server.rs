@@ -52,6 +52,7 @@ use taskqueue_clock::Clock;
 
 use crate::load::LoadedScenario;
 use crate::real::compare::Labels;
+use crate::real::faults::{self, Plan, TokenErrors};
 use crate::report::{Outcome, ScenarioRecord, StepRecord, Target};
 use crate::reports::secrets::SecretScanner;
 use crate::runner::{
@@ -59,6 +60,7 @@ use crate::runner::{
     run_advance, run_pool, step_method,
 };
 use crate::scenario::Step;
+use crate::template::Window;
 use crate::{dispatch, expect, template};
 use applicability::Applicability;
 use compare::{Names, compare_all};
@@ -197,7 +199,7 @@ async fn execute(loaded: &LoadedScenario) -> ServerScenario {
     let scenario = &loaded.scenario;
     let mut record = empty_record_on(loaded, Target::Server);
     let mut secrets = Vec::new();
-    let note = match applicability::decide(scenario) {
+    let (note, injected_note) = match applicability::decide(scenario) {
         Applicability::Skip(reason) => {
             record.outcome = Outcome::Skipped(reason);
             return ServerScenario {
@@ -205,7 +207,11 @@ async fn execute(loaded: &LoadedScenario) -> ServerScenario {
                 secrets: Secrets::default(),
             };
         }
-        Applicability::Run { note } => note,
+        Applicability::Run { note, injected } => (
+            note,
+            (!injected.is_empty())
+                .then(|| format!("note: the forwarder injects: {}", injected.join("; "))),
+        ),
     };
     let target = match target::start(scenario, &mut secrets).await {
         Ok(target) => target,
@@ -228,11 +234,17 @@ async fn execute(loaded: &LoadedScenario) -> ServerScenario {
         names: Names::new(&spec.generated),
         grant: scenario.credentials.grant,
         revoke: spec.revoke.clone(),
+        token_errors: if spec.run.is_some() {
+            TokenErrors::Upstream
+        } else {
+            TokenErrors::Injected
+        },
     };
     let mut first_notes = vec![format!("note: server: {}", target.summary)];
     if let Some(note) = note {
         first_notes.push(format!("note: runs although its script has faults: {note}"));
     }
+    first_notes.extend(injected_note);
     for (index, step) in scenario.steps.iter().enumerate() {
         let number = index + 1;
         if number > 1
@@ -282,6 +294,7 @@ struct Run<'a> {
     names: Names,
     grant: crate::scenario::Grant,
     revoke: Vec<crate::scenario::Revocation>,
+    token_errors: TokenErrors,
 }
 
 impl Run<'_> {
@@ -305,6 +318,11 @@ impl Run<'_> {
         let step = self.names.apply_step(step);
         let forwarder = &self.target.forwarder;
         forwarder.take();
+        forwarder.set_plan(faults::plan(
+            &step.exchanges,
+            step.expect.as_ref(),
+            self.token_errors,
+        ));
         let sleeps_before = clock.sleeps().len();
         let now = clock.now();
         let outcome = match dispatch::start(
@@ -329,6 +347,7 @@ impl Run<'_> {
                 None
             }
         };
+        forwarder.set_plan(Plan::default());
         let recorded = forwarder.take();
         let start = clock.now().checked_sub(clock.elapsed());
         record.wire = recorded
@@ -361,7 +380,11 @@ impl Run<'_> {
                 {
                     expected.ok = Some(compare::align(ok, actual));
                 }
-                let checked = expect::judge(expected.as_ref(), &outcome, clock.now());
+                let checked = expect::judge(
+                    expected.as_ref(),
+                    &outcome,
+                    Window::between(now, clock.now(), Duration::ZERO),
+                );
                 record.result = checked.result;
                 problems.extend(checked.problems);
             }

@@ -33,7 +33,7 @@
 //! arguments, request paths and bodies, answers and `expect`) stands for
 //! that name ([`Names`]).
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use taskqueue_model::QueuePath;
@@ -41,6 +41,7 @@ use taskqueue_model::QueuePath;
 use crate::real::compare::{Comparison, Labels, Templates, differences};
 use crate::real::forwarder::{Recorded, error_reason};
 use crate::scenario::{ApiExchange, Exchange, Expect, Grant, Spanned, Step, TokenExchange};
+use crate::template::Window;
 
 /// Task names of the script bound to the names the server generated.
 #[derive(Debug, Clone, Default)]
@@ -264,7 +265,13 @@ pub fn compare_all(
                     want.response.json = Some(align(script_json, actual));
                 }
                 let at = got.at.unwrap_or(now);
-                let problems = differences(&want, got, labels, now, Templates::At(at));
+                let problems = differences(
+                    &want,
+                    got,
+                    labels,
+                    now,
+                    Templates::Within(Window::between(now, at, Duration::ZERO)),
+                );
                 if !problems.is_empty() {
                     comparison.problems.push(format!(
                         "exchange {number} (scripted {}; observed {}): {}",
@@ -394,6 +401,7 @@ mod tests {
             token_exchange: None,
             at: Some(NOW + std::time::Duration::from_secs(5)),
             revoked: false,
+            injected: false,
         }
     }
 
