@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use taskqueue_clock::{Clock, SystemClock};
 use taskqueue_conformance::coverage::{self, Inventory};
 use taskqueue_conformance::ledger::{self, Ledger};
-use taskqueue_conformance::real::{self, RealConfig};
+use taskqueue_conformance::real::{self, RealArgs, RealConfig};
 use taskqueue_conformance::reports::secrets::SecretScanner;
 use taskqueue_conformance::reports::{self, Progress, RunReport};
 use taskqueue_conformance::snapshot;
@@ -43,18 +43,27 @@ Options:
   --matrix PATH         Write the behaviour x method x target matrix (Markdown) to PATH
   --ledger PATH         The expected-failures ledger (default: conformance/expected-failures.yaml)
   --snapshots DIR       Check each record against DIR/<id>@<target>.snap with insta
-                        (default: conformance/snapshots, conformance/snapshots/server or
-                        conformance/snapshots/real)
+                        (default: conformance/snapshots or conformance/snapshots/server;
+                        real target: target/conformance/real/<endpoint>, where each run
+                        writes its records as <id>@real.yaml)
   --no-snapshots        Do not check snapshots
+  --check-snapshots     Real target: check DIR/<id>@real.snap with insta instead of writing
   --ineligible PATH     The coverage exemptions (default: conformance/coverage/ineligible.yaml)
   --jobs N              Mock or server scenarios run at once (default: the available parallelism)
   --base-url URL        Real target: the API base URL, ending in projects/ (or TQ_CONFORMANCE_BASE_URL)
   --project PROJECT     Real target: the project path segment (or TQ_CONFORMANCE_PROJECT)
-  --queue QUEUE         Real target: the queue (or TQ_CONFORMANCE_QUEUE)
+  --queues Q1,Q2,...    Real target: the queue pool, one scenario at a time per queue, each
+                        drained before and after (or TQ_CONFORMANCE_QUEUES; --queue Q for one)
+  --credentials FILE    Real target: an authorized_user or service_account key file that
+                        mints a token per scope set (or TQ_CONFORMANCE_CREDENTIALS)
+  --max-wait SECS       Real target: advances up to this long wait in real time; longer ones
+                        make the scenario not applicable (default 5)
+  --time-tolerance SECS Real target: how far a time the endpoint sends may lie outside the
+                        call (default 3)
   -h, --help            Print this message
 
-Real-target credentials come from the environment only: TQ_CONFORMANCE_TOKEN (a static
-access token), else Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, ...).
+Real-target credentials: --credentials FILE, else TQ_CONFORMANCE_TOKEN (a static access
+token: only scenarios without token exchanges run), else Application Default Credentials.
 
 Exit status: 0 passed; 1 a failure, coverage gap or stale ledger entry; 2 usage or load
 error; 3 a report would contain a secret (nothing written).
@@ -75,7 +84,11 @@ struct Options {
     jobs: Option<usize>,
     base_url: Option<String>,
     project: Option<String>,
-    queue: Option<String>,
+    queues: Option<String>,
+    credentials: Option<String>,
+    max_wait: Option<std::time::Duration>,
+    time_tolerance: Option<std::time::Duration>,
+    check_snapshots: bool,
 }
 
 /// The options of `args`; `Ok(None)` for help.
@@ -93,7 +106,11 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         jobs: None,
         base_url: None,
         project: None,
-        queue: None,
+        queues: None,
+        credentials: None,
+        max_wait: None,
+        time_tolerance: None,
+        check_snapshots: false,
     };
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -106,6 +123,10 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         }
         if flag == "--no-snapshots" {
             options.no_snapshots = true;
+            continue;
+        }
+        if flag == "--check-snapshots" {
+            options.check_snapshots = true;
             continue;
         }
         let mut value = || {
@@ -138,7 +159,22 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             }
             "--base-url" => options.base_url = Some(value()?),
             "--project" => options.project = Some(value()?),
-            "--queue" => options.queue = Some(value()?),
+            "--queue" | "--queues" => options.queues = Some(value()?),
+            "--credentials" => options.credentials = Some(value()?),
+            "--max-wait" | "--time-tolerance" => {
+                let text = value()?;
+                let seconds = text
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+                    .ok_or_else(|| format!("`{flag} {text}` is not a number of seconds"))?;
+                let duration = std::time::Duration::from_secs_f64(seconds);
+                if flag == "--max-wait" {
+                    options.max_wait = Some(duration);
+                } else {
+                    options.time_tolerance = Some(duration);
+                }
+            }
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
@@ -278,6 +314,12 @@ fn run(options: &Options) -> ExitCode {
     };
     let snapshot_problems = if options.no_snapshots {
         Vec::new()
+    } else if options.target == Target::Real && !options.check_snapshots {
+        let dir = options
+            .snapshots
+            .clone()
+            .unwrap_or_else(|| real_snapshot_dir(options));
+        write_records(&records, &dir, &secrets)
     } else {
         let dir = options.snapshots.clone().unwrap_or_else(|| {
             default_path(match options.target {
@@ -310,6 +352,46 @@ fn run(options: &Options) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The real target's snapshot directory: one per endpoint, under
+/// `target/conformance/real/`.
+fn real_snapshot_dir(options: &Options) -> PathBuf {
+    let endpoint = options
+        .base_url
+        .clone()
+        .or_else(|| std::env::var(real::ENV_BASE_URL).ok())
+        .unwrap_or_else(|| "default".to_owned());
+    let slug: String = endpoint
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    default_path("target/conformance/real").join(slug.trim_matches('_'))
+}
+
+/// Writes every record as `<id>@real.yaml` in `dir` after the secret scan:
+/// the real target's records, kept to compare runs; problems as text.
+fn write_records(records: &[ScenarioRecord], dir: &Path, secrets: &SecretScanner) -> Vec<String> {
+    if let Err(error) = std::fs::create_dir_all(dir) {
+        return vec![format!("cannot create {}: {error}", dir.display())];
+    }
+    records
+        .iter()
+        .filter_map(|record| {
+            let name = snapshot::snapshot_name(record);
+            let text = match serde_saphyr::to_string(record) {
+                Ok(text) => text,
+                Err(error) => return Some(format!("{name}: cannot be written: {error}")),
+            };
+            if let Err(hit) = secrets.scan(&format!("record {name}"), &text) {
+                return Some(hit.to_string());
+            }
+            let path = dir.join(format!("{name}.yaml"));
+            std::fs::write(&path, text)
+                .err()
+                .map(|error| format!("cannot write {}: {error}", path.display()))
+        })
+        .collect()
 }
 
 /// Checks the snapshot of every record that did not fail (a failure is
@@ -365,17 +447,23 @@ fn execute(
         }
         Target::Real => {
             let config = RealConfig::resolve(
-                options.base_url.as_deref(),
-                options.project.as_deref(),
-                options.queue.as_deref(),
+                &RealArgs {
+                    base_url: options.base_url.as_deref(),
+                    project: options.project.as_deref(),
+                    queues: options.queues.as_deref(),
+                    credentials: options.credentials.as_deref(),
+                    max_wait: options.max_wait,
+                    time_tolerance: options.time_tolerance,
+                },
                 |name| std::env::var(name).ok(),
             )?;
-            let progress = Progress::for_stderr(scenarios.len(), true);
-            let run = runtime.block_on(real::run_real(&config, scenarios, |index, loaded| {
-                progress.show(index, Target::Real, &loaded.scenario.id);
+            let progress = Progress::for_stderr(scenarios.len(), false);
+            let run = runtime.block_on(real::run_real(&config, scenarios, |done, loaded| {
+                progress.show(done, Target::Real, &loaded.scenario.id);
             }));
             progress.finish();
             let run = run?;
+            eprintln!("{}", run.header);
             Ok((run.records, run.secrets))
         }
     }
@@ -446,7 +534,7 @@ mod tests {
         assert_eq!(options.jobs, Some(3));
         assert_eq!(options.base_url.as_deref(), Some("http://x/"));
         assert_eq!(options.project.as_deref(), Some("s~p"));
-        assert_eq!(options.queue.as_deref(), Some("q"));
+        assert_eq!(options.queues.as_deref(), Some("q"));
         let default = parse(&[]).expect("valid").expect("not help");
         assert_eq!(default.target, Target::Mock);
         assert_eq!(default.filter, None);

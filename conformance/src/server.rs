@@ -369,6 +369,7 @@ impl Run<'_> {
             &mut self.labels,
             &mut self.names,
             now,
+            Duration::ZERO,
         );
         problems.extend(comparison.problems);
         match outcome {

@@ -243,6 +243,8 @@ struct State {
     secrets: Vec<String>,
     /// The running step's faults to inject.
     plan: Plan,
+    /// Scopes asked for in place of the client's ([`ForwarderOptions::grant_scopes`]).
+    grant_scopes: Option<Vec<String>>,
 }
 
 /// What a forwarder does beyond forwarding.
@@ -258,6 +260,9 @@ pub struct ForwarderOptions {
     /// narrower than requested, as a user's partial consent or a VM's
     /// access scopes make it.
     pub grant_scopes: Option<Vec<String>>,
+    /// Where `POST /token` goes, when the token endpoint is not at the API's
+    /// origin (Google's `https://oauth2.googleapis.com/token`).
+    pub token_upstream: Option<Url>,
 }
 
 impl std::fmt::Debug for ForwarderOptions {
@@ -266,6 +271,7 @@ impl std::fmt::Debug for ForwarderOptions {
             .field("clock", &self.clock.is_some())
             .field("revoke", &self.revoke)
             .field("grant_scopes", &self.grant_scopes)
+            .field("token_upstream", &self.token_upstream)
             .finish()
     }
 }
@@ -276,7 +282,7 @@ struct Shared {
     queue_prefix: String,
     http: reqwest::Client,
     clock: Option<SharedClock>,
-    grant_scopes: Option<Vec<String>>,
+    token_upstream: Option<Url>,
     state: Mutex<State>,
 }
 
@@ -382,9 +388,10 @@ impl Forwarder {
             queue_prefix,
             http,
             clock: options.clock,
-            grant_scopes: options.grant_scopes,
+            token_upstream: options.token_upstream,
             state: Mutex::new(State {
                 revoked: options.revoke,
+                grant_scopes: options.grant_scopes,
                 ..State::default()
             }),
         });
@@ -429,6 +436,13 @@ impl Forwarder {
     /// (see [`super::faults`]); an empty plan forwards everything.
     pub fn set_plan(&self, plan: Plan) {
         self.shared.lock().plan = plan;
+    }
+
+    /// From now on, asks the token endpoint for `scopes` in place of the
+    /// client's (see [`ForwarderOptions::grant_scopes`]); `None` forwards
+    /// what the client asks for.
+    pub fn set_grant_scopes(&self, scopes: Option<Vec<String>>) {
+        self.shared.lock().grant_scopes = scopes;
     }
 
     /// Starts a new scenario: forgets the exchanges and the token labels.
@@ -553,8 +567,14 @@ async fn forward(shared: &Shared, request: RawRequest) -> (u16, Vec<(String, Str
     let mut url = shared.upstream.clone();
     url.set_path(path);
     url.set_query(query);
+    if path == "/token"
+        && let Some(token_upstream) = &shared.token_upstream
+    {
+        url = token_upstream.clone();
+    }
     let mut request = request;
-    if let (Some(token), Some(scopes)) = (&token_exchange, &shared.grant_scopes) {
+    let grant_scopes = shared.lock().grant_scopes.clone();
+    if let (Some(token), Some(scopes)) = (&token_exchange, &grant_scopes) {
         narrow_scopes(&mut url, &mut request, token, scopes);
     }
     let answer = match reqwest::Method::from_bytes(request.method.as_bytes()) {

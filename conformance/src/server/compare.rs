@@ -61,6 +61,14 @@ impl Names {
         }
     }
 
+    /// Also stands `actual` for the script's `script` from the start (a
+    /// task name made unique per run on a real endpoint, a queue of the
+    /// pool).
+    pub fn with_fixed(mut self, script: &str, actual: &str) -> Names {
+        self.bound.push((script.to_owned(), actual.to_owned()));
+        self
+    }
+
     /// The bindings so far, for the record.
     pub fn bound(&self) -> &[(String, String)] {
         &self.bound
@@ -240,6 +248,7 @@ pub fn compare_all(
     labels: &mut Labels,
     names: &mut Names,
     now: SystemTime,
+    tolerance: Duration,
 ) -> Comparison {
     let mut comparison = Comparison::default();
     for index in 0..script.len().max(recorded.len()) {
@@ -270,7 +279,7 @@ pub fn compare_all(
                     got,
                     labels,
                     now,
-                    Templates::Within(Window::between(now, at, Duration::ZERO)),
+                    Templates::Within(Window::between(now, at, tolerance)),
                 );
                 if !problems.is_empty() {
                     comparison.problems.push(format!(
@@ -446,6 +455,7 @@ mod tests {
             &mut Labels::default(),
             &mut names,
             NOW,
+            Duration::ZERO,
         );
         assert_eq!(comparison.problems, Vec::<String>::new());
 
@@ -466,6 +476,7 @@ mod tests {
             &mut Labels::default(),
             &mut names,
             NOW,
+            Duration::ZERO,
         );
         assert_eq!(comparison.problems.len(), 1, "{:?}", comparison.problems);
         assert!(
@@ -489,6 +500,7 @@ mod tests {
             &mut Labels::default(),
             &mut Names::default(),
             NOW,
+            Duration::ZERO,
         );
         assert_eq!(
             comparison.problems,
@@ -506,6 +518,7 @@ mod tests {
             &mut Labels::default(),
             &mut Names::default(),
             NOW,
+            Duration::ZERO,
         );
         assert_eq!(
             comparison.problems,
@@ -575,6 +588,7 @@ mod tests {
             &mut Labels::default(),
             &mut names,
             NOW,
+            Duration::ZERO,
         );
         assert_eq!(comparison.problems, Vec::<String>::new());
         assert_eq!(
