@@ -60,6 +60,11 @@ Options:
                         make the scenario not applicable (default 5)
   --time-tolerance SECS Real target: how far a time the endpoint sends may lie outside the
                         call (default 3)
+  --reference-server BINARY
+                        Real target: start BINARY (taskqueue-server: a path, or a name found
+                        beside this program) on 127.0.0.1 first, with a
+                        fresh `init` in target/conformance/reference-server (SQLite, real time,
+                        6 queues), and run against it with its authorized_user key
   -h, --help            Print this message
 
 Real-target credentials: --credentials FILE, else TQ_CONFORMANCE_TOKEN (a static access
@@ -89,6 +94,7 @@ struct Options {
     max_wait: Option<std::time::Duration>,
     time_tolerance: Option<std::time::Duration>,
     check_snapshots: bool,
+    reference_server: Option<PathBuf>,
 }
 
 /// The options of `args`; `Ok(None)` for help.
@@ -111,6 +117,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         max_wait: None,
         time_tolerance: None,
         check_snapshots: false,
+        reference_server: None,
     };
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -161,6 +168,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "--project" => options.project = Some(value()?),
             "--queue" | "--queues" => options.queues = Some(value()?),
             "--credentials" => options.credentials = Some(value()?),
+            "--reference-server" => options.reference_server = Some(value()?.into()),
             "--max-wait" | "--time-tolerance" => {
                 let text = value()?;
                 let seconds = text
@@ -354,9 +362,29 @@ fn run(options: &Options) -> ExitCode {
     }
 }
 
+/// `binary` if it names a file, else the file of that name in this
+/// program's directory (cargo builds `taskqueue-server` there).
+fn beside_this_binary(binary: &Path) -> PathBuf {
+    if binary.is_file() {
+        return binary.to_owned();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join(binary)))
+        .filter(|path| path.is_file())
+        .unwrap_or_else(|| binary.to_owned())
+}
+
+/// How many queues the reference server of `--reference-server` gets: one
+/// worker each.
+const REFERENCE_QUEUES: usize = 6;
+
 /// The real target's snapshot directory: one per endpoint, under
 /// `target/conformance/real/`.
 fn real_snapshot_dir(options: &Options) -> PathBuf {
+    if options.reference_server.is_some() {
+        return default_path("target/conformance/real/reference-server");
+    }
     let endpoint = options
         .base_url
         .clone()
@@ -446,12 +474,30 @@ fn execute(
             Ok((records, SecretScanner::new()))
         }
         Target::Real => {
+            let reference = match &options.reference_server {
+                Some(binary) => Some(real::reference::start(
+                    &beside_this_binary(binary),
+                    &default_path("target/conformance/reference-server"),
+                    REFERENCE_QUEUES,
+                )?),
+                None => None,
+            };
+            let queues = reference.as_ref().map(|server| server.queues.join(","));
+            let credentials = reference
+                .as_ref()
+                .map(|server| server.credentials.display().to_string());
             let config = RealConfig::resolve(
                 &RealArgs {
-                    base_url: options.base_url.as_deref(),
-                    project: options.project.as_deref(),
-                    queues: options.queues.as_deref(),
-                    credentials: options.credentials.as_deref(),
+                    base_url: reference
+                        .as_ref()
+                        .map(|server| server.base_url.as_str())
+                        .or(options.base_url.as_deref()),
+                    project: reference
+                        .as_ref()
+                        .map(|_| real::reference::PROJECT)
+                        .or(options.project.as_deref()),
+                    queues: queues.as_deref().or(options.queues.as_deref()),
+                    credentials: credentials.as_deref().or(options.credentials.as_deref()),
                     max_wait: options.max_wait,
                     time_tolerance: options.time_tolerance,
                 },
@@ -464,6 +510,7 @@ fn execute(
             progress.finish();
             let run = run?;
             eprintln!("{}", run.header);
+            drop(reference);
             Ok((run.records, run.secrets))
         }
     }

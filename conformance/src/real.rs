@@ -42,6 +42,7 @@ pub mod endpoint;
 pub mod faults;
 pub mod forwarder;
 mod http1;
+pub mod reference;
 
 use std::fmt;
 use std::path::PathBuf;
