@@ -87,6 +87,15 @@ impl Call<'_> {
             }
             StoreError::NotFound | StoreError::Tombstoned => ApiError::not_found("Not Found"),
             StoreError::LeaseExpired => ApiError::invalid("The task lease has expired."),
+            StoreError::StorageFull(_) => {
+                tracing::error!(
+                    method = self.method.id(),
+                    queue = %self.queue.name,
+                    error = %error,
+                    "the store is full"
+                );
+                ApiError::storage_full()
+            }
             StoreError::AlreadyExists | StoreError::Storage(_) => {
                 tracing::error!(
                     method = self.method.id(),
