@@ -18,7 +18,9 @@ use taskqueue_clock::SharedClock;
 use taskqueue_model::Timestamp;
 
 use crate::metrics::Metrics;
-use crate::{LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreError, StoredTask};
+use crate::{
+    LeaseProof, LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreError, StoredTask,
+};
 
 /// How long expired entries may stay in the lease book while leases go on without a scrape.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
@@ -262,13 +264,13 @@ impl Store for WatchedStore {
         &self,
         queue: &str,
         name: &str,
-        expected_eta: Timestamp,
+        proof: LeaseProof,
         new_lease_secs: u32,
         now: Timestamp,
     ) -> Result<StoredTask, StoreError> {
         let outcome = self
             .inner
-            .modify_lease(queue, name, expected_eta, new_lease_secs, now)
+            .modify_lease(queue, name, proof, new_lease_secs, now)
             .await;
         self.watch.write("modify_lease", &outcome);
         if let Ok(task) = &outcome {
