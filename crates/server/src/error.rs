@@ -21,6 +21,7 @@
 /// | `Tombstoned` | delete | 200 | – | – | a repeated delete is idempotent (AppScale's REST layer answers 200); `choices.repeated_delete: not_found` gives 404 |
 /// | `LeaseExpired` | update, patch | 400 | `invalid` | `The task lease has expired.` | AppScale and both emulators; scenarios `lease.stale-holder-refused`, `lease.update-after-expiry-refused` |
 /// | `Storage` | any | 500 | `backendError` | `Backend Error` | never the store's message: it may name paths |
+/// | `StorageFull` | insert, lease, update, patch, delete | 507 | `insufficientStorage` | `The server's storage is full: the write was not made.` | no client retries a 507 (they retry 500 and 503), so workers stop and say why instead of retrying a write that cannot succeed until an operator frees space |
 ///
 /// `LeaseExpired` covers an expired lease, a foreign or stale `leaseTimestamp`, and a task that is not leased at
 /// all: "GAE does not differentiate between the two conditions" (AppScale, taskqueue-api.md §4).
@@ -43,6 +44,9 @@ pub enum StoreError {
     /// The store failed: I/O, a corrupt or foreign database file, a schema too new, a stopped worker.
     #[error("storage error: {0}")]
     Storage(String),
+    /// The store is out of space (a full disk): nothing was written. Reads still work.
+    #[error("storage full: {0}")]
+    StorageFull(String),
 }
 
 impl StoreError {
@@ -54,6 +58,12 @@ impl StoreError {
     /// Whether the store itself failed, as opposed to refusing the operation.
     #[must_use]
     pub fn is_storage(&self) -> bool {
-        matches!(self, Self::Storage(_))
+        matches!(self, Self::Storage(_) | Self::StorageFull(_))
+    }
+
+    /// Whether the store failed because it is out of space.
+    #[must_use]
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, Self::StorageFull(_))
     }
 }

@@ -107,6 +107,15 @@ impl Call<'_> {
             }
             StoreError::NotFound | StoreError::Tombstoned => ApiError::not_found("Not Found"),
             StoreError::LeaseExpired => lease_expired(),
+            StoreError::StorageFull(_) => {
+                tracing::error!(
+                    method = self.method.id(),
+                    queue = %self.queue.name,
+                    error = %error,
+                    "the store is full"
+                );
+                ApiError::storage_full()
+            }
             StoreError::AlreadyExists | StoreError::Storage(_) => {
                 tracing::error!(
                     method = self.method.id(),

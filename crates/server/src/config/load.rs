@@ -166,6 +166,14 @@ struct RawLimits {
     max_body_bytes: Option<Spanned<String>>,
     #[serde(default)]
     request_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    header_read_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    idle_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    body_read_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    max_connections: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -403,26 +411,51 @@ fn token_policy(path: &Path, raw: &RawTokens) -> Result<TokenPolicy, ConfigError
 
 fn http_limits(path: &Path, raw: &RawLimits) -> Result<HttpLimits, ConfigError> {
     let mut limits = HttpLimits::default();
-    if let Some(value) = &raw.max_body_bytes {
-        limits.max_body_bytes = value
+    let positive = |key: &str, value: &Spanned<String>, what: &str| {
+        value
             .value
             .trim()
             .parse::<usize>()
             .ok()
-            .filter(|bytes| *bytes > 0)
+            .filter(|number| *number > 0)
             .ok_or_else(|| {
                 at(
                     path,
                     value,
                     format!(
-                        "`max_body_bytes: {}` must be a positive number of bytes",
+                        "`{key}: {}` must be a positive number of {what}",
                         value.value
                     ),
                 )
-            })?;
+            })
+    };
+    if let Some(value) = &raw.max_body_bytes {
+        limits.max_body_bytes = positive("max_body_bytes", value, "bytes")?;
     }
-    if let Some(value) = &raw.request_timeout {
-        limits.request_timeout = positive_duration(path, "request_timeout", value)?;
+    if let Some(value) = &raw.max_connections {
+        limits.max_connections = positive("max_connections", value, "connections")?;
+    }
+    for (key, raw, field) in [
+        (
+            "request_timeout",
+            &raw.request_timeout,
+            &mut limits.request_timeout,
+        ),
+        (
+            "header_read_timeout",
+            &raw.header_read_timeout,
+            &mut limits.header_read_timeout,
+        ),
+        ("idle_timeout", &raw.idle_timeout, &mut limits.idle_timeout),
+        (
+            "body_read_timeout",
+            &raw.body_read_timeout,
+            &mut limits.body_read_timeout,
+        ),
+    ] {
+        if let Some(value) = raw {
+            *field = positive_duration(path, key, value)?;
+        }
     }
     Ok(limits)
 }

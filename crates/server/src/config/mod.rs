@@ -30,6 +30,10 @@
 //! limits:                               # optional, each key too
 //!   max_body_bytes: 1402200
 //!   request_timeout: 30s
+//!   header_read_timeout: 10s
+//!   idle_timeout: 60s
+//!   body_read_timeout: 20s
+//!   max_connections: 4096
 //! purge_interval: 60s                   # optional, default 60s
 //! metadata:                             # optional: the metadata-server-compatible endpoint
 //!   service_account: worker@dev-project.iam.gserviceaccount.com
@@ -401,6 +405,19 @@ pub struct HttpLimits {
     pub max_body_bytes: usize,
     /// How long a request may take before it is answered 503. Default 30 s.
     pub request_timeout: Duration,
+    /// How long a client has to send a request's headers, from its first byte: past it the connection is closed
+    /// (slow-header clients hold a connection without ever sending a request). Default 10 s.
+    pub header_read_timeout: Duration,
+    /// How long a connection may stay idle between requests (keep-alive), or without reading any of a response,
+    /// before it is closed. Default 60 s.
+    pub idle_timeout: Duration,
+    /// How long a client has to send a request's whole body, from the end of its headers: past it the request is
+    /// answered 408 `requestTimeout` and the connection closed. Default 20 s.
+    pub body_read_timeout: Duration,
+    /// The most connections served at once. Connections over it are answered 503 at once and closed, and
+    /// counted. The server also keeps it under half its file-descriptor limit (`serve` raises the soft
+    /// `RLIMIT_NOFILE` to the hard limit first). Default 4096.
+    pub max_connections: usize,
 }
 
 impl Default for HttpLimits {
@@ -408,6 +425,10 @@ impl Default for HttpLimits {
         Self {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(20),
+            max_connections: 4096,
         }
     }
 }

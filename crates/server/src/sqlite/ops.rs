@@ -82,8 +82,11 @@ pub(crate) const STATEMENTS: &[(&str, &str)] = &[
     ("PURGE_LEASE_LOG", PURGE_LEASE_LOG),
 ];
 
-/// A SQLite failure as a [`StoreError::Storage`].
+/// A SQLite failure as a [`StoreError::Storage`], or [`StoreError::StorageFull`] when the disk is full.
 pub(crate) fn sql(error: rusqlite::Error) -> StoreError {
+    if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        return StoreError::StorageFull(format!("SQLite: {error}"));
+    }
     StoreError::storage("SQLite", error)
 }
 

@@ -19,6 +19,7 @@ mod client_e2e;
 mod concurrency;
 mod config;
 mod config_init;
+mod connections;
 mod crash;
 mod durability;
 mod equivalence;
