@@ -85,7 +85,8 @@ impl StoreWatch {
     fn sweep(&self, book: &mut LeaseBook, now: Timestamp) {
         for (queue, leases) in &mut book.queues {
             let before = leases.len();
-            leases.retain(|_, expiry| *expiry > now);
+            // A lease is held through its expiry instant (`StoredTask::is_lease_held`).
+            leases.retain(|_, expiry| *expiry >= now);
             let expired = before - leases.len();
             if expired > 0 {
                 self.metrics
@@ -130,7 +131,7 @@ impl StoreWatch {
         for task in tasks {
             if leases
                 .insert(task.name.clone(), task.eta)
-                .is_some_and(|previous| previous <= now)
+                .is_some_and(|previous| previous < now)
             {
                 expired += 1;
             }
@@ -167,7 +168,7 @@ impl StoreWatch {
             .queues
             .get_mut(queue)
             .and_then(|leases| leases.remove(name))
-            .is_some_and(|expiry| expiry <= now);
+            .is_some_and(|expiry| expiry < now);
         if ran_out {
             self.metrics.expired.with_label_values(&[queue]).inc();
         }
