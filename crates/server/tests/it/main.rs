@@ -28,6 +28,7 @@ mod oauth_support;
 mod oauth_token;
 mod ops;
 mod process;
+mod refusals;
 mod semantics;
 mod support;
 mod traces;
