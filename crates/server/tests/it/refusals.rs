@@ -15,9 +15,9 @@ use http_body_util::BodyExt as _;
 use proptest::prelude::*;
 use serde_json::Value;
 use taskqueue_auth::{Scope, ScopeSet};
-use taskqueue_clock::{Clock as _, SharedClock};
+use taskqueue_clock::SharedClock;
 use taskqueue_server::config::ServerConfig;
-use taskqueue_server::{AppState, MemoryStore, NewTask, QueueDef, Store as _, StoreConfig, router};
+use taskqueue_server::{AppState, MemoryStore, NewTask, QueueDef, StoreConfig, router};
 use tower::ServiceExt as _;
 
 use crate::support;
