@@ -43,7 +43,8 @@ pub struct StoreWatch {
     last_failure: Mutex<Option<WriteFailure>>,
 }
 
-/// The leases handed out and not yet deleted, released or seen expired: queue → task name → lease expiry.
+/// The leases handed out and not yet deleted, released or seen expired: queue → task name → lease expiry. A
+/// queue's map stays when it empties (queues are the configured ones), so its gauge goes back to 0.
 #[derive(Debug, Default)]
 struct LeaseBook {
     queues: HashMap<String, HashMap<String, Timestamp>>,
@@ -92,7 +93,6 @@ impl StoreWatch {
                     .inc_by(expired as u64);
             }
         }
-        book.queues.retain(|_, leases| !leases.is_empty());
         book.last_sweep = Some(now);
     }
 

@@ -22,6 +22,7 @@ mod connections;
 mod crash;
 mod durability;
 mod equivalence;
+mod health_metrics;
 mod oauth_e2e;
 mod oauth_metadata;
 mod oauth_support;
