@@ -13,8 +13,9 @@ use taskqueue_model::validate;
 use super::queue_yaml::parse_queue_yaml;
 use super::yaml::{at, duration, email, from_yaml, positive_duration};
 use super::{
-    ConfigError, HttpLimits, MetadataConfig, Principals, ServerConfig, ServiceAccountPrincipal,
-    StorageConfig, TokenPolicy, UserPrincipal,
+    ApiChoices, ConfigError, HttpLimits, MetadataConfig, ModifyMissingTask, PatchLeaseTimestamp,
+    Principals, RepeatedDelete, ServerConfig, ServiceAccountPrincipal, StorageConfig, TokenPolicy,
+    UnleasedLeaseTimestamp, UserPrincipal,
 };
 use crate::access::ScopePolicy;
 use crate::digest::SecretDigest;
@@ -39,6 +40,8 @@ struct RawConfig {
     over_limit: Option<RawOverLimit>,
     #[serde(default)]
     scope_policy: Option<RawScopePolicy>,
+    #[serde(default)]
+    choices: Option<RawChoices>,
     #[serde(default)]
     tokens: Option<RawTokens>,
     #[serde(default)]
@@ -70,6 +73,78 @@ enum RawOverLimit {
 enum RawScopePolicy {
     Seed,
     Discovery,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChoices {
+    #[serde(default)]
+    patch_lease_timestamp: Option<RawPatchLeaseTimestamp>,
+    #[serde(default)]
+    repeated_delete: Option<RawRepeatedDelete>,
+    #[serde(default)]
+    modify_missing_task: Option<RawModifyMissingTask>,
+    #[serde(default)]
+    unleased_lease_timestamp: Option<RawUnleasedLeaseTimestamp>,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawPatchLeaseTimestamp {
+    Optional,
+    Required,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawRepeatedDelete {
+    Ok,
+    NotFound,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawModifyMissingTask {
+    LeaseExpired,
+    NotFound,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawUnleasedLeaseTimestamp {
+    Zero,
+    Eta,
+}
+
+impl RawChoices {
+    fn choices(&self) -> ApiChoices {
+        let mut choices = ApiChoices::default();
+        if let Some(choice) = self.patch_lease_timestamp {
+            choices.patch_lease_timestamp = match choice {
+                RawPatchLeaseTimestamp::Optional => PatchLeaseTimestamp::Optional,
+                RawPatchLeaseTimestamp::Required => PatchLeaseTimestamp::Required,
+            };
+        }
+        if let Some(choice) = self.repeated_delete {
+            choices.repeated_delete = match choice {
+                RawRepeatedDelete::Ok => RepeatedDelete::Ok,
+                RawRepeatedDelete::NotFound => RepeatedDelete::NotFound,
+            };
+        }
+        if let Some(choice) = self.modify_missing_task {
+            choices.modify_missing_task = match choice {
+                RawModifyMissingTask::LeaseExpired => ModifyMissingTask::LeaseExpired,
+                RawModifyMissingTask::NotFound => ModifyMissingTask::NotFound,
+            };
+        }
+        if let Some(choice) = self.unleased_lease_timestamp {
+            choices.unleased_lease_timestamp = match choice {
+                RawUnleasedLeaseTimestamp::Zero => UnleasedLeaseTimestamp::Zero,
+                RawUnleasedLeaseTimestamp::Eta => UnleasedLeaseTimestamp::Eta,
+            };
+        }
+        choices
+    }
 }
 
 #[derive(Deserialize)]
@@ -232,6 +307,9 @@ pub fn parse(text: &str, path: &Path) -> Result<ServerConfig, ConfigError> {
             RawScopePolicy::Discovery => ScopePolicy::Discovery,
         };
     }
+    if let Some(choices) = &raw.choices {
+        config.choices = choices.choices();
+    }
     if let Some(tokens) = &raw.tokens {
         config.tokens = token_policy(path, tokens)?;
     }
@@ -263,13 +341,35 @@ fn parse_public_url(path: &Path, value: &Spanned<String>) -> Result<String, Conf
     })
 }
 
-/// Checks a project (app id): valid per the model, without a partition prefix or domain.
+/// Checks a project (app id): valid per the model, without a partition prefix; a domain-scoped app id
+/// (`example.com:my-app`, the form of apps created under a Google Workspace domain) is one domain, a colon and
+/// the app id.
 pub(crate) fn check_project(project: &str) -> Result<(), String> {
     validate::project(project).map_err(|error| error.to_string())?;
-    if project.contains(['~', ':']) {
+    if project.contains('~') {
         return Err(format!(
-            "`project: {project}` must be the bare app id, without a partition prefix (`s~`) or domain (requests \
-             may add the prefix)"
+            "`project: {project}` must be the app id without a partition prefix (`s~`): requests may add the prefix"
+        ));
+    }
+    let app = match project.split_once(':') {
+        None => project,
+        Some((domain, app)) => {
+            let labels_ok = domain
+                .split('.')
+                .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
+            if !labels_ok || app.contains(':') {
+                return Err(format!(
+                    "`project: {project}` is not an app id: a domain-scoped one is a domain name, a colon and \
+                     the app id, such as example.com:my-app"
+                ));
+            }
+            app
+        }
+    };
+    if app.is_empty() || app.contains('.') {
+        return Err(format!(
+            "`project: {project}` is not an app id: letters, digits and hyphens, optionally after a domain and a \
+             colon (example.com:my-app)"
         ));
     }
     Ok(())

@@ -9,7 +9,7 @@
 //! # The configuration file
 //!
 //! ```yaml
-//! project: dev-project                  # the app id, without a partition prefix (requests may add `s~`)
+//! project: dev-project                  # the app id (or example.com:app), without a partition prefix (requests may add `s~`)
 //! listen: 127.0.0.1:8080                # optional, default 127.0.0.1:8080
 //! public_url: http://127.0.0.1:8080     # optional; the token endpoint (token_uri, JWT audience) is {public_url}/token
 //! queue_file: queue.yaml                # GAE queue.yaml: the pull queues, their ACLs and task_retry_limit
@@ -18,6 +18,11 @@
 //! tombstone_ttl: 7d                     # optional, default 7d
 //! over_limit: delete                    # optional, `delete` (default) or `skip`
 //! scope_policy: seed                    # optional, `seed` (default) or `discovery`
+//! choices:                              # optional, each key too: answers where production's is unknown
+//!   patch_lease_timestamp: optional     # `optional` (default) or `required`
+//!   repeated_delete: ok                 # `ok` (default, 200) or `not_found` (404)
+//!   modify_missing_task: lease_expired  # `lease_expired` (default, 400) or `not_found` (404)
+//!   unleased_lease_timestamp: zero      # `zero` (default) or `eta`
 //! tokens:                               # optional, each key too
 //!   access_token_lifetime: 1h
 //!   max_assertion_skew: 60s
@@ -71,12 +76,15 @@ use crate::StoreConfig;
 use crate::access::ScopePolicy;
 use crate::digest::SecretDigest;
 
+mod choices;
 mod error;
 pub mod init;
 mod load;
 mod queue_yaml;
 mod yaml;
 
+pub use crate::wire::UnleasedLeaseTimestamp;
+pub use choices::{ApiChoices, ModifyMissingTask, PatchLeaseTimestamp, RepeatedDelete};
 pub use error::ConfigError;
 pub use load::{load, parse};
 pub use queue_yaml::{load_queue_yaml, parse_queue_yaml};
@@ -105,6 +113,8 @@ pub struct ServerConfig {
     pub tokens: TokenPolicy,
     /// Which scopes allow which method.
     pub scope_policy: ScopePolicy,
+    /// The API's answers where production's behaviour is unknown (`choices:`).
+    pub choices: ApiChoices,
     /// The optional metadata-server-compatible endpoint.
     pub metadata: Option<MetadataConfig>,
     /// Body sizes and timeouts.
@@ -127,6 +137,7 @@ impl ServerConfig {
             store: StoreConfig::default(),
             tokens: TokenPolicy::default(),
             scope_policy: ScopePolicy::default(),
+            choices: ApiChoices::default(),
             metadata: None,
             limits: HttpLimits::default(),
             purge_interval: Duration::from_secs(60),

@@ -7,6 +7,7 @@
 
 mod api_access;
 mod api_bad_input;
+mod api_clients;
 mod api_lease;
 mod api_methods;
 mod api_model;
