@@ -18,7 +18,9 @@ use taskqueue_clock::SharedClock;
 use taskqueue_model::Timestamp;
 
 use crate::metrics::Metrics;
-use crate::{LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreError, StoredTask};
+use crate::{
+    LeaseProof, LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreError, StoredTask,
+};
 
 /// How long expired entries may stay in the lease book while leases go on without a scrape.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
@@ -84,7 +86,8 @@ impl StoreWatch {
     fn sweep(&self, book: &mut LeaseBook, now: Timestamp) {
         for (queue, leases) in &mut book.queues {
             let before = leases.len();
-            leases.retain(|_, expiry| *expiry > now);
+            // A lease is held through its expiry instant (`eta >= now`), so it has run out once `eta < now`.
+            leases.retain(|_, expiry| *expiry >= now);
             let expired = before - leases.len();
             if expired > 0 {
                 self.metrics
@@ -128,7 +131,7 @@ impl StoreWatch {
         for task in tasks {
             if leases
                 .insert(task.name.clone(), task.eta)
-                .is_some_and(|previous| previous <= now)
+                .is_some_and(|previous| previous < now)
             {
                 expired += 1;
             }
@@ -165,7 +168,7 @@ impl StoreWatch {
             .queues
             .get_mut(queue)
             .and_then(|leases| leases.remove(name))
-            .is_some_and(|expiry| expiry <= now);
+            .is_some_and(|expiry| expiry < now);
         if ran_out {
             self.metrics.expired.with_label_values(&[queue]).inc();
         }
@@ -262,13 +265,13 @@ impl Store for WatchedStore {
         &self,
         queue: &str,
         name: &str,
-        expected_eta: Timestamp,
+        proof: LeaseProof,
         new_lease_secs: u32,
         now: Timestamp,
     ) -> Result<StoredTask, StoreError> {
         let outcome = self
             .inner
-            .modify_lease(queue, name, expected_eta, new_lease_secs, now)
+            .modify_lease(queue, name, proof, new_lease_secs, now)
             .await;
         self.watch.write("modify_lease", &outcome);
         if let Ok(task) = &outcome {

@@ -14,8 +14,8 @@ use axum::http::{Method, Request, header};
 use serde_json::Value;
 use taskqueue_model::Timestamp;
 use taskqueue_server::{
-    LeaseRequest, MemoryStore, NewTask, PurgeReport, QueueStats, Store, StoreConfig, StoreError,
-    StoredTask,
+    LeaseProof, LeaseRequest, MemoryStore, NewTask, PurgeReport, QueueStats, Store, StoreConfig,
+    StoreError, StoredTask,
 };
 
 use crate::api_support::{Api, QUEUE, url};
@@ -79,13 +79,13 @@ impl Store for FillableStore {
         &self,
         queue: &str,
         name: &str,
-        expected_eta: Timestamp,
+        proof: LeaseProof,
         new_lease_secs: u32,
         now: Timestamp,
     ) -> Result<StoredTask, StoreError> {
         self.check()?;
         self.inner
-            .modify_lease(queue, name, expected_eta, new_lease_secs, now)
+            .modify_lease(queue, name, proof, new_lease_secs, now)
             .await
     }
     async fn stats(&self, queue: &str, now: Timestamp) -> Result<QueueStats, StoreError> {
