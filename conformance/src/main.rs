@@ -471,7 +471,13 @@ fn execute(
                 progress.show(done.done, Target::Mock, &done.scenario.scenario.id);
             }));
             progress.finish();
-            Ok((records, SecretScanner::new()))
+            // The mock's credentials are the same for every scenario (its
+            // tokens are per scenario, checked against each record).
+            let mut secrets = SecretScanner::new();
+            secrets.add(taskqueue_conformance::setup::CLIENT_SECRET);
+            secrets.add(taskqueue_conformance::setup::REFRESH_TOKEN);
+            secrets.add_key_file(taskqueue_conformance::setup::SERVICE_ACCOUNT_KEY);
+            Ok((records, secrets))
         }
         Target::Real => {
             let reference = match &options.reference_server {
