@@ -15,6 +15,7 @@ use taskqueue_client::{Client, Error, QueueRef};
 use taskqueue_model::ApiMethod;
 
 use crate::dispatch::{self, CallFuture};
+use crate::expect;
 use crate::real::compare::Labels;
 use crate::real::endpoint;
 use crate::real::faults::{self, Plan, TokenErrors};
@@ -23,7 +24,6 @@ use crate::report::StepRecord;
 use crate::scenario::{Exchange, Grant, Step};
 use crate::server::compare::{Names, align, compare_all};
 use crate::template::Window;
-use crate::expect;
 
 /// What a call step runs on.
 pub(crate) trait Behind {
@@ -61,8 +61,8 @@ pub(crate) struct Rules {
 }
 
 /// Runs the call `step` (names applied, times rebased) of `method` on
-/// `behind`; the record's wire, counters, sleeps and result, and the
-/// problems.
+/// `behind`: fills the record's wire, counters, sleeps and result, and
+/// returns the problems and what crossed the wire.
 pub(crate) async fn call_step(
     behind: &impl Behind,
     rules: Rules,
@@ -71,7 +71,7 @@ pub(crate) async fn call_step(
     record: &mut StepRecord,
     labels: &mut Labels,
     names: &mut Names,
-) -> Vec<String> {
+) -> (Vec<String>, Vec<Recorded>) {
     let mut problems = Vec::new();
     let forwarder = behind.forwarder();
     let mut script = step.exchanges.clone();
@@ -79,7 +79,11 @@ pub(crate) async fn call_step(
         script.retain(|exchange| matches!(exchange.value, Exchange::Api(_)));
     }
     forwarder.take();
-    forwarder.set_plan(faults::plan(&script, step.expect.as_ref(), rules.token_errors));
+    forwarder.set_plan(faults::plan(
+        &script,
+        step.expect.as_ref(),
+        rules.token_errors,
+    ));
     let sleeps_before = behind.sleeps().len();
     let now = behind.now();
     let outcome = match dispatch::start(behind.client(), behind.queue(), method, &step.args, now) {
@@ -97,7 +101,10 @@ pub(crate) async fn call_step(
     };
     forwarder.set_plan(Plan::default());
     let recorded = forwarder.take();
-    record.wire = recorded.iter().map(|exchange| behind.line(exchange)).collect();
+    record.wire = recorded
+        .iter()
+        .map(|exchange| behind.line(exchange))
+        .collect();
     let tokens = recorded
         .iter()
         .filter(|exchange| exchange.token_exchange.is_some())
@@ -164,5 +171,5 @@ pub(crate) async fn call_step(
         }
         problems.extend(expect::counter_problems(&observable, &record.counters));
     }
-    problems
+    (problems, recorded)
 }

@@ -57,17 +57,17 @@ use taskqueue_auth::{
 use taskqueue_client::{Client, QueueRef};
 use taskqueue_clock::{Clock, SharedClock, Sleep, SystemClock};
 
+use crate::forwarded::{Behind, Rules, call_step};
 use crate::load::LoadedScenario;
 use crate::report::{Outcome, ScenarioRecord, StepRecord, Target};
 use crate::reports::secrets::SecretScanner;
 use crate::scenario::{Grant, PrincipalMode, Scenario, ServerSpec, Step};
 use crate::server::applicability::{self, Applicability};
-use crate::server::compare::{Names, align, compare_all};
-use crate::template::Window;
-use crate::{dispatch, expect, runner, setup, template};
+use crate::server::compare::Names;
+use crate::{dispatch, runner, setup, template};
 use compare::Labels;
 use endpoint::Rebase;
-use faults::{Plan, TokenErrors};
+use faults::TokenErrors;
 use forwarder::{Forwarder, ForwarderOptions};
 
 /// The variable naming the real API's base URL (ending in `projects/`).
@@ -933,6 +933,40 @@ fn remember_leases(answer: &serde_json::Value, leases: &mut Vec<(String, serde_j
     }
 }
 
+impl Behind for StepContext<'_> {
+    fn client(&self) -> &Client {
+        self.client
+    }
+
+    fn queue(&self) -> &QueueRef {
+        self.queue
+    }
+
+    fn forwarder(&self) -> &Forwarder {
+        self.forwarder
+    }
+
+    fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    fn sleeps(&self) -> Vec<Duration> {
+        self.clock.sleeps()
+    }
+
+    /// Real time: the call's own timeouts bound it.
+    async fn finish(
+        &self,
+        call: dispatch::CallFuture<'_>,
+    ) -> Result<Result<serde_json::Value, taskqueue_client::Error>, String> {
+        Ok(call.await)
+    }
+
+    fn line(&self, exchange: &forwarder::Recorded) -> String {
+        exchange.line()
+    }
+}
+
 /// What one step runs with.
 struct StepContext<'a> {
     client: &'a Client,
@@ -1015,98 +1049,21 @@ impl StepContext<'_> {
         let now = self.clock.now();
         let mut step = self.rebase.apply_step(&names.apply_step(step), now);
         self.bind_lease_timestamp(&mut step, leases, now);
-        let mut script = step.exchanges.clone();
-        if !self.observed {
-            script.retain(|exchange| matches!(exchange.value, crate::scenario::Exchange::Api(_)));
-        }
-        self.forwarder.take();
-        self.forwarder.set_plan(faults::plan(
-            &script,
-            step.expect.as_ref(),
-            self.token_errors,
-        ));
-        let sleeps_before = self.clock.sleeps().len();
-        let outcome = match dispatch::start(self.client, self.queue, method, &step.args, now) {
-            Ok(call) => Some(call.await),
-            Err(error) => {
-                problems.push(format!("bad args: {error}"));
-                None
-            }
+        let rules = Rules {
+            grant: self.grant,
+            tolerance: self.tolerance,
+            tokens_observed: self.observed,
+            enqueue_times_seeded: false,
+            token_errors: self.token_errors,
         };
-        self.forwarder.set_plan(Plan::default());
-        let recorded = self.forwarder.take();
+        let (found, recorded) =
+            call_step(self, rules, method, &step, &mut record, labels, names).await;
+        problems.extend(found);
         for answer in recorded
             .iter()
             .filter_map(|exchange| exchange.json.as_ref())
         {
             remember_leases(answer, leases);
-        }
-        record.wire = recorded.iter().map(|exchange| exchange.line()).collect();
-        let tokens = recorded
-            .iter()
-            .filter(|exchange| exchange.token_exchange.is_some())
-            .count();
-        record.counters.token_requests = u32::try_from(tokens).unwrap_or(u32::MAX);
-        record.counters.api_requests = u32::try_from(recorded.len() - tokens).unwrap_or(u32::MAX);
-        let sleeps: Vec<Duration> = self
-            .clock
-            .sleeps()
-            .into_iter()
-            .skip(sleeps_before)
-            .collect();
-        record.record_sleeps(&sleeps);
-        let mut relaxed = script.clone();
-        let mut api_recorded = recorded.iter().filter(|r| r.token_exchange.is_none());
-        for exchange in &mut relaxed {
-            if let crate::scenario::Exchange::Api(api) = &mut exchange.value
-                && let Some(got) = api_recorded.next()
-                && let (Some(want), Some(have)) = (&api.response.json, &got.json)
-            {
-                api.response.json = Some(endpoint::relax_enqueue_times(want, have));
-            }
-        }
-        let comparison = compare_all(
-            &relaxed,
-            &recorded,
-            self.grant,
-            labels,
-            names,
-            now,
-            self.tolerance,
-        );
-        problems.extend(comparison.problems);
-        if !self.observed {
-            record.wire.push(
-                "note: token exchanges not observed: the credentials' token requests do not \
-                 cross the forwarder"
-                    .to_owned(),
-            );
-        }
-        match outcome {
-            None => record.result = "not run".to_owned(),
-            Some(outcome) => {
-                let mut expected = step.expect.as_ref().map(|e| names.apply_expect(e));
-                if let (Some(expected), Ok(actual)) = (&mut expected, &outcome)
-                    && let Some(ok) = &expected.ok
-                {
-                    let aligned = align(ok, actual);
-                    expected.ok = Some(endpoint::relax_enqueue_times(&aligned, actual));
-                }
-                let checked = expect::judge(
-                    expected.as_ref(),
-                    &outcome,
-                    Window::between(now, self.clock.now(), self.tolerance),
-                );
-                record.result = checked.result;
-                problems.extend(checked.problems);
-            }
-        }
-        if let Some(counters) = &step.counters {
-            let mut observable = counters.clone();
-            if !self.observed {
-                observable.token_requests = None;
-            }
-            problems.extend(expect::counter_problems(&observable, &record.counters));
         }
         (record, problems)
     }

@@ -50,9 +50,9 @@ use std::time::Duration;
 
 use taskqueue_clock::Clock;
 
+use crate::forwarded::{Behind, Rules, call_step};
 use crate::load::LoadedScenario;
 use crate::real::compare::Labels;
-use crate::forwarded::{Behind, Rules, call_step};
 use crate::real::faults::TokenErrors;
 use crate::report::{Outcome, ScenarioRecord, StepRecord, Target};
 use crate::reports::secrets::SecretScanner;
@@ -366,18 +366,17 @@ impl Run<'_> {
             enqueue_times_seeded: true,
             token_errors: self.token_errors,
         };
-        problems.extend(
-            call_step(
-                self.target,
-                rules,
-                method,
-                &step,
-                &mut record,
-                &mut self.labels,
-                &mut self.names,
-            )
-            .await,
-        );
+        let (found, _) = call_step(
+            self.target,
+            rules,
+            method,
+            &step,
+            &mut record,
+            &mut self.labels,
+            &mut self.names,
+        )
+        .await;
+        problems.extend(found);
         (record, problems)
     }
 }
