@@ -45,7 +45,8 @@ pub struct StoreWatch {
     last_failure: Mutex<Option<WriteFailure>>,
 }
 
-/// The leases handed out and not yet deleted, released or seen expired: queue → task name → lease expiry.
+/// The leases handed out and not yet deleted, released or seen expired: queue → task name → lease expiry. A
+/// queue's map stays when it empties (queues are the configured ones), so its gauge goes back to 0.
 #[derive(Debug, Default)]
 struct LeaseBook {
     queues: HashMap<String, HashMap<String, Timestamp>>,
@@ -85,7 +86,7 @@ impl StoreWatch {
     fn sweep(&self, book: &mut LeaseBook, now: Timestamp) {
         for (queue, leases) in &mut book.queues {
             let before = leases.len();
-            // A lease is held through its expiry instant (`StoredTask::is_lease_held`).
+            // A lease is held through its expiry instant (`eta >= now`), so it has run out once `eta < now`.
             leases.retain(|_, expiry| *expiry >= now);
             let expired = before - leases.len();
             if expired > 0 {
@@ -95,7 +96,6 @@ impl StoreWatch {
                     .inc_by(expired as u64);
             }
         }
-        book.queues.retain(|_, leases| !leases.is_empty());
         book.last_sweep = Some(now);
     }
 
