@@ -191,6 +191,7 @@ mod cache;
 mod error;
 mod jwt;
 mod method_scopes;
+mod network;
 mod provider;
 mod scope;
 mod secret;
@@ -235,8 +236,11 @@ pub use metadata::{
 };
 pub use method_scopes::{accepted_scopes, allows, required_access};
 #[cfg(feature = "http")]
+pub use network::{NetworkOptions, ProxySetting, RootStore};
 pub use options::HttpOptions;
 pub use provider::{SharedTokenProvider, StaticTokenProvider, TokenProvider};
+/// A DER certificate, as [`NetworkOptions::with_root_certificate`] takes it.
+pub use rustls_pki_types::CertificateDer;
 pub use scope::{Access, Scope, ScopeSet};
 pub use secret::SecretString;
 #[cfg(feature = "http")]

@@ -413,9 +413,13 @@ impl Error {
             .is_some_and(taskqueue_transport::Error::is_decode)
     }
 
-    /// Whether the client was misconfigured (for example a bad base URL).
+    /// Whether the client was misconfigured (for example a bad base URL, a
+    /// bad proxy URL or root certificate, no token provider).
     pub fn is_configuration(&self) -> bool {
         matches!(self.kind, Kind::Configuration(_))
+            || self
+                .transport()
+                .is_some_and(taskqueue_transport::Error::is_configuration)
     }
 
     pub(crate) fn unroutable(task: &str) -> Self {

@@ -1,0 +1,6 @@
+//! Test fixtures shared by the taskqueue-rs crates (not published).
+//!
+//! [`tls`]: an HTTPS server on 127.0.0.1 whose certificate is signed by a
+//! test CA, to show that clients trust it only once the CA is added.
+
+pub mod tls;
