@@ -191,7 +191,6 @@ mod cache;
 mod error;
 mod jwt;
 mod method_scopes;
-mod network;
 mod provider;
 mod scope;
 mod secret;
@@ -206,6 +205,8 @@ mod authorized_user;
 pub mod http;
 #[cfg(feature = "http")]
 mod metadata;
+#[cfg(feature = "http")]
+mod network;
 #[cfg(feature = "http")]
 mod options;
 #[cfg(feature = "http")]
@@ -237,9 +238,11 @@ pub use metadata::{
 pub use method_scopes::{accepted_scopes, allows, required_access};
 #[cfg(feature = "http")]
 pub use network::{NetworkOptions, ProxySetting, RootStore};
+#[cfg(feature = "http")]
 pub use options::HttpOptions;
 pub use provider::{SharedTokenProvider, StaticTokenProvider, TokenProvider};
 /// A DER certificate, as [`NetworkOptions::with_root_certificate`] takes it.
+#[cfg(feature = "http")]
 pub use rustls_pki_types::CertificateDer;
 pub use scope::{Access, Scope, ScopeSet};
 pub use secret::SecretString;

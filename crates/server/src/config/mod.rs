@@ -68,6 +68,7 @@ use crate::access::ScopePolicy;
 use crate::digest::SecretDigest;
 
 mod error;
+#[cfg(feature = "cli")]
 pub mod init;
 mod load;
 mod queue_yaml;
