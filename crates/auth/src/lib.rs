@@ -3,7 +3,7 @@
 //! asks for a token before every request.
 //!
 //! Every request to the Task Queue must carry an OAuth 2.0 access token with
-//! one of four scopes. The seed document's table is the spec:
+//! one of four scopes. The scope table of docs/wire-format.md §7 is the spec:
 //!
 //! | scope | access |
 //! |---|---|
@@ -25,7 +25,7 @@
 //! assert_eq!(token.secret(), "ya29.secret");
 //! // The secret never reaches Debug output or logs.
 //! assert!(!format!("{token:?}").contains("ya29"));
-//! // The consumer scope is read-only, as the seed document says.
+//! // The consumer scope is read-only, as the docs say (docs/wire-format.md §7).
 //! assert!(scopes.grants(Access::Read));
 //! assert!(!scopes.grants(Access::Write));
 //! # Ok(())
@@ -186,6 +186,11 @@
 //! assert!(message.contains("metadata server 127.0.0.1:9: not detected"));
 //! # }
 //! ```
+
+// This crate's README compiles as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod crate_readme {}
 
 mod cache;
 mod error;

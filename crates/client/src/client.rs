@@ -45,7 +45,7 @@ const API_PATH: &str = "/taskqueue/v1beta2/projects/";
 /// # Scopes
 ///
 /// Before sending, every call checks that the scopes the client requests
-/// allow it, per the seed document's table ([`crate::accepted_scopes`]): the
+/// allow it, per the scope table of docs/wire-format.md §7 ([`crate::accepted_scopes`]): the
 /// consumer scopes are read-only, so with only those, `tasks.insert`,
 /// `tasks.lease`, `tasks.update`, `tasks.patch` and `tasks.delete` fail with
 /// [`Error::is_scope_denied`] and nothing is sent. Turn the check off with
@@ -124,7 +124,7 @@ impl Client {
     }
 
     /// Checks that the scopes this client requests allow `method`, per the
-    /// seed document's table, without sending anything.
+    /// scope table (docs/wire-format.md §7), without sending anything.
     ///
     /// Fails with an error for which [`Error::is_scope_denied`] holds, naming
     /// the scopes `method` accepts. Calls run this check first unless
@@ -219,7 +219,7 @@ impl ClientBuilder {
     /// (default: on), failing with [`Error::is_scope_denied`] before
     /// anything is sent; see [`Client::check_scopes`].
     ///
-    /// The check applies the seed document's table, under which the
+    /// The check applies the scope table (docs/wire-format.md §7), under which the
     /// consumer scopes are read-only. Turn it off for a server that accepts
     /// more (the discovery document lists the consumer scope on all 8
     /// methods), or for a token provider whose tokens carry other scopes

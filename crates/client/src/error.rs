@@ -157,7 +157,7 @@ impl fmt::Display for ScopeDenied {
                 };
                 write!(
                     f,
-                    "; the token has {granted}, which the seed's scope table accepts for this call, \
+                    "; the token has {granted}, which the scope table accepts for this call, \
                      so the server applies another table: {next}."
                 )
             } else {

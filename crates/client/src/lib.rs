@@ -47,6 +47,11 @@
 //! # }
 //! ```
 
+// This crate's README compiles as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod crate_readme {}
+
 // The README's quick start compiles as a doctest.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

@@ -3,12 +3,12 @@
 /// Why a [`Store`](crate::Store) operation failed.
 ///
 /// The first four variants are the service's own answers (the SDK's `TaskQueueServiceError` codes of
-/// taskqueue-api.md §4); [`Storage`](Self::Storage) is the store failing.
+/// docs/wire-format.md §4); [`Storage`](Self::Storage) is the store failing.
 ///
 /// # Intended HTTP mapping
 ///
 /// The HTTP layer (a later step) answers with Google's error envelope. Production's exact statuses are unknown for
-/// most rows (taskqueue-api.md §4, §10, §11); the choices follow §10's recommendations and agree with the
+/// most rows (docs/wire-format.md §4, §10, §11); the choices follow §10's recommendations and agree with the
 /// conformance scenarios (`scenarios/errors`, `scenarios/lease`):
 ///
 /// | Variant | Operation | Status | `reason` | `message` | Why |
@@ -22,7 +22,7 @@
 /// | `Storage` | any | 500 | `backendError` | `Backend Error` | never the store's message: it may name paths |
 ///
 /// `LeaseExpired` covers an expired lease, a foreign or stale `leaseTimestamp`, and a task that is not leased at
-/// all: "GAE does not differentiate between the two conditions" (AppScale, taskqueue-api.md §4).
+/// all: "GAE does not differentiate between the two conditions" (AppScale, docs/wire-format.md §4).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {

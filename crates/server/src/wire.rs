@@ -2,7 +2,7 @@
 //! serde.
 //!
 //! - `id` is the task name; `queueName` is the long form `projects/{project}/taskqueues/{queue}`, with the project
-//!   as the request gave it (`s~app` stays `s~app`), as production sent it (taskqueue-api.md §3.1, §9.2, §10).
+//!   as the request gave it (`s~app` stays `s~app`), as production sent it (docs/wire-format.md §3.1, §9.2, §10).
 //! - `leaseTimestamp` is the task's ETA: "lease expiry, or ETA if the task is available" (§3.1, following AppScale,
 //!   which was matched against GAE). The docs' alternative, 0 for a never-leased task, would break the
 //!   ownership proof of update and patch, which compare `leaseTimestamp` with the ETA.
@@ -18,7 +18,7 @@ use crate::{NewTask, QueueStats, StoredTask};
 pub enum PayloadField {
     /// With the payload: get, insert, lease, update, patch.
     Include,
-    /// Without: `tasks.list`, whose "retrieved tasks will not include the task payload" (taskqueue-api.md §2).
+    /// Without: `tasks.list`, whose "retrieved tasks will not include the task payload" (docs/wire-format.md §2).
     Omit,
 }
 

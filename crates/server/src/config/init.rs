@@ -532,7 +532,7 @@ impl ConfigText<'_> {
                sqlite: data/tasks.sqlite\n\
              tombstone_ttl: {tombstone_ttl}      # how long a deleted task's name stays taken\n\
              over_limit: delete      # a task past its queue's task_retry_limit is deleted (or: skip)\n\
-             scope_policy: seed      # the seed's scope table (or: discovery)\n\
+             scope_policy: seed      # the docs' scope table (or: discovery)\n\
              tokens:\n  \
                access_token_lifetime: {access}\n  \
                max_assertion_skew: {skew}\n  \

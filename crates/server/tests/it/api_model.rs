@@ -1,6 +1,6 @@
 //! A state-machine property test of the lease semantics through HTTP: random sequences of insert, lease (with and
 //! without `groupByTag`), update (with the current or a stale `leaseTimestamp`), delete, get and clock advances go
-//! to the router and to a deliberately simple model written here from taskqueue-api.md §5, and every answer must
+//! to the router and to a deliberately simple model written here from docs/wire-format.md §5, and every answer must
 //! agree: status, which tasks a lease hands out and in what order, `retry_count`, `leaseTimestamp`.
 
 use std::collections::{BTreeMap, BTreeSet};
