@@ -472,3 +472,17 @@ fn server_depends_on_neither_transport_nor_client() {
         |name| [TRANSPORT, CLIENT, "reqwest"].contains(&name),
     );
 }
+
+/// The published crates depend on nothing unpublished: not the test
+/// fixtures, the server or the harness (dev-dependencies are stripped when
+/// packaging, normal ones are not).
+#[test]
+fn published_crates_depend_on_no_unpublished_crate() {
+    for package in [MODEL, CLOCK, AUTH, TRANSPORT, CLIENT] {
+        assert_no_dependency(
+            package,
+            "an unpublished workspace crate (test-support, server, conformance)",
+            |name| ["taskqueue-test-support", SERVER, CONFORMANCE].contains(&name),
+        );
+    }
+}
