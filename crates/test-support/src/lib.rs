@@ -2,5 +2,9 @@
 //!
 //! [`tls`]: an HTTPS server on 127.0.0.1 whose certificate is signed by a
 //! test CA, to show that clients trust it only once the CA is added.
+//! [`RotatingTokens`]: a token provider that rotates on invalidation.
 
 pub mod tls;
+mod tokens;
+
+pub use tokens::RotatingTokens;
