@@ -151,8 +151,56 @@ fn ci_steps() -> Vec<Step> {
     .chain([
         Step::cargo(&["doc", "--workspace", "--no-deps", "--locked"])
             .env("RUSTDOCFLAGS", "-D warnings"),
+        msrv_step(),
+        package_step(),
     ])
     .collect()
+}
+
+/// The crates published to crates.io, in dependency order.
+const PUBLISHED: [&str; 5] = [
+    "taskqueue-model",
+    "taskqueue-clock",
+    "taskqueue-auth",
+    "taskqueue-transport",
+    "taskqueue-client",
+];
+
+/// The MSRV check. Only one toolchain exists on CI, so the check is clippy's
+/// `incompatible_msrv`, which reads each crate's `rust-version` and refuses
+/// any standard-library item stabilized after it, here over every target and
+/// every feature of the published crates (the clippy step covers the default
+/// features of all crates). Language features are not checked by it: the
+/// newest the code uses (let chains, 1.88) set `rust-version`.
+fn msrv_step() -> Step {
+    let mut args = vec!["clippy"];
+    for package in PUBLISHED {
+        args.extend(["-p", package]);
+    }
+    args.extend([
+        "--all-targets",
+        "--all-features",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+        "-D",
+        "clippy::incompatible_msrv",
+    ]);
+    Step::cargo(&args)
+}
+
+/// `cargo package` for the published crates together, so that each is
+/// verified against the others' packaged sources: the manifests are
+/// publishable (versions on path dependencies, metadata) and each tarball
+/// builds on its own.
+fn package_step() -> Step {
+    let mut args = vec!["package"];
+    for package in PUBLISHED {
+        args.extend(["-p", package]);
+    }
+    args.push("--locked");
+    Step::cargo(&args)
 }
 
 /// Every test of the workspace; an unreviewed insta snapshot fails.
@@ -319,6 +367,11 @@ mod tests {
                 BUILD_SERVER,
                 CONFORMANCE_REAL,
                 "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked",
+                "cargo clippy -p taskqueue-model -p taskqueue-clock -p taskqueue-auth -p \
+                 taskqueue-transport -p taskqueue-client --all-targets --all-features --locked -- -D \
+                 warnings -D clippy::incompatible_msrv",
+                "cargo package -p taskqueue-model -p taskqueue-clock -p taskqueue-auth -p \
+                 taskqueue-transport -p taskqueue-client --locked",
             ]
         );
         assert_eq!(

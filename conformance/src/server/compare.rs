@@ -11,7 +11,7 @@
 //! `error` wants its status and OAuth error.
 //!
 //! Three wire forms are equivalent on this target ([`align`]), each a choice
-//! production's behaviour leaves open (taskqueue-api.md §3.3) that the
+//! production's behaviour leaves open (docs/wire-format.md §3.3) that the
 //! scripts, written after AppScale, make the other way:
 //!
 //! - a scripted short queue name (`queueName: pull-queue`, a queue's `id`)
@@ -23,7 +23,7 @@
 //!   field out);
 //! - the two spellings of a task collection's `kind`, `taskqueue#tasks` and
 //!   `taskqueues#tasks`, match each other (the docs contradict themselves,
-//!   taskqueue-api.md §3.2; the server sends the discovery document's).
+//!   docs/wire-format.md §3.2; the server sends the discovery document's).
 //!
 //! They apply to scripted answers and to `expect.ok` alike.
 //!
