@@ -46,9 +46,9 @@ impl AppState {
         let public_url: String = public_url.into();
         Self {
             config: Arc::new(config),
+            tokens: Arc::new(TokenStore::new(Arc::clone(&store))),
             store,
             clock,
-            tokens: Arc::new(TokenStore::new()),
             public_url: Arc::from(public_url.trim_end_matches('/')),
             virtual_clock: None,
         }

@@ -61,6 +61,7 @@ mod error;
 mod memory;
 pub mod oauth;
 mod ops;
+mod postgres;
 pub mod serve;
 mod sqlite;
 mod store;
@@ -79,5 +80,7 @@ pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use store::Store;
 pub use store_config::{DEFAULT_TOMBSTONE_TTL, StoreConfig};
 pub use task::{
-    LIST_LIMIT, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, StoredTask, TagFilter,
+    IssuedToken, LIST_LIMIT, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, StoredTask,
+    TagFilter,
 };
+pub use postgres::{PostgresOptions, PostgresStore};

@@ -271,12 +271,48 @@ pub struct PurgeReport {
     pub tombstones: u64,
     /// Lease-log entries older than an hour removed.
     pub lease_log: u64,
+    /// Expired access tokens removed.
+    pub tokens: u64,
 }
 
 impl PurgeReport {
     /// Whether nothing was removed (a timer may stop purging until its next tick).
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.tombstones == 0 && self.lease_log == 0
+        self.tombstones == 0 && self.lease_log == 0 && self.tokens == 0
+    }
+
+    /// Whether some kind of entry reached `limit`, so that more may be left to purge.
+    #[must_use]
+    pub fn is_full(&self, limit: u32) -> bool {
+        let limit = u64::from(limit);
+        self.tombstones >= limit || self.lease_log >= limit || self.tokens >= limit
+    }
+}
+
+/// An access token the server issued, as the store keeps it: the SHA-256 digest of the token (never the token),
+/// the principal it stands for, its scopes and its expiry.
+///
+/// Keeping tokens in the store lets every server instance on one database accept a token any of them issued,
+/// and a restart sign nobody out. `Debug` leaves the digest out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// SHA-256 of the token.
+    pub digest: [u8; 32],
+    /// The caller's email.
+    pub principal: String,
+    /// The granted scopes, as their URLs.
+    pub scopes: Vec<String>,
+    /// The first instant at which the token is refused.
+    pub expires_at: Timestamp,
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("principal", &self.principal)
+            .field("scopes", &self.scopes)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
     }
 }

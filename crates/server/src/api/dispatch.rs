@@ -160,7 +160,7 @@ async fn handle(
         span.record("task", debug(task));
     }
 
-    let caller = auth::authenticate(state, &parts.headers, params, method)?;
+    let caller = auth::authenticate(state, &parts.headers, params, method).await?;
     span.record("caller", caller.email.as_str());
 
     let standard = params.standard()?;

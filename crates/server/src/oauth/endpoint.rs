@@ -183,7 +183,7 @@ pub(crate) async fn token(
 ) -> Response {
     let now = state.now();
     let outcome = match read_form(&headers, body).await {
-        Ok(form) => dispatch(&state, &headers, &form, now),
+        Ok(form) => dispatch(&state, &headers, &form, now).await,
         Err(error) => {
             trace_refused_before_grant(&error);
             Err(error)
@@ -233,7 +233,7 @@ async fn read_form(headers: &HeaderMap, body: Body) -> Result<TokenForm, OAuthEr
 }
 
 /// Runs the grant the form asks for, and traces the outcome.
-fn dispatch(
+async fn dispatch(
     state: &AppState,
     headers: &HeaderMap,
     form: &TokenForm,
@@ -248,8 +248,10 @@ fn dispatch(
     };
     let mut principal = None;
     let outcome = match grant_type {
-        GrantType::RefreshToken => grants::refresh_token(state, headers, form, now, &mut principal),
-        GrantType::JwtBearer => grants::jwt_bearer(state, form, now, &mut principal),
+        GrantType::RefreshToken => {
+            grants::refresh_token(state, headers, form, now, &mut principal).await
+        }
+        GrantType::JwtBearer => grants::jwt_bearer(state, form, now, &mut principal).await,
     };
     let principal = principal.unwrap_or("unknown");
     match &outcome {

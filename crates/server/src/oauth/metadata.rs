@@ -103,9 +103,18 @@ async fn token(
     };
     let now = state.now();
     let lifetime = state.config.tokens.access_token_lifetime;
-    let access_token = state
+    let access_token = match state
         .tokens
-        .issue(&config.service_account, scopes.clone(), lifetime, now);
+        .issue(&config.service_account, scopes.clone(), lifetime, now)
+        .await
+    {
+        Ok(token) => token,
+        Err(error) => {
+            tracing::warn!(%error, "cannot save an access token");
+            return (StatusCode::SERVICE_UNAVAILABLE, "the token store is unavailable\n")
+                .into_response();
+        }
+    };
     tracing::info!(
         grant = "metadata",
         principal = config.service_account.as_str(),
