@@ -242,12 +242,15 @@ async fn start_server(path: PathBuf) -> Result<(RunningServer, String), BoxError
     let server = start_with_store(config, Arc::new(store), ClockMode::System).await?;
     let state = server.state();
     // Longer than any run, so that it never expires mid-benchmark.
-    let token = state.tokens.issue(
-        EMAIL,
-        ScopeSet::from([Scope::Taskqueue]),
-        Duration::from_secs(24 * 3600),
-        state.now(),
-    );
+    let token = state
+        .tokens
+        .issue(
+            EMAIL,
+            ScopeSet::from([Scope::Taskqueue]),
+            Duration::from_secs(24 * 3600),
+            state.now(),
+        )
+        .await?;
     let token = token.expose().to_owned();
     Ok((server, token))
 }

@@ -76,6 +76,7 @@ pub use digest::SecretDigest;
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use oauth::{TokenRefusal, TokenStore};
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use store::Store;
 pub use store_config::{DEFAULT_TOMBSTONE_TTL, StoreConfig};
@@ -83,4 +84,3 @@ pub use task::{
     IssuedToken, LIST_LIMIT, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, StoredTask,
     TagFilter,
 };
-pub use postgres::{PostgresOptions, PostgresStore};

@@ -11,8 +11,8 @@ use taskqueue_model::Timestamp;
 
 use crate::store_config::{HOUR, MINUTE, NameGenerator, is_over_limit, lease_second, window_start};
 use crate::{
-    IssuedToken, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, Store, StoreConfig, StoreError,
-    StoredTask, TagFilter,
+    IssuedToken, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, Store, StoreConfig,
+    StoreError, StoredTask, TagFilter,
 };
 
 /// A [`Store`] in memory: nothing survives the process. For tests, and for trying the server out.

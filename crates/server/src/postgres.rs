@@ -125,12 +125,14 @@ impl PostgresStore {
         config: StoreConfig,
         options: PostgresOptions,
     ) -> Result<Self, StoreError> {
-        let pg_config: tokio_postgres::Config = url.parse().map_err(|e| {
-            StoreError::storage("cannot use the PostgreSQL URL", e)
-        })?;
+        let pg_config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::storage("cannot use the PostgreSQL URL", e))?;
         let target = describe(&pg_config);
         let fail = |what: &str, cause: &dyn fmt::Display| {
-            StoreError::Storage(format!("cannot open the task store {target}: {what}: {cause}"))
+            StoreError::Storage(format!(
+                "cannot open the task store {target}: {what}: {cause}"
+            ))
         };
         let manager = Manager::from_config(
             pg_config,
@@ -143,10 +145,7 @@ impl PostgresStore {
             .max_size(options.max_connections.max(1))
             .build()
             .map_err(|e| fail("cannot build the connection pool", &e))?;
-        let mut client = pool
-            .get()
-            .await
-            .map_err(|e| fail("cannot connect", &e))?;
+        let mut client = pool.get().await.map_err(|e| fail("cannot connect", &e))?;
         schema::migrate(&mut client).await.map_err(|e| match e {
             StoreError::Storage(message) => fail("schema", &message),
             other => other,
@@ -189,7 +188,9 @@ fn describe(config: &tokio_postgres::Config) -> String {
         .get_ports()
         .first()
         .map_or_else(String::new, |port| format!(":{port}"));
-    let user = config.get_user().map_or_else(String::new, |user| format!("{user}@"));
+    let user = config
+        .get_user()
+        .map_or_else(String::new, |user| format!("{user}@"));
     let dbname = config.get_dbname().unwrap_or_default();
     format!("postgres://{user}{host}{port}/{dbname}")
 }

@@ -24,7 +24,8 @@ use tokio::sync::oneshot;
 
 use crate::store_config::NameGenerator;
 use crate::{
-    IssuedToken, LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreConfig, StoreError, StoredTask,
+    IssuedToken, LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreConfig, StoreError,
+    StoredTask,
 };
 use worker::{Call, Context, Durability, Message};
 
@@ -394,7 +395,8 @@ impl Store for SqliteStore {
     }
 
     async fn save_token(&self, token: IssuedToken) -> Result<(), StoreError> {
-        self.call(move |conn, _| ops::save_token(conn, &token)).await
+        self.call(move |conn, _| ops::save_token(conn, &token))
+            .await
     }
 
     async fn find_token(&self, digest: [u8; 32]) -> Result<Option<IssuedToken>, StoreError> {

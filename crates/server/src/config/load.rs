@@ -212,7 +212,7 @@ pub fn parse(text: &str, path: &Path) -> Result<ServerConfig, ConfigError> {
                 return Err(at(
                     path,
                     url,
-                    &format!(
+                    format!(
                         "`postgres` needs a PostgreSQL URL (postgres://user:password@host:port/database): {error}"
                     ),
                 ));

@@ -111,7 +111,10 @@ async fn token(
         Ok(token) => token,
         Err(error) => {
             tracing::warn!(%error, "cannot save an access token");
-            return (StatusCode::SERVICE_UNAVAILABLE, "the token store is unavailable\n")
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the token store is unavailable\n",
+            )
                 .into_response();
         }
     };

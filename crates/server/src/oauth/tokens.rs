@@ -115,7 +115,10 @@ impl TokenStore {
             .save_token(IssuedToken {
                 digest: digest.to_bytes(),
                 principal: email.to_owned(),
-                scopes: scopes.iter().map(|scope| scope.as_str().to_owned()).collect(),
+                scopes: scopes
+                    .iter()
+                    .map(|scope| scope.as_str().to_owned())
+                    .collect(),
                 expires_at: Timestamp::from_system_time(expires_at),
             })
             .await?;
@@ -151,7 +154,11 @@ impl TokenStore {
                     .ok_or(TokenRefusal::Unknown)?;
                 let caller = Caller {
                     email: found.principal,
-                    scopes: found.scopes.iter().map(|scope| Scope::parse(scope)).collect(),
+                    scopes: found
+                        .scopes
+                        .iter()
+                        .map(|scope| Scope::parse(scope))
+                        .collect(),
                 };
                 let expires_at = found.expires_at.to_system_time();
                 if now < expires_at {

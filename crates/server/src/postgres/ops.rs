@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use deadpool_postgres::Object;
+use taskqueue_model::Timestamp;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
-use taskqueue_model::Timestamp;
 
 use crate::postgres::pg;
 use crate::store_config::{HOUR, MINUTE, lease_second, window_start};
@@ -310,7 +310,12 @@ pub(crate) async fn lease(
         TagFilter::Any => (Pick::Any, None),
         TagFilter::Tag(tag) => (Pick::Tag, Some(tag.clone())),
         TagFilter::OldestTag => {
-            let rows = query(client, OLDEST_AVAILABLE_TAG, &[&queue, &now_micros, &skip_at]).await?;
+            let rows = query(
+                client,
+                OLDEST_AVAILABLE_TAG,
+                &[&queue, &now_micros, &skip_at],
+            )
+            .await?;
             match rows.first() {
                 None => return Ok(Vec::new()),
                 Some(row) => match row.try_get::<_, Option<String>>(0).map_err(pg)? {

@@ -10,7 +10,8 @@ use taskqueue_model::Timestamp;
 use crate::sqlite::worker::Context;
 use crate::store_config::{HOUR, MINUTE, is_over_limit, lease_second, window_start};
 use crate::{
-    IssuedToken, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, StoreError, StoredTask, TagFilter,
+    IssuedToken, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, StoreError, StoredTask,
+    TagFilter,
 };
 
 /// How many expired tombstones and old lease-log entries a delete or a lease purges on the side.

@@ -26,6 +26,7 @@ mod oauth_metadata;
 mod oauth_support;
 mod oauth_token;
 mod ops;
+mod pg_cluster;
 mod process;
 mod semantics;
 mod support;
