@@ -21,6 +21,7 @@ mod config_init;
 mod crash;
 mod durability;
 mod equivalence;
+mod instances;
 mod oauth_e2e;
 mod oauth_metadata;
 mod oauth_support;
