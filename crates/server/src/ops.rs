@@ -18,7 +18,7 @@ use taskqueue_clock::{Clock as _, VirtualClock};
 use taskqueue_model::Timestamp;
 
 use crate::api::ApiError;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The queue key `/healthz` reads stats of: it checks the store answers, and no API request can name it (queue
 /// names have no underscore).

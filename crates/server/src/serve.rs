@@ -11,8 +11,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::app::{AppState, router};
+use crate::app::router;
 use crate::config::{ServerConfig, StorageConfig};
+use crate::state::AppState;
 use crate::{MemoryStore, PostgresStore, SqliteStore, Store, StoreError};
 
 /// How many tombstones and lease-log entries one purge call removes at most; the timer calls again while a call

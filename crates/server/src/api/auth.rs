@@ -30,9 +30,9 @@ use taskqueue_model::ApiMethod;
 use super::error::ApiError;
 use super::params::Params;
 use crate::access::{Caller, check_acl};
-use crate::app::AppState;
 use crate::config::QueueDef;
 use crate::oauth::TokenRefusal;
+use crate::state::AppState;
 
 /// What the request presented as credentials.
 #[derive(Clone, Copy, PartialEq, Eq)]

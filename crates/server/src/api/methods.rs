@@ -38,8 +38,8 @@ use super::body;
 use super::error::ApiError;
 use super::params::{Params, quoted};
 use super::respond::Reply;
-use crate::app::AppState;
 use crate::config::QueueDef;
+use crate::state::AppState;
 use crate::wire::{self, PayloadField};
 use crate::{LIST_LIMIT, LeaseRequest, StoreError};
 

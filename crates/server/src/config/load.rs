@@ -207,7 +207,7 @@ pub fn parse(text: &str, path: &Path) -> Result<ServerConfig, ConfigError> {
             }
         }
         RawStorage::Postgres(url) => {
-            if let Err(error) = url.value.parse::<tokio_postgres::Config>() {
+            if let Err(error) = crate::PostgresStore::check_url(&url.value) {
                 // The parser's message never repeats the URL, so no password reaches the error.
                 return Err(at(
                     path,

@@ -13,7 +13,7 @@ use taskqueue_auth::{ScopeSet, SecretString};
 
 use super::error::OAuthError;
 use super::grants::{self, GrantType};
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The largest form body read, in bytes: an assertion of `taskqueue_auth::MAX_JWT_LEN` (16 KiB) stays under it
 /// even fully percent-encoded, and nothing else in a token request is large.

@@ -8,8 +8,8 @@ use taskqueue_auth::{JwtValidation, JwtVerifyError, ScopeSet, UnverifiedJwt};
 
 use super::endpoint::{ClientCredentials, Granted, TokenForm};
 use super::error::OAuthError;
-use crate::app::AppState;
 use crate::config::UserPrincipal;
+use crate::state::AppState;
 
 /// The `grant_type` of the JWT-bearer grant.
 pub const JWT_BEARER_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";

@@ -27,8 +27,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use taskqueue_auth::{Scope, ScopeSet};
 
-use crate::app::AppState;
 use crate::config::MetadataConfig;
+use crate::state::AppState;
 
 /// The header a metadata server requires on requests and sets on responses.
 const FLAVOR_HEADER: &str = "metadata-flavor";

@@ -19,10 +19,10 @@ use crate::{
 ///
 /// ```
 /// use taskqueue_model::Timestamp;
-/// use taskqueue_server::{LeaseRequest, MemoryStore, NewTask, Store, StoreConfig};
+/// use taskqueue_store::{LeaseRequest, MemoryStore, NewTask, Store, StoreConfig};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), taskqueue_server::StoreError> {
+/// # async fn main() -> Result<(), taskqueue_store::StoreError> {
 /// let store = MemoryStore::new(StoreConfig::default());
 /// let now = Timestamp::from_micros(1_700_000_000_000_000);
 /// store.insert("pull", NewTask::new(b"work".to_vec()).with_name("t1"), now).await?;

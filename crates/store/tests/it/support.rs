@@ -4,7 +4,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use taskqueue_clock::{Clock, VirtualClock};
 use taskqueue_model::Timestamp;
-use taskqueue_server::{
+use taskqueue_store::{
     MemoryStore, PostgresStore, SqliteOptions, SqliteStore, Store, StoreConfig, Synchronous,
 };
 use tempfile::TempDir;

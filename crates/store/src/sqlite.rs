@@ -112,7 +112,7 @@ impl SqliteOptions {
 ///
 /// ```
 /// use taskqueue_model::Timestamp;
-/// use taskqueue_server::{NewTask, SqliteStore, Store, StoreConfig};
+/// use taskqueue_store::{NewTask, SqliteStore, Store, StoreConfig};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,6 +1,6 @@
 //! The store's domain types: [`StoredTask`], [`NewTask`], [`LeaseRequest`], [`QueueStats`] and [`PurgeReport`].
 //!
-//! They are plain Rust, without serde: [`wire`](crate::wire) converts them to and from the model's JSON types.
+//! They are plain Rust, without serde: the server's `wire` module converts them to and from the model's JSON types.
 
 use std::fmt;
 use std::time::Duration;
@@ -79,7 +79,7 @@ impl fmt::Debug for StoredTask {
 ///
 /// ```
 /// use taskqueue_model::Timestamp;
-/// use taskqueue_server::NewTask;
+/// use taskqueue_store::NewTask;
 ///
 /// let task = NewTask::new(b"work".to_vec())
 ///     .with_name("t1")
@@ -158,7 +158,7 @@ pub enum TagFilter {
 /// The parameters of one lease: how many tasks, for how long, and which.
 ///
 /// ```
-/// use taskqueue_server::{LeaseRequest, TagFilter};
+/// use taskqueue_store::{LeaseRequest, TagFilter};
 ///
 /// let request = LeaseRequest::from_query(100, 300, true, Some("batch-7"))?;
 /// assert_eq!(request.tags, TagFilter::Tag("batch-7".to_owned()));

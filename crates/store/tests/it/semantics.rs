@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use taskqueue_clock::VirtualClock;
 use taskqueue_model::Timestamp;
-use taskqueue_server::{
+use taskqueue_store::{
     LIST_LIMIT, LeaseRequest, NewTask, OverLimit, Store, StoreConfig, StoreError, TagFilter,
 };
 

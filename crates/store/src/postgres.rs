@@ -72,10 +72,10 @@ impl PostgresOptions {
 ///
 /// ```no_run
 /// use taskqueue_model::Timestamp;
-/// use taskqueue_server::{NewTask, PostgresStore, Store, StoreConfig};
+/// use taskqueue_store::{NewTask, PostgresStore, Store, StoreConfig};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), taskqueue_server::StoreError> {
+/// # async fn main() -> Result<(), taskqueue_store::StoreError> {
 /// let store = PostgresStore::connect("postgres://taskqueue@localhost/taskqueue", StoreConfig::default()).await?;
 /// let now = Timestamp::from_micros(1_700_000_000_000_000);
 /// store.insert("pull", NewTask::new(b"work".to_vec()).with_name("t1"), now).await?;
@@ -157,6 +157,17 @@ impl PostgresStore {
             config,
             target,
         })
+    }
+
+    /// Checks that `url` is a connection string [`connect`](Self::connect) can use, without connecting.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Storage`] saying what is wrong; the message never repeats the URL (it may hold a password).
+    pub fn check_url(url: &str) -> Result<(), StoreError> {
+        url.parse::<tokio_postgres::Config>()
+            .map(drop)
+            .map_err(|e| StoreError::storage("not a PostgreSQL URL", e))
     }
 
     /// A pooled connection.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Barrier;
 
-use taskqueue_server::{
+use taskqueue_store::{
     LeaseRequest, MemoryStore, NewTask, PostgresStore, SqliteStore, Store, StoreConfig, StoreError,
 };
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use taskqueue_model::Timestamp;
-use taskqueue_server::{
+use taskqueue_store::{
     LeaseRequest, MemoryStore, NewTask, OverLimit, QueueStats, Store, StoreConfig, StoreError,
     StoredTask, Synchronous, TagFilter,
 };
