@@ -3,7 +3,8 @@
 //! - [`api`] serves the 8 methods of the API on axum, [`oauth`] the token endpoint and the metadata-compatible
 //!   endpoint, [`config`] reads the configuration, [`serve`] runs it all with a purge timer.
 //! - Storage is the crate `taskqueue-store`, re-exported here: [`Store`], whose documentation is the
-//!   specification of the lease semantics, and its backends [`MemoryStore`], [`SqliteStore`] (one server per
+//!   specification of the lease semantics (a lease held up to its expiry instant, renewals proved by
+//!   [`LeaseProof`]), and its backends [`MemoryStore`], [`SqliteStore`] (one server per
 //!   file) and [`PostgresStore`] (any number of servers on one database).
 //! - [`wire`] converts between the store's types and the model's JSON types (long-form `queueName`,
 //!   `leaseTimestamp` as the ETA).
@@ -36,12 +37,16 @@ mod access;
 pub mod api;
 pub mod app;
 pub mod config;
+mod conn;
 mod digest;
+pub mod health;
+pub mod metrics;
 pub mod oauth;
 mod ops;
 pub mod serve;
 pub mod state;
 mod tokens;
+pub mod watch;
 pub mod wire;
 
 pub use access::{Caller, ScopePolicy, check_acl};
@@ -52,7 +57,7 @@ pub use oauth::{TokenRefusal, TokenStore};
 pub use state::AppState;
 // The storage layer is its own crate; re-exported so that the server's users need one import.
 pub use taskqueue_store::{
-    DEFAULT_TOMBSTONE_TTL, IssuedToken, LIST_LIMIT, LeaseRequest, MemoryStore, NewTask, OverLimit,
-    PostgresOptions, PostgresStore, PurgeReport, QueueStats, SqliteOptions, SqliteStore, Store,
-    StoreConfig, StoreError, StoredTask, Synchronous, TagFilter,
+    DEFAULT_TOMBSTONE_TTL, IssuedToken, LIST_LIMIT, LeaseProof, LeaseRequest, MemoryStore, NewTask,
+    OverLimit, PostgresOptions, PostgresStore, PurgeReport, QueueStats, SqliteOptions, SqliteStore,
+    Store, StoreConfig, StoreError, StoredTask, Synchronous, TagFilter,
 };

@@ -27,7 +27,7 @@
 //! ```
 //! use std::time::Duration;
 //! use taskqueue_model::Timestamp;
-//! use taskqueue_store::{LeaseRequest, MemoryStore, NewTask, Store, StoreConfig, StoreError};
+//! use taskqueue_store::{LeaseProof, LeaseRequest, MemoryStore, NewTask, Store, StoreConfig, StoreError};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), StoreError> {
@@ -40,10 +40,11 @@
 //! assert_eq!((leased[0].retry_count, leased[0].eta), (1, at(61)));
 //!
 //! // Only the holder's leaseTimestamp extends the lease.
-//! let extended = store.modify_lease("pull", "t1", leased[0].eta, 120, at(30)).await?;
+//! let proof = LeaseProof::Eta(leased[0].eta);
+//! let extended = store.modify_lease("pull", "t1", proof, 120, at(30)).await?;
 //! assert_eq!(extended.eta, at(150));
 //! assert_eq!(
-//!     store.modify_lease("pull", "t1", leased[0].eta, 120, at(31)).await,
+//!     store.modify_lease("pull", "t1", proof, 120, at(31)).await,
 //!     Err(StoreError::LeaseExpired)
 //! );
 //!
@@ -69,6 +70,6 @@ pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use store::Store;
 pub use store_config::{DEFAULT_TOMBSTONE_TTL, StoreConfig};
 pub use task::{
-    IssuedToken, LIST_LIMIT, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, StoredTask,
-    TagFilter,
+    IssuedToken, LIST_LIMIT, LeaseProof, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats,
+    StoredTask, TagFilter,
 };

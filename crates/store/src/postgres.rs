@@ -15,8 +15,8 @@ use tokio_postgres::NoTls;
 
 use crate::store_config::NameGenerator;
 use crate::{
-    IssuedToken, LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreConfig, StoreError,
-    StoredTask,
+    IssuedToken, LeaseProof, LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreConfig,
+    StoreError, StoredTask,
 };
 
 /// PostgreSQL-specific options of [`PostgresStore::connect_with`].
@@ -98,8 +98,12 @@ impl fmt::Debug for PostgresStore {
     }
 }
 
-/// A PostgreSQL failure as a [`StoreError::Storage`].
+/// A PostgreSQL failure as a [`StoreError::Storage`], or [`StoreError::StorageFull`] when the database server
+/// is out of disk space (SQLSTATE class 53: insufficient resources, `disk_full`).
 pub(crate) fn pg(error: tokio_postgres::Error) -> StoreError {
+    if error.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL) {
+        return StoreError::StorageFull(format!("PostgreSQL: {error}"));
+    }
     StoreError::storage("PostgreSQL", error)
 }
 
@@ -262,7 +266,7 @@ impl Store for PostgresStore {
         &self,
         queue: &str,
         name: &str,
-        expected_eta: Timestamp,
+        proof: LeaseProof,
         new_lease_secs: u32,
         now: Timestamp,
     ) -> Result<StoredTask, StoreError> {
@@ -272,7 +276,7 @@ impl Store for PostgresStore {
             &self.config,
             queue,
             name,
-            expected_eta,
+            proof,
             new_lease_secs,
             now,
         )

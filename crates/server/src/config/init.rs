@@ -296,7 +296,8 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<InitReport, ConfigError
     let key_id = hex(&random_bytes(&dir, &rng, 20)?);
     let service_account_email = format!(
         "{}@{}.iam.gserviceaccount.com",
-        options.service_account, options.project
+        options.service_account,
+        service_account_domain(&options.project)
     );
     let sa_client_id = numeric_id(&random_bytes(&dir, &rng, 16)?);
     let (secrets, public_key_pem) = generate(&dir, &rng)?;
@@ -622,6 +623,16 @@ fn shell_quote(text: &str) -> String {
         text.to_owned()
     } else {
         format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// The part of a service account's email before `.iam.gserviceaccount.com`: the project id, or for a
+/// domain-scoped project (`example.com:my-app`) the app id, a dot and the domain (`my-app.example.com`), as Google
+/// named them.
+fn service_account_domain(project: &str) -> String {
+    match project.split_once(':') {
+        Some((domain, app)) => format!("{app}.{domain}"),
+        None => project.to_owned(),
     }
 }
 

@@ -96,6 +96,11 @@ impl Api {
         self.clock.advance(Duration::from_secs(secs));
     }
 
+    /// Moves the clock forward by microseconds, to step just past a boundary.
+    pub(crate) fn advance_micros(&self, micros: u64) {
+        self.clock.advance(Duration::from_micros(micros));
+    }
+
     /// The clock's time.
     pub(crate) fn now(&self) -> Timestamp {
         Timestamp::from_system_time(self.clock.now())

@@ -6,6 +6,7 @@
 
 mod api_access;
 mod api_bad_input;
+mod api_clients;
 mod api_lease;
 mod api_methods;
 mod api_model;
@@ -15,6 +16,7 @@ mod binary;
 mod client_e2e;
 mod config;
 mod config_init;
+mod connections;
 mod crash;
 mod instances;
 mod oauth_e2e;

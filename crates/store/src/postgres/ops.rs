@@ -11,8 +11,8 @@ use tokio_postgres::types::ToSql;
 use crate::postgres::pg;
 use crate::store_config::{HOUR, MINUTE, lease_second, window_start};
 use crate::{
-    IssuedToken, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, StoreConfig,
-    StoreError, StoredTask, TagFilter,
+    IssuedToken, LeaseProof, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats,
+    StoreConfig, StoreError, StoredTask, TagFilter,
 };
 
 /// How many rows of `lease_log` one (queue, second) is spread over; see the schema.
@@ -38,11 +38,15 @@ const LIST: &str = "SELECT name, ''::bytea, tag, enqueued_at, eta, leased, retry
 const DELETE: &str = "WITH removed AS (DELETE FROM tasks WHERE queue = $1 AND name = $2 RETURNING name) \
      INSERT INTO tombstones (queue, name, deleted_at) SELECT $1::text, name, $3::bigint FROM removed \
      ON CONFLICT (queue, name) DO UPDATE SET deleted_at = EXCLUDED.deleted_at";
+/// Extends or releases a lease held at `$6` (leased, `eta >= $6`: the expiry instant is still held), proved by
+/// its ETA `$3` unless `$3` is NULL ([`LeaseProof::AnyHolder`]).
 const MODIFY: &str = "UPDATE tasks SET eta = $4, leased = $5 \
-     WHERE queue = $1 AND name = $2 AND leased AND eta = $3 AND eta > $6 \
+     WHERE queue = $1 AND name = $2 AND leased AND eta >= $6::bigint \
+       AND ($3::bigint IS NULL OR eta = $3::bigint) \
      RETURNING name, payload, tag, enqueued_at, eta, leased, retry_count";
 const OLDEST_AVAILABLE_TAG: &str = "SELECT tag FROM tasks \
-     WHERE queue = $1 AND eta <= $2 AND ($3::bigint IS NULL OR retry_count < $3) \
+     WHERE queue = $1 AND eta <= $2 AND (eta < $2 OR NOT leased) \
+       AND ($3::bigint IS NULL OR retry_count < $3) \
      ORDER BY eta, name LIMIT 1";
 const STATS: &str = "SELECT \
      (SELECT COUNT(*) FROM tasks WHERE queue = $1), \
@@ -92,7 +96,7 @@ fn lease_statement(pick: Pick) -> String {
     format!(
         "WITH chosen AS ( \
              SELECT name, tag, eta, retry_count FROM tasks \
-             WHERE queue = $1::text AND eta <= $2::bigint {tag} \
+             WHERE queue = $1::text AND eta <= $2::bigint AND (eta < $2::bigint OR NOT leased) {tag} \
                AND ($3::bigint IS NULL OR retry_count < $3::bigint) \
              ORDER BY eta, name LIMIT $4::bigint FOR UPDATE SKIP LOCKED), \
          picked AS (SELECT name, eta, retry_count, \
@@ -355,18 +359,22 @@ pub(crate) async fn modify_lease(
     config: &StoreConfig,
     queue: &str,
     name: &str,
-    expected_eta: Timestamp,
+    proof: LeaseProof,
     new_lease_secs: u32,
     now: Timestamp,
 ) -> Result<StoredTask, StoreError> {
     let eta = now.saturating_add(Duration::from_secs(u64::from(new_lease_secs)));
+    let expected_eta = match proof {
+        LeaseProof::Eta(eta) => Some(eta.as_micros()),
+        LeaseProof::AnyHolder => None,
+    };
     let rows = query(
         client,
         MODIFY,
         &[
             &queue,
             &name,
-            &expected_eta.as_micros(),
+            &expected_eta,
             &eta.as_micros(),
             &(new_lease_secs > 0),
             &now.as_micros(),

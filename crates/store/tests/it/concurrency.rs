@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Barrier;
 
 use taskqueue_store::{
-    LeaseRequest, MemoryStore, NewTask, PostgresStore, SqliteStore, Store, StoreConfig, StoreError,
+    LeaseProof, LeaseRequest, MemoryStore, NewTask, PostgresStore, SqliteStore, Store, StoreConfig,
+    StoreError,
 };
 
 use crate::support::{at, backends, postgres};
@@ -217,7 +218,7 @@ fn one_of_many_holders_extends(
             let store = Arc::clone(store);
             holders.push(tokio::spawn(async move {
                 store
-                    .modify_lease("work", "t1", token, 100 + secs, later)
+                    .modify_lease("work", "t1", LeaseProof::Eta(token), 100 + secs, later)
                     .await
             }));
         }
