@@ -117,7 +117,13 @@ async fn probe(state: &AppState) -> Result<(), &'static str> {
     let now: Timestamp = state.now_timestamp();
     let kind = |error: StoreError| {
         tracing::error!(%error, "readiness probe: the store refused a write");
-        if error.is_storage_full() {
+        let full = error.is_storage_full();
+        state
+            .metrics
+            .write_failures
+            .with_label_values(&[if full { "full" } else { "failed" }])
+            .inc();
+        if full {
             "the store is out of space"
         } else {
             "the store failed a write"

@@ -46,7 +46,8 @@ pub struct StoreWatch {
     last_failure: Mutex<Option<WriteFailure>>,
 }
 
-/// The leases handed out and not yet deleted, released or seen expired: queue → task name → lease expiry.
+/// The leases handed out and not yet deleted, released or seen expired: queue → task name → lease expiry. A
+/// queue's map stays when it empties (queues are the configured ones), so its gauge goes back to 0.
 #[derive(Debug, Default)]
 struct LeaseBook {
     queues: HashMap<String, HashMap<String, Timestamp>>,
@@ -86,7 +87,8 @@ impl StoreWatch {
     fn sweep(&self, book: &mut LeaseBook, now: Timestamp) {
         for (queue, leases) in &mut book.queues {
             let before = leases.len();
-            leases.retain(|_, expiry| *expiry > now);
+            // A lease is held through its expiry instant (`eta >= now`), so it has run out once `eta < now`.
+            leases.retain(|_, expiry| *expiry >= now);
             let expired = before - leases.len();
             if expired > 0 {
                 self.metrics
@@ -95,7 +97,6 @@ impl StoreWatch {
                     .inc_by(expired as u64);
             }
         }
-        book.queues.retain(|_, leases| !leases.is_empty());
         book.last_sweep = Some(now);
     }
 
@@ -131,7 +132,7 @@ impl StoreWatch {
         for task in tasks {
             if leases
                 .insert(task.name.clone(), task.eta)
-                .is_some_and(|previous| previous <= now)
+                .is_some_and(|previous| previous < now)
             {
                 expired += 1;
             }
@@ -168,7 +169,7 @@ impl StoreWatch {
             .queues
             .get_mut(queue)
             .and_then(|leases| leases.remove(name))
-            .is_some_and(|expiry| expiry <= now);
+            .is_some_and(|expiry| expiry < now);
         if ran_out {
             self.metrics.expired.with_label_values(&[queue]).inc();
         }
