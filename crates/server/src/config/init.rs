@@ -534,6 +534,12 @@ impl ConfigText<'_> {
              tombstone_ttl: {tombstone_ttl}      # how long a deleted task's name stays taken\n\
              over_limit: delete      # a task past its queue's task_retry_limit is deleted (or: skip)\n\
              scope_policy: seed      # the seed's scope table (or: discovery)\n\
+             # Answers where production's is unknown (the README's choices table says why):\n\
+             choices:\n  \
+               patch_lease_timestamp: optional     # a PATCH may renew an unexpired lease without it (or: required)\n  \
+               repeated_delete: ok                 # deleting a deleted task is 200 (or: not_found)\n  \
+               modify_missing_task: lease_expired  # updating a missing task is the lease-expired 400 (or: not_found)\n  \
+               unleased_lease_timestamp: zero      # a task no lease holds shows leaseTimestamp 0 (or: eta)\n\
              tokens:\n  \
                access_token_lifetime: {access}\n  \
                max_assertion_skew: {skew}\n  \
