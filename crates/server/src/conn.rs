@@ -2,9 +2,9 @@
 //! server behind real socket deadlines.
 //!
 //! - **Cap.** At most [`ConnectionSettings::max_connections`] connections are served at once. One more is
-//!   accepted, answered `503` with Google's envelope and `Connection: close` in a single non-blocking write (no
-//!   byte of its request is read), closed, and counted (`taskqueue_connections_refused_total`); the first refusal
-//!   after the server was below the cap logs a warning.
+//!   accepted, answered `503` with Google's envelope and `Connection: close` (its request is never parsed),
+//!   closed, and counted (`taskqueue_connections_refused_total`); the first refusal after the server was below the
+//!   cap logs a warning. See [`refuse`] for how the answer is delivered without holding descriptors.
 //! - **Deadlines** ([`GuardedIo`]). Between requests a connection may stay idle for `idle_timeout`; once the first
 //!   byte of a request arrives, its headers must be complete within `header_read_timeout`; a response that the
 //!   client does not read for `idle_timeout` ends the connection. Each closes the socket and is counted by phase
@@ -27,7 +27,7 @@ use std::time::Duration;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::time::Sleep;
@@ -46,6 +46,36 @@ Content-Length: 143\r\n\
 
 /// How long the accept loop pauses after an accept error (out of descriptors, say) before trying again.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
+
+/// How many refused connections may linger at once (see [`refuse`]).
+const REFUSALS_IN_FLIGHT: usize = 64;
+
+/// How long a refused connection may linger to deliver its 503.
+const REFUSAL_LINGER: Duration = Duration::from_secs(1);
+
+/// Refuses a connection over the cap with the 503. Closing a socket whose request is still unread makes the
+/// kernel send a reset, which may destroy the 503 before the client reads it; so, while few refusals are in
+/// flight ([`REFUSALS_IN_FLIGHT`]), the refusal writes the answer, half-closes, and reads the client's request
+/// into a small buffer until the client closes, for at most [`REFUSAL_LINGER`]. Past that number (a storm) it is
+/// one non-blocking write and an immediate close: the descriptors stay bounded either way.
+fn refuse(stream: TcpStream, refusals: &Arc<Semaphore>) {
+    let Ok(slot) = Arc::clone(refusals).try_acquire_owned() else {
+        let _ = stream.try_write(OVER_CAPACITY);
+        return;
+    };
+    tokio::spawn(async move {
+        let mut stream = stream;
+        let linger = async {
+            stream.write_all(OVER_CAPACITY).await?;
+            stream.shutdown().await?;
+            let mut sink = [0_u8; 1024];
+            while stream.read(&mut sink).await? > 0 {}
+            Ok::<(), io::Error>(())
+        };
+        let _ = tokio::time::timeout(REFUSAL_LINGER, linger).await;
+        drop(slot);
+    });
+}
 
 /// The limits of the connection layer.
 #[derive(Clone, Copy, Debug)]
@@ -73,6 +103,7 @@ pub(crate) async fn serve(
 ) -> io::Result<()> {
     let max = settings.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(max));
+    let refusals = Arc::new(Semaphore::new(REFUSALS_IN_FLIGHT));
     let (closing, closing_signal) = watch::channel(false);
     let mut warned_at_cap = false;
     loop {
@@ -90,7 +121,11 @@ pub(crate) async fn serve(
         };
         match Arc::clone(&permits).try_acquire_owned() {
             Ok(permit) => {
-                warned_at_cap = false;
+                // Warn again only once the server was clearly below the cap (a tenth of it free), not each time
+                // a slot frees up in a storm.
+                if permits.available_permits() > max / 10 {
+                    warned_at_cap = false;
+                }
                 metrics.connections_accepted.inc();
                 let app = app.clone();
                 let metrics = Arc::clone(&metrics);
@@ -110,8 +145,7 @@ pub(crate) async fn serve(
                         "connection cap reached: refusing new connections with 503 until some close"
                     );
                 }
-                // One non-blocking write; whatever does not fit is dropped with the connection.
-                let _ = stream.try_write(OVER_CAPACITY);
+                refuse(stream, &refusals);
             }
         }
     }

@@ -139,3 +139,78 @@ fn virtual_time_starts_where_asked_and_moves_only_through_the_admin_clock() {
     );
     assert!(server.terminate().success());
 }
+
+#[test]
+fn serve_with_log_format_json_writes_one_json_object_per_line() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    init_dir(dir.path());
+    let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_taskqueue-server"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log",
+            "info",
+            "--log-format",
+            "json",
+        ])
+        .arg("--config")
+        .arg(dir.path().join("taskqueue-server.yaml"))
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the listening line");
+    let addr: SocketAddr = line
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("http://"))
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("no address: {line:?}"));
+    assert_eq!(get(addr, "/healthz?oauth_token=secret-in-query").0, 200);
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    assert!(child.wait().expect("wait").success());
+
+    let text = std::fs::read_to_string(dir.path().join("server.log")).expect("the log");
+    let events: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let message = |event: &Value| {
+        event["fields"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        events
+            .iter()
+            .any(|event| message(event) == "connection limits"
+                && event["fields"]["descriptors_soft"].is_number()
+                && event["fields"]["descriptors_hard"].is_number())
+    );
+    let request = events
+        .iter()
+        .find(|event| message(event) == "request")
+        .expect("the request's event");
+    assert_eq!(request["fields"]["path"], "/healthz");
+    assert_eq!(request["fields"]["status"], 200);
+    assert_eq!(request["level"], "INFO");
+    assert!(
+        !text.contains("secret-in-query"),
+        "the query never reaches the log"
+    );
+}

@@ -125,6 +125,7 @@ async fn a_storm_of_idle_and_slow_connections_past_the_cap_leaves_the_server_ser
     // have closed the idle and slow connections.
     let started = Instant::now();
     let mut refusals = 0;
+    let mut enveloped_refusals = 0;
     let answered = loop {
         match get(addr, "/healthz").await {
             Ok((status, body)) if status.contains("200") => break body,
@@ -132,8 +133,10 @@ async fn a_storm_of_idle_and_slow_connections_past_the_cap_leaves_the_server_ser
                 assert!(status.contains("503"), "{status}");
                 let envelope: Value = serde_json::from_str(&body).expect("the refusal is JSON");
                 assert_eq!(envelope["error"]["code"], 503);
+                enveloped_refusals += 1;
             }
-            // Refused while our request was unread: the close may reach us as a reset before the 503.
+            // When many refusals are in flight the server closes at once, and the close may reach us as a
+            // reset before the 503.
             Err(_) => {}
         }
         refusals += 1;
@@ -151,6 +154,10 @@ async fn a_storm_of_idle_and_slow_connections_past_the_cap_leaves_the_server_ser
     assert!(
         refusals > 0,
         "the storm filled the cap, so the first tries were refused"
+    );
+    assert!(
+        enveloped_refusals > 0,
+        "refusals deliver the 503 envelope (the server reads the unread request before closing)"
     );
 
     // Every idle connection was closed by the server (the ones over the cap at once with the 503, the others
