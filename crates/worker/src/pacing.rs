@@ -117,7 +117,10 @@ impl LeaseRateLimit {
     pub(crate) async fn acquire(&self, clock: &dyn Clock) {
         let now = clock.monotonic();
         let slot = {
-            let mut next = self.next_slot.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut next = self
+                .next_slot
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             let slot = next.map_or(now, |next| next.max(now));
             *next = Some(slot + self.interval);
             slot
@@ -150,7 +153,10 @@ mod tests {
         let waits: Vec<_> = (1..=40).map(|_| backoff.next_wait()).collect();
         for (n, wait) in (1..).zip(&waits) {
             let ceiling = policy.ceiling(n);
-            assert!(*wait >= ceiling / 2 && *wait <= ceiling, "try {n}: {wait:?}");
+            assert!(
+                *wait >= ceiling / 2 && *wait <= ceiling,
+                "try {n}: {wait:?}"
+            );
         }
         assert!(waits.windows(2).any(|w| w[0] != w[1]), "jittered");
         backoff.reset();

@@ -151,7 +151,8 @@ impl Supervisor {
             Outcome::Done => self.delete(&state).await,
             Outcome::Retry { after } => match config.max_attempts {
                 Some(max) if retry_count >= max => {
-                    let reason = format!("still failing after {retry_count} attempts (max_attempts {max})");
+                    let reason =
+                        format!("still failing after {retry_count} attempts (max_attempts {max})");
                     self.dead_letter(&state, reason).await
                 }
                 _ => self.release(&state, after).await,
@@ -287,18 +288,21 @@ async fn keep_alive(
             if remaining.is_zero() {
                 return lose(inner, state, "the lease ran out while renewals failed");
             }
-            let request = UpdateTaskRequest::new(
-                config.queue.clone(),
-                state.lease(),
-                config.lease_secs(),
-            )
-            .with_retry(false);
+            let request =
+                UpdateTaskRequest::new(config.queue.clone(), state.lease(), config.lease_secs())
+                    .with_retry(false);
             let answer = tokio::select! {
                 answer = inner.api.update_task(request) => Some(answer),
                 () = clock.sleep(remaining) => None,
             };
             match answer {
-                None => return lose(inner, state, "the lease ran out while a renewal was pending"),
+                None => {
+                    return lose(
+                        inner,
+                        state,
+                        "the lease ran out while a renewal was pending",
+                    );
+                }
                 Some(Ok(task)) => {
                     let mut lease = state.lease();
                     if let Some(timestamp) = task.lease_timestamp {

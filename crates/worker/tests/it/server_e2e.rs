@@ -1,0 +1,1 @@
+//! End to end against the reference server (filled in below).
