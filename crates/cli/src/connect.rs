@@ -77,12 +77,17 @@ pub(crate) async fn client(global: &Global) -> Result<Client, Failure> {
 
 /// The queue the options name; both `--project` and `--queue` are required.
 pub(crate) fn queue(global: &Global) -> Result<QueueRef, Failure> {
-    let project = global.project.as_deref().ok_or_else(|| {
-        Failure::usage("no project: pass --project PROJECT or set TASKQUEUE_PROJECT")
-    })?;
+    let project = global
+        .project
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| {
+            Failure::usage("no project: pass --project PROJECT or set TASKQUEUE_PROJECT")
+        })?;
     let queue = global
         .queue
         .as_deref()
+        .filter(|q| !q.is_empty())
         .ok_or_else(|| Failure::usage("no queue: pass --queue QUEUE or set TASKQUEUE_QUEUE"))?;
     Ok(QueueRef::new(project, queue))
 }
