@@ -7,19 +7,21 @@
 ///
 /// # Intended HTTP mapping
 ///
-/// The HTTP layer (a later step) answers with Google's error envelope. Production's exact statuses are unknown for
-/// most rows (taskqueue-api.md §4, §10, §11); the choices follow §10's recommendations and agree with the
-/// conformance scenarios (`scenarios/errors`, `scenarios/lease`):
+/// The HTTP layer answers with Google's error envelope. Production's exact statuses are unknown for most rows;
+/// the choices follow what real clients expected and agree with the conformance scenarios (`scenarios/errors`,
+/// `scenarios/lease`, `scenarios/clients`):
 ///
 /// | Variant | Operation | Status | `reason` | `message` | Why |
 /// |---|---|---|---|---|---|
-/// | `NotFound` | get, delete, update, patch | 404 | `notFound` | `Not Found` | §10's recommended choice; scenarios `errors.404-task-not-found`, `errors.404-delete-not-found` |
+/// | `NotFound` | get, delete | 404 | `notFound` | `Not Found` | §10's recommended choice; scenarios `errors.404-task-not-found`, `errors.404-delete-not-found` |
+/// | `NotFound`, `Tombstoned` | update, patch | 400 | `invalid` | `The task lease has expired.` | App Engine answered the lease-expired error for a task that does not exist (AppScale); `choices.modify_missing_task: not_found` gives 404 |
 /// | `AlreadyExists` | insert | 409 | `duplicate` | `Task name already taken: {name}` | scenario `errors.409-insert-name-taken` (AppScale's text) |
 /// | `Tombstoned` | insert | 409 | `duplicate` | `Task name already taken: {name}` | the docs: reusing a deleted name within the tombstone period is an "item exists" error |
-/// | `Tombstoned` | get, delete | 404 | `notFound` | `Not Found` | the task is gone; scenario `errors.404-delete-not-found` ("already deleted") |
-/// | `Tombstoned` | update, patch | 404 | `notFound` | `Not Found` | the stub answers TOMBSTONED_TASK, not TASK_LEASE_EXPIRED (AppScale issue #2815) |
+/// | `Tombstoned` | get | 404 | `notFound` | `Not Found` | the task is gone |
+/// | `Tombstoned` | delete | 200 | – | – | a repeated delete is idempotent (AppScale's REST layer answers 200); `choices.repeated_delete: not_found` gives 404 |
 /// | `LeaseExpired` | update, patch | 400 | `invalid` | `The task lease has expired.` | AppScale and both emulators; scenarios `lease.stale-holder-refused`, `lease.update-after-expiry-refused` |
 /// | `Storage` | any | 500 | `backendError` | `Backend Error` | never the store's message: it may name paths |
+/// | `StorageFull` | insert, lease, update, patch, delete | 507 | `insufficientStorage` | `The server's storage is full: the write was not made.` | no client retries a 507 (they retry 500 and 503), so workers stop and say why instead of retrying a write that cannot succeed until an operator frees space |
 ///
 /// `LeaseExpired` covers an expired lease, a foreign or stale `leaseTimestamp`, and a task that is not leased at
 /// all: "GAE does not differentiate between the two conditions" (AppScale, taskqueue-api.md §4).
@@ -42,6 +44,9 @@ pub enum StoreError {
     /// The store failed: I/O, a corrupt or foreign database file, a schema too new, a stopped worker.
     #[error("storage error: {0}")]
     Storage(String),
+    /// The store is out of space (a full disk): nothing was written. Reads still work.
+    #[error("storage full: {0}")]
+    StorageFull(String),
 }
 
 impl StoreError {
@@ -53,6 +58,12 @@ impl StoreError {
     /// Whether the store itself failed, as opposed to refusing the operation.
     #[must_use]
     pub fn is_storage(&self) -> bool {
-        matches!(self, Self::Storage(_))
+        matches!(self, Self::Storage(_) | Self::StorageFull(_))
+    }
+
+    /// Whether the store failed because it is out of space.
+    #[must_use]
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, Self::StorageFull(_))
     }
 }

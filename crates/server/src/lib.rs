@@ -5,12 +5,13 @@
 //! - [`Store`], the storage seam, whose documentation is the specification of the lease semantics of
 //!   taskqueue-api.md §5: leases in (ETA, name) order, `retry_count` incremented and returned incremented,
 //!   `groupByTag` with and without a tag, lease limits ([`OverLimit`]), extensions and releases proved with the
-//!   current ETA, deletes while leased, tombstones, lists of at most [`LIST_LIMIT`], statistics.
+//!   current ETA or by an unexpired lease alone ([`LeaseProof`]), a lease held up to its expiry instant, deletes
+//!   while leased, tombstones, lists of at most [`LIST_LIMIT`], statistics.
 //! - [`MemoryStore`], simple and obviously correct: for tests, and the model the durable store is checked against.
 //! - [`SqliteStore`], durable in one file: WAL, group commit on a writer thread, each commit's log synced (as with `synchronous = FULL`) before it is answered, a versioned
 //!   schema, indexes for every query.
-//! - [`wire`], the conversions to and from the model's JSON types (long-form `queueName`, `leaseTimestamp` as the
-//!   ETA).
+//! - [`wire`], the conversions to and from the model's JSON types (long-form `queueName`, `leaseTimestamp` the
+//!   lease expiry, 0 for a task no lease holds).
 //!
 //! The store never reads a clock: every operation takes `now`, read by the caller from its
 //! `taskqueue_clock::Clock`, so virtual time drives leases and tombstones. Its types are plain Rust, without
@@ -25,7 +26,7 @@
 //! ```
 //! use std::time::Duration;
 //! use taskqueue_model::Timestamp;
-//! use taskqueue_server::{LeaseRequest, MemoryStore, NewTask, Store, StoreConfig, StoreError};
+//! use taskqueue_server::{LeaseProof, LeaseRequest, MemoryStore, NewTask, Store, StoreConfig, StoreError};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), StoreError> {
@@ -38,10 +39,11 @@
 //! assert_eq!((leased[0].retry_count, leased[0].eta), (1, at(61)));
 //!
 //! // Only the holder's leaseTimestamp extends the lease.
-//! let extended = store.modify_lease("pull", "t1", leased[0].eta, 120, at(30)).await?;
+//! let proof = LeaseProof::Eta(leased[0].eta);
+//! let extended = store.modify_lease("pull", "t1", proof, 120, at(30)).await?;
 //! assert_eq!(extended.eta, at(150));
 //! assert_eq!(
-//!     store.modify_lease("pull", "t1", leased[0].eta, 120, at(31)).await,
+//!     store.modify_lease("pull", "t1", proof, 120, at(31)).await,
 //!     Err(StoreError::LeaseExpired)
 //! );
 //!
@@ -56,9 +58,12 @@ mod access;
 pub mod api;
 pub mod app;
 pub mod config;
+mod conn;
 mod digest;
 mod error;
+pub mod health;
 mod memory;
+pub mod metrics;
 pub mod oauth;
 mod ops;
 pub mod serve;
@@ -66,6 +71,7 @@ mod sqlite;
 mod store;
 mod store_config;
 mod task;
+pub mod watch;
 pub mod wire;
 
 pub use access::{Caller, ScopePolicy, check_acl};
@@ -79,5 +85,6 @@ pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use store::Store;
 pub use store_config::{DEFAULT_TOMBSTONE_TTL, StoreConfig};
 pub use task::{
-    LIST_LIMIT, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, StoredTask, TagFilter,
+    LIST_LIMIT, LeaseProof, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, StoredTask,
+    TagFilter,
 };

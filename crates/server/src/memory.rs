@@ -11,8 +11,8 @@ use taskqueue_model::Timestamp;
 
 use crate::store_config::{HOUR, MINUTE, NameGenerator, is_over_limit, lease_second, window_start};
 use crate::{
-    LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, Store, StoreConfig, StoreError,
-    StoredTask, TagFilter,
+    LeaseProof, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, Store, StoreConfig,
+    StoreError, StoredTask, TagFilter,
 };
 
 /// A [`Store`] in memory: nothing survives the process. For tests, and for trying the server out.
@@ -262,7 +262,7 @@ impl Store for MemoryStore {
         &self,
         queue: &str,
         name: &str,
-        expected_eta: Timestamp,
+        proof: LeaseProof,
         new_lease_secs: u32,
         now: Timestamp,
     ) -> Result<StoredTask, StoreError> {
@@ -270,7 +270,7 @@ impl Store for MemoryStore {
         let Some(task) = state.tasks.get_mut(&key(queue, name)) else {
             return Err(state.missing(&self.config, queue, name, now));
         };
-        if !task.is_lease_held(now) || task.eta != expected_eta {
+        if !proof.admits(task, now) {
             return Err(StoreError::LeaseExpired);
         }
         task.eta = now.saturating_add(std::time::Duration::from_secs(u64::from(new_lease_secs)));

@@ -1,17 +1,19 @@
-//! Operations: `/healthz`, the virtual-time admin endpoint (only when the server was started in virtual time), and
-//! the middleware every request goes through (tracing without secrets, a body-size check before buffering, a
-//! request timeout).
+//! Operations: the virtual-time admin endpoint (only when the server was started in virtual time), and the
+//! middleware every request goes through: tracing without secrets, a body-size check before buffering, the body
+//! read whole within its timeout, a request timeout, `HEAD` answered as `GET`, and Google's error envelope on
+//! every refusal the HTTP layers make. Health lives in [`crate::health`], metrics in [`crate::metrics`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes, HttpBody as _};
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use serde::Deserialize;
 use serde_json::json;
 use taskqueue_clock::{Clock as _, VirtualClock};
@@ -19,33 +21,6 @@ use taskqueue_model::Timestamp;
 
 use crate::api::ApiError;
 use crate::app::AppState;
-
-/// The queue key `/healthz` reads stats of: it checks the store answers, and no API request can name it (queue
-/// names have no underscore).
-const HEALTH_PROBE_QUEUE: &str = "__healthz__";
-
-/// `GET /healthz`: 200 `{"status": "ok"}` when the store answers, else 503 `{"status": "unavailable"}`.
-pub(crate) fn health_routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz))
-}
-
-async fn healthz(State(state): State<AppState>) -> Response {
-    match state
-        .store
-        .stats(HEALTH_PROBE_QUEUE, state.now_timestamp())
-        .await
-    {
-        Ok(_) => (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response(),
-        Err(error) => {
-            tracing::error!(%error, "health check: the store failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({"status": "unavailable"})),
-            )
-                .into_response()
-        }
-    }
-}
 
 /// The admin routes of virtual-time mode, on `clock`:
 ///
@@ -129,6 +104,172 @@ pub(crate) async fn trace_requests(
         tracing::info!(%method, %path, status, latency_us = latency.as_micros(), "request");
     }
     response
+}
+
+/// Reads the request body whole before anything else sees it: at most
+/// [`HttpLimits::max_body_bytes`](crate::config::HttpLimits::max_body_bytes) as sent (413 `uploadTooLarge` past
+/// it, for bodies without a `Content-Length`), within
+/// [`HttpLimits::body_read_timeout`](crate::config::HttpLimits::body_read_timeout) from the end of the headers
+/// (408 `requestTimeout`, and the connection is closed). A client sending its body one byte every few seconds is
+/// thus refused after the timeout, whatever the pace; handlers then read a body already in memory.
+pub(crate) async fn read_body(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    if body.size_hint().exact() == Some(0) {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let limits = &state.config.limits;
+    let reading = Limited::new(body, limits.max_body_bytes).collect();
+    match tokio::time::timeout(limits.body_read_timeout, reading).await {
+        Ok(Ok(collected)) => {
+            let body = Body::from(collected.to_bytes());
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Ok(Err(error)) => {
+            if error.downcast_ref::<LengthLimitError>().is_some() {
+                ApiError::request_too_large(limits.max_body_bytes).into_response()
+            } else {
+                ApiError::invalid("The request body could not be read completely.").into_response()
+            }
+        }
+        Err(_) => {
+            tracing::info!(
+                timeout_ms = limits.body_read_timeout.as_millis(),
+                "request body not received in time"
+            );
+            let mut response = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "requestTimeout",
+                format!(
+                    "The request body was not received within {} ms.",
+                    limits.body_read_timeout.as_millis()
+                ),
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
+/// Answers `HEAD` as `GET` without the body (keeping its `Content-Length`), wherever `GET` is served: the API's
+/// resources dispatch on the method themselves, so this runs before them.
+pub(crate) async fn head_as_get(mut request: Request, next: Next) -> Response {
+    if request.method() != Method::HEAD {
+        return next.run(request).await;
+    }
+    *request.method_mut() = Method::GET;
+    let response = next.run(request).await;
+    let (mut parts, body) = response.into_parts();
+    if let Some(length) = body.size_hint().exact() {
+        parts.headers.insert(header::CONTENT_LENGTH, length.into());
+    }
+    Response::from_parts(parts, Body::empty())
+}
+
+/// Gives Google's error envelope to every refusal that lacks one: the bare 405 (with `Allow`) of a route
+/// without that method, 415 for a `Content-Encoding` other than gzip (with `Accept-Encoding: gzip`), 413 and 400
+/// from axum's extractors, 404, any 5xx. Responses that already carry JSON (the API's envelopes, the token
+/// endpoint's RFC 6749 errors) and the metadata endpoint's text answers (`Metadata-Flavor: Google`, as GCE's
+/// metadata server writes them) are left as they are.
+pub(crate) async fn envelope_refusals(request: Request, next: Next) -> Response {
+    let encoding = request.headers().get(header::CONTENT_ENCODING).cloned();
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || is_json(response.headers())
+        || response.headers().contains_key("metadata-flavor")
+    {
+        return response;
+    }
+    let (parts, _) = response.into_parts();
+    let error = refusal(status, &parts.headers, &method, encoding.as_ref());
+    let mut enveloped = error.into_response();
+    for name in [
+        header::ALLOW,
+        header::WWW_AUTHENTICATE,
+        header::RETRY_AFTER,
+        header::CONNECTION,
+    ] {
+        if let Some(value) = parts.headers.get(&name) {
+            enveloped.headers_mut().insert(name, value.clone());
+        }
+    }
+    if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        enveloped
+            .headers_mut()
+            .insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    enveloped
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim_start().starts_with("application/json"))
+}
+
+/// The envelope for a bare refusal of `status`.
+fn refusal(
+    status: StatusCode,
+    headers: &HeaderMap,
+    method: &Method,
+    encoding: Option<&HeaderValue>,
+) -> ApiError {
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allow = headers
+                .get(header::ALLOW)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default();
+            ApiError::new(
+                status,
+                "httpMethodNotAllowed",
+                format!("HTTP method {method} is not supported by this resource: use {allow}."),
+            )
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            let encoding = encoding
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("this");
+            ApiError::new(
+                status,
+                "unsupportedMediaType",
+                format!(
+                    "Content-Encoding {encoding} is not supported: send the body with gzip or no encoding."
+                ),
+            )
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            status,
+            "uploadTooLarge",
+            "The request body is larger than the server accepts.",
+        ),
+        StatusCode::NOT_FOUND => ApiError::not_found("Not Found"),
+        StatusCode::REQUEST_TIMEOUT => ApiError::new(
+            status,
+            "requestTimeout",
+            "The request took too long to arrive.",
+        ),
+        StatusCode::TOO_MANY_REQUESTS => {
+            ApiError::new(status, "rateLimitExceeded", "Too many requests.")
+        }
+        status if status.is_server_error() => {
+            ApiError::new(status, "backendError", "Backend Error")
+        }
+        status => ApiError::new(
+            status,
+            "invalid",
+            status.canonical_reason().unwrap_or("Bad Request"),
+        ),
+    }
 }
 
 /// Refuses a request whose `Content-Length` exceeds the limit before its body is read: 413 with the error envelope.

@@ -1,5 +1,6 @@
-//! Running the server: [`start`] opens the store, binds the listener, and serves [`router`] until
-//! [`RunningServer::shutdown`], with a purge timer on the server's clock.
+//! Running the server: [`start`] opens the store, raises the descriptor limit, binds the listener, and serves
+//! [`router`] until [`RunningServer::shutdown`], with a purge timer on the server's clock. Connections are served
+//! one by one by hyper under a connection cap, with header-read, idle and write deadlines (`conn`).
 
 use std::io;
 use std::net::SocketAddr;
@@ -12,7 +13,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::app::{AppState, router};
-use crate::config::{ServerConfig, StorageConfig};
+use crate::config::{HttpLimits, ServerConfig, StorageConfig};
+use crate::conn::ConnectionSettings;
 use crate::{MemoryStore, SqliteStore, Store, StoreError};
 
 /// How many tombstones and lease-log entries one purge call removes at most; the timer calls again while a call
@@ -104,15 +106,26 @@ pub async fn start_with_store(
             public_url,
         ),
     };
+    let (soft, hard) = raise_descriptor_limit();
+    let settings = connection_settings(&state.config.limits, soft);
     let (shutdown, shutdown_signal) = oneshot::channel::<()>();
     let app = router(state.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = shutdown_signal.await;
-            })
-            .await
-    });
+    let server = tokio::spawn(crate::conn::serve(
+        listener,
+        app,
+        settings,
+        Arc::clone(&state.metrics),
+        shutdown_signal,
+    ));
+    tracing::info!(
+        descriptors_soft = soft,
+        descriptors_hard = hard,
+        max_connections = settings.max_connections,
+        header_read_timeout_ms = settings.header_read_timeout.as_millis(),
+        idle_timeout_ms = settings.idle_timeout.as_millis(),
+        body_read_timeout_ms = state.config.limits.body_read_timeout.as_millis(),
+        "connection limits"
+    );
     let purger = tokio::spawn(purge_forever(state.clone()));
     tracing::info!(
         %local_addr,
@@ -129,6 +142,46 @@ pub async fn start_with_store(
         server,
         purger,
     })
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the limits now in force (soft, hard), `u64::MAX`
+/// for "unlimited" or unknown.
+fn raise_descriptor_limit() -> (u64, u64) {
+    if let Err(error) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!(%error, "cannot raise the file-descriptor limit");
+    }
+    match rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        Ok(limits) => limits,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the file-descriptor limit");
+            (u64::MAX, u64::MAX)
+        }
+    }
+}
+
+/// Descriptors kept for everything but client connections: the store's files, the listener, logs.
+const RESERVED_DESCRIPTORS: u64 = 64;
+
+/// The connection layer's settings: the configured cap, kept under half the descriptors left after
+/// [`RESERVED_DESCRIPTORS`] (each connection is one descriptor; the other half is headroom for the store, the
+/// connections being closed and whatever else the process opens), so a storm of connections cannot exhaust them.
+fn connection_settings(limits: &HttpLimits, soft_descriptors: u64) -> ConnectionSettings {
+    let by_descriptors = soft_descriptors.saturating_sub(RESERVED_DESCRIPTORS) / 2;
+    let by_descriptors = usize::try_from(by_descriptors).unwrap_or(usize::MAX).max(1);
+    let max_connections = limits.max_connections.min(by_descriptors);
+    if max_connections < limits.max_connections {
+        tracing::warn!(
+            configured = limits.max_connections,
+            max_connections,
+            soft_descriptors,
+            "the connection cap is lowered to half the file-descriptor limit"
+        );
+    }
+    ConnectionSettings {
+        max_connections,
+        header_read_timeout: limits.header_read_timeout,
+        idle_timeout: limits.idle_timeout,
+    }
 }
 
 /// Purges expired tombstones, old lease-log entries and expired tokens every `purge_interval` on the server's clock.

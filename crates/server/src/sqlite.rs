@@ -24,7 +24,8 @@ use tokio::sync::oneshot;
 
 use crate::store_config::NameGenerator;
 use crate::{
-    LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreConfig, StoreError, StoredTask,
+    LeaseProof, LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreConfig, StoreError,
+    StoredTask,
 };
 use worker::{Call, Context, Durability, Message};
 
@@ -328,13 +329,13 @@ impl Store for SqliteStore {
         &self,
         queue: &str,
         name: &str,
-        expected_eta: Timestamp,
+        proof: LeaseProof,
         new_lease_secs: u32,
         now: Timestamp,
     ) -> Result<StoredTask, StoreError> {
         let (queue, name) = (queue.to_owned(), name.to_owned());
         self.call(move |conn, cx| {
-            ops::modify_lease(conn, cx, &queue, &name, expected_eta, new_lease_secs, now)
+            ops::modify_lease(conn, cx, &queue, &name, proof, new_lease_secs, now)
         })
         .await
     }

@@ -5,7 +5,7 @@ use std::fmt;
 use async_trait::async_trait;
 use taskqueue_model::Timestamp;
 
-use crate::{LeaseRequest, NewTask, PurgeReport, QueueStats, StoreError, StoredTask};
+use crate::{LeaseProof, LeaseRequest, NewTask, PurgeReport, QueueStats, StoreError, StoredTask};
 
 /// Task storage with the lease semantics of taskqueue-api.md §5: the contract every backend (memory, SQLite,
 /// later PostgreSQL) implements identically.
@@ -33,8 +33,10 @@ use crate::{LeaseRequest, NewTask, PurgeReport, QueueStats, StoreError, StoredTa
 ///
 /// # Semantics
 ///
-/// - A task is *available* when its ETA has been reached (`eta <= now`), whether or not it was leased before.
-/// - *Leased* means `eta` is a lease expiry; the lease is held while `eta > now`.
+/// - *Leased* means `eta` is a lease expiry; the lease is held while `eta >= now`: at the instant its ETA names
+///   the task is still held, as in the SDK's stub ([`StoredTask`] explains the boundary).
+/// - A task is *available* when its ETA has been reached (`eta <= now`) and no lease holds it: a leased task
+///   becomes available once `eta < now`.
 /// - Deleted names are tombstoned for [`StoreConfig::tombstone_ttl`](crate::StoreConfig::tombstone_ttl): a
 ///   tombstone deleted at `d` blocks its name while `now < d + ttl`.
 /// - Every operation is atomic; concurrent leases never hand one task to two holders.
@@ -80,7 +82,8 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// # Errors
     ///
     /// [`StoreError::NotFound`]; [`StoreError::Tombstoned`] if it was already deleted within the tombstone
-    /// lifetime; [`StoreError::Storage`].
+    /// lifetime (the tombstone keeps its first deletion time: a repeated delete does not prolong it);
+    /// [`StoreError::Storage`].
     async fn delete(&self, queue: &str, name: &str, now: Timestamp) -> Result<(), StoreError>;
 
     /// Leases up to `request.num_tasks` available tasks in (ETA, name) order, filtered by
@@ -104,21 +107,23 @@ pub trait Store: Send + Sync + fmt::Debug {
         now: Timestamp,
     ) -> Result<Vec<StoredTask>, StoreError>;
 
-    /// Extends or releases a lease held by the caller, who proves it with `expected_eta`, the `leaseTimestamp`
-    /// its lease (or last modification) returned.
+    /// Extends or releases a lease held by the caller, who proves it with `proof`: the `leaseTimestamp` its
+    /// lease (or last modification) returned ([`LeaseProof::Eta`]), or nothing but the lease being unexpired
+    /// ([`LeaseProof::AnyHolder`], a PATCH renewal without `leaseTimestamp`).
     ///
     /// The new ETA is `now + new_lease_secs`; with 0 the task is released (`eta = now`, not leased), available at
     /// once. `retry_count` does not change. Returns the task with its payload.
     ///
     /// # Errors
     ///
-    /// [`StoreError::LeaseExpired`] unless the task is leased, its ETA equals `expected_eta` and is after `now`;
-    /// [`StoreError::Tombstoned`] for a deleted task; [`StoreError::NotFound`]; [`StoreError::Storage`].
+    /// [`StoreError::LeaseExpired`] unless the task's lease is held at `now` (leased and `eta >= now`) and, for
+    /// [`LeaseProof::Eta`], its ETA equals the one given; [`StoreError::Tombstoned`] for a deleted task;
+    /// [`StoreError::NotFound`]; [`StoreError::Storage`]. Nothing changes on an error.
     async fn modify_lease(
         &self,
         queue: &str,
         name: &str,
-        expected_eta: Timestamp,
+        proof: LeaseProof,
         new_lease_secs: u32,
         now: Timestamp,
     ) -> Result<StoredTask, StoreError>;

@@ -15,8 +15,16 @@ pub const LIST_LIMIT: u32 = 100;
 ///
 /// `eta` is the one time that orders and gates leasing (taskqueue-api.md §5): until the first lease it is the
 /// time the task becomes available (the insert's `leaseTimestamp`, else the insert time); from a lease on it is
-/// the lease's expiry. A task can be leased when `eta <= now`, whether or not it was leased before, so an expired
-/// lease puts the task back in (ETA, name) order at its old expiry time.
+/// the lease's expiry. An expired lease puts the task back in (ETA, name) order at its old expiry time.
+///
+/// # The lease boundary
+///
+/// A lease is held up to and including the instant its ETA names, as in the SDK's stub: the stub leases only
+/// tasks whose ETA is strictly before now and lets the holder modify its lease while the ETA is at or after now.
+/// So a leased task is held while `eta >= now` and can be leased again once `eta < now`. A task that holds no
+/// lease (never leased, or released) is available from its ETA on (`eta <= now`): a release makes the task
+/// available "at once", and an insert and a lease in the same microsecond (which virtual time makes common)
+/// find the task.
 ///
 /// `Debug` prints the payload's length only: payloads can be large and sensitive.
 #[derive(Clone, PartialEq, Eq)]
@@ -42,18 +50,45 @@ pub struct StoredTask {
 }
 
 impl StoredTask {
-    /// Whether someone holds an unexpired lease on the task at `now`: leased, and `eta > now`.
+    /// Whether someone holds an unexpired lease on the task at `now`: leased, and `eta >= now` (the boundary
+    /// instant is still held; see the type's documentation).
     ///
     /// This is also the condition for [`Store::modify_lease`](crate::Store::modify_lease) to succeed.
     #[must_use]
     pub fn is_lease_held(&self, now: Timestamp) -> bool {
-        self.leased && self.eta > now
+        self.leased && self.eta >= now
     }
 
-    /// Whether a lease at `now` may hand out the task (ignoring tags and lease limits): `eta <= now`.
+    /// Whether a lease at `now` may hand out the task (ignoring tags and lease limits): its ETA has been reached
+    /// (`eta <= now`) and no lease holds it, so a leased task only once `eta < now`.
     #[must_use]
     pub fn is_available(&self, now: Timestamp) -> bool {
-        self.eta <= now
+        self.eta <= now && !self.is_lease_held(now)
+    }
+}
+
+/// How a lease modification (`tasks.update`, `tasks.patch`) proves that its caller holds the lease.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LeaseProof {
+    /// The `leaseTimestamp` the lease (or the last modification) returned: the task's ETA must equal it, so a
+    /// worker whose lease expired and was taken by another cannot touch the new holder's lease (the SDK's rule).
+    Eta(Timestamp),
+    /// No proof: any unexpired lease may be extended or released. Real clients renewed leases by PATCH with a
+    /// body of only `id` and `queueName` (or `queueName` alone), which production answered with success; AppScale
+    /// checks the ETA only when the body carries one.
+    AnyHolder,
+}
+
+impl LeaseProof {
+    /// Whether this proof lets its caller modify `task`'s lease at `now`: the lease is held (see
+    /// [`StoredTask::is_lease_held`]) and, for [`Eta`](Self::Eta), the task's ETA is the one given.
+    #[must_use]
+    pub fn admits(self, task: &StoredTask, now: Timestamp) -> bool {
+        task.is_lease_held(now)
+            && match self {
+                Self::Eta(eta) => task.eta == eta,
+                Self::AnyHolder => true,
+            }
     }
 }
 

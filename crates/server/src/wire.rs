@@ -3,9 +3,11 @@
 //!
 //! - `id` is the task name; `queueName` is the long form `projects/{project}/taskqueues/{queue}`, with the project
 //!   as the request gave it (`s~app` stays `s~app`), as production sent it (taskqueue-api.md §3.1, §9.2, §10).
-//! - `leaseTimestamp` is the task's ETA: "lease expiry, or ETA if the task is available" (§3.1, following AppScale,
-//!   which was matched against GAE). The docs' alternative, 0 for a never-leased task, would break the
-//!   ownership proof of update and patch, which compare `leaseTimestamp` with the ETA.
+//! - `leaseTimestamp` is the lease's expiry for a task a lease set the ETA of (held or expired: an expired lease
+//!   shows a time before now, as the docs say). For a task no lease holds (never leased, or released) it is `0`,
+//!   as the discovery document says ("0 if the task isn't currently leased") and AppScale's 2016–18 code sent,
+//!   or the task's ETA with [`UnleasedLeaseTimestamp::Eta`] (AppScale's later code). Either way an update or
+//!   patch proving ownership with it is refused: no lease is held.
 //! - `enqueueTimestamp` is the insert time, `retry_count` the number of leases, `tag` the tag if any.
 //! - `payloadBase64` is left out of `tasks.list` results ([`PayloadField::Omit`]).
 
@@ -22,11 +24,22 @@ pub enum PayloadField {
     Omit,
 }
 
-/// The wire form of `task`, in the queue `path` (the project as the request named it, and the short queue name).
+/// What `leaseTimestamp` a task no lease holds (never leased, or released) shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum UnleasedLeaseTimestamp {
+    /// `0`, as the discovery document says.
+    #[default]
+    Zero,
+    /// The task's ETA: when it becomes (or became) available.
+    Eta,
+}
+
+/// The wire form of `task`, in the queue `path` (the project as the request named it, and the short queue name);
+/// `unleased` picks the `leaseTimestamp` of a task no lease holds.
 ///
 /// ```
 /// use taskqueue_model::{QueuePath, Timestamp};
-/// use taskqueue_server::wire::{self, PayloadField};
+/// use taskqueue_server::wire::{self, PayloadField, UnleasedLeaseTimestamp};
 /// use taskqueue_server::StoredTask;
 ///
 /// let task = StoredTask {
@@ -39,14 +52,28 @@ pub enum PayloadField {
 ///     leased: true,
 ///     retry_count: 3,
 /// };
-/// let json = serde_json::to_value(wire::to_task(&task, &QueuePath::new("s~app", "pull"), PayloadField::Include))?;
+/// let path = QueuePath::new("s~app", "pull");
+/// let json = serde_json::to_value(wire::to_task(&task, &path, PayloadField::Include, UnleasedLeaseTimestamp::Zero))?;
 /// assert_eq!(json["queueName"], "projects/s~app/taskqueues/pull");
 /// assert_eq!(json["leaseTimestamp"], "1498952638063392");
 /// assert_eq!(json["retry_count"], 3);
+///
+/// let fresh = StoredTask { leased: false, retry_count: 0, ..task };
+/// let json = serde_json::to_value(wire::to_task(&fresh, &path, PayloadField::Include, UnleasedLeaseTimestamp::Zero))?;
+/// assert_eq!(json["leaseTimestamp"], "0");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[must_use]
-pub fn to_task(task: &StoredTask, path: &QueuePath, payload: PayloadField) -> Task {
+pub fn to_task(
+    task: &StoredTask,
+    path: &QueuePath,
+    payload: PayloadField,
+    unleased: UnleasedLeaseTimestamp,
+) -> Task {
+    let lease_timestamp = match (task.leased, unleased) {
+        (true, _) | (false, UnleasedLeaseTimestamp::Eta) => task.eta,
+        (false, UnleasedLeaseTimestamp::Zero) => Timestamp::ZERO,
+    };
     Task {
         kind: Some(kind::TASK.to_owned()),
         id: Some(task.name.clone()),
@@ -56,7 +83,7 @@ pub fn to_task(task: &StoredTask, path: &QueuePath, payload: PayloadField) -> Ta
             PayloadField::Omit => None,
         },
         enqueue_timestamp: Some(task.enqueued_at),
-        lease_timestamp: Some(task.eta),
+        lease_timestamp: Some(lease_timestamp),
         retry_count: Some(i32::try_from(task.retry_count).unwrap_or(i32::MAX)),
         tag: task.tag.clone(),
         ..Task::default()

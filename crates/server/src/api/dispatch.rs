@@ -116,7 +116,9 @@ async fn serve(state: AppState, resource: Resource, request: Request) -> Respons
     let outcome = handle(&state, resource, &mut parts, body, &params, &span)
         .instrument(span.clone())
         .await;
-    let response = match outcome {
+    // The method, once known, labels the response for the metrics.
+    let method = parts.extensions.get::<ApiMethod>().copied();
+    let mut response = match outcome {
         Ok((reply, layout)) => reply.into_response(&layout),
         Err(error) => {
             let status = error.status().as_u16();
@@ -126,9 +128,16 @@ async fn serve(state: AppState, resource: Resource, request: Request) -> Respons
             } else {
                 tracing::info!(parent: &span, status, reason = error.reason(), "API request refused");
             }
-            return error.to_response(params.pretty_or_default());
+            let mut response = error.to_response(params.pretty_or_default());
+            if let Some(method) = method {
+                response.extensions_mut().insert(method);
+            }
+            return response;
         }
     };
+    if let Some(method) = method {
+        response.extensions_mut().insert(method);
+    }
     let status = response.status().as_u16();
     span.record("status", status);
     tracing::debug!(parent: &span, status, "API request served");
@@ -152,6 +161,7 @@ async fn handle(
         .method(&http_method, path.task.as_deref())
         .ok_or_else(|| ApiError::method_not_allowed(http_method.as_str(), resource.allow()))?;
     span.record("method", method.id());
+    parts.extensions.insert(method);
     if let Some(task) = path
         .task
         .as_ref()

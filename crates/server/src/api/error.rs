@@ -149,6 +149,18 @@ impl ApiError {
         )
     }
 
+    /// 507 `insufficientStorage`: the store is out of space and the write was not made. Clients do not retry a
+    /// 507 (Google's libraries and taskqueue-transport retry 500 and 503), so a worker stops with this error
+    /// instead of retrying until its budget runs out.
+    #[must_use]
+    pub fn storage_full() -> Self {
+        Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "insufficientStorage",
+            "The server's storage is full: the write was not made.",
+        )
+    }
+
     /// 500 `backendError` "Backend Error", never with the cause's text (it may name paths).
     #[must_use]
     pub fn backend_error() -> Self {

@@ -18,15 +18,22 @@
 //! - **tasks.lease**: `numTasks` and `leaseSecs` are required (400 `required`); `tag` needs `groupByTag=true`;
 //!   an empty `tag=` counts as no tag (as the SDK stub read it). A body, if any, is not read.
 //! - **tasks.update / tasks.patch**: `newLeaseSeconds` is required, 0 to 604800 (0 releases). The body is
-//!   required and must carry `leaseTimestamp`, the value the lease (or the last modification) returned: it proves
-//!   the caller holds the lease (400 `required` without it; 400 `invalid` "The task lease has expired." if it is
-//!   not the current one or the lease has expired). A body `id` other than the URL's task, or a `queueName` other
-//!   than the URL's queue, is 400 `invalid`: neither can be changed. A patch body must carry `queueName`
-//!   ("GAE requires the queueName to be part of the PATCH", AppScale); an update body need not. Other fields
-//!   (payload, tag) are ignored: only the lease changes.
+//!   required. A `leaseTimestamp` in it, the value the lease (or the last modification) returned, proves the caller
+//!   holds the lease: 400 `invalid` "The task lease has expired." if it is not the current one or the lease has
+//!   expired. An update (POST) must carry it (400 `required`); a patch without it, or with `0`, extends or
+//!   releases any unexpired lease, the renewal real clients sent to production
+//!   ([`PatchLeaseTimestamp`], `choices.patch_lease_timestamp: required` makes patch strict too). A lease is
+//!   held up to and including its expiry instant. A body `id` other than the URL's task, or a `queueName` other
+//!   than the URL's queue (short or long form), is 400 `invalid`: neither can be changed. A patch body must carry
+//!   `queueName` ("GAE requires the queueName to be part of the PATCH", AppScale); an update body need not. Other
+//!   fields (payload, tag, `retry_count`, `enqueueTimestamp`, `kind`: clients send back the whole leased task) are
+//!   ignored: only the lease changes. A task that does not exist, or was deleted, gets the lease-expired answer
+//!   too, as AppScale found App Engine answering ([`ModifyMissingTask`]).
 //! - **tasks.delete**: 200 with an empty body, as production's docs say; deleting a leased task is allowed.
-//! - **Store errors**, as [`StoreError`] documents: unknown or deleted task 404 `notFound` "Not Found";
-//!   `LeaseExpired` 400 `invalid`; a storage failure 500 `backendError`, its cause logged, never sent.
+//!   Deleting a task whose name is still tombstoned is 200 as well ([`RepeatedDelete`]): a retried delete must not
+//!   turn into an error that a retrying client repeats forever. A name never used is 404.
+//! - **Store errors**, as [`StoreError`] documents: unknown or deleted task 404 `notFound` "Not Found" (except as
+//!   above); `LeaseExpired` 400 `invalid`; a storage failure 500 `backendError`, its cause logged, never sent.
 
 use axum::body::Body;
 use taskqueue_model::{
@@ -39,9 +46,9 @@ use super::error::ApiError;
 use super::params::{Params, quoted};
 use super::respond::Reply;
 use crate::app::AppState;
-use crate::config::QueueDef;
+use crate::config::{ModifyMissingTask, PatchLeaseTimestamp, QueueDef, RepeatedDelete};
 use crate::wire::{self, PayloadField};
-use crate::{LIST_LIMIT, LeaseRequest, StoreError};
+use crate::{LIST_LIMIT, LeaseProof, LeaseRequest, StoreError, StoredTask};
 
 /// One authorized call: everything a method needs.
 #[derive(Debug)]
@@ -68,6 +75,12 @@ impl Call<'_> {
         QueuePath::new(self.project, self.queue.name.as_str())
     }
 
+    /// The wire form of a task of this queue, with the configured `leaseTimestamp` of an unleased task.
+    fn wire_task(&self, task: &StoredTask, payload: PayloadField) -> Task {
+        let unleased = self.state.config.choices.unleased_lease_timestamp;
+        wire::to_task(task, &self.path(), payload, unleased)
+    }
+
     /// The URL's task name.
     fn task_name(&self) -> Result<&str, ApiError> {
         self.task
@@ -85,8 +98,24 @@ impl Call<'_> {
                     None => "Task name already taken".to_owned(),
                 })
             }
+            StoreError::NotFound | StoreError::Tombstoned
+                if matches!(self.method, ApiMethod::TasksUpdate | ApiMethod::TasksPatch)
+                    && self.state.config.choices.modify_missing_task
+                        == ModifyMissingTask::LeaseExpired =>
+            {
+                lease_expired()
+            }
             StoreError::NotFound | StoreError::Tombstoned => ApiError::not_found("Not Found"),
-            StoreError::LeaseExpired => ApiError::invalid("The task lease has expired."),
+            StoreError::LeaseExpired => lease_expired(),
+            StoreError::StorageFull(_) => {
+                tracing::error!(
+                    method = self.method.id(),
+                    queue = %self.queue.name,
+                    error = %error,
+                    "the store is full"
+                );
+                ApiError::storage_full()
+            }
             StoreError::AlreadyExists | StoreError::Storage(_) => {
                 tracing::error!(
                     method = self.method.id(),
@@ -137,6 +166,11 @@ pub(crate) fn project_matches(given: &str, configured: &str) -> bool {
     }
     let mut chars = given.chars();
     chars.next().is_some() && chars.as_str().strip_prefix('~') == Some(configured)
+}
+
+/// 400 `invalid` "The task lease has expired.": the caller holds no lease it may modify.
+fn lease_expired() -> ApiError {
+    ApiError::invalid("The task lease has expired.")
 }
 
 /// A validation error of a query parameter: 400 `invalid` at that parameter.
@@ -209,11 +243,9 @@ async fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
         .get(&call.queue.name, name, call.now)
         .await
         .map_err(|error| call.store_error(error, Some(name)))?;
-    Ok(Reply::Task(Box::new(wire::to_task(
-        &task,
-        &call.path(),
-        PayloadField::Include,
-    ))))
+    Ok(Reply::Task(Box::new(
+        call.wire_task(&task, PayloadField::Include),
+    )))
 }
 
 async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
@@ -223,10 +255,9 @@ async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
         .list(&call.queue.name, LIST_LIMIT, call.now)
         .await
         .map_err(|error| call.store_error(error, None))?;
-    let path = call.path();
     let items = tasks
         .iter()
-        .map(|task| wire::to_task(task, &path, PayloadField::Omit))
+        .map(|task| call.wire_task(task, PayloadField::Omit))
         .collect();
     Ok(Reply::Listed(Tasks2::new(items)))
 }
@@ -246,11 +277,9 @@ async fn insert(call: &Call<'_>, body: Body) -> Result<Reply, ApiError> {
         .insert(&call.queue.name, new_task, call.now)
         .await
         .map_err(|error| call.store_error(error, name.as_deref()))?;
-    Ok(Reply::Task(Box::new(wire::to_task(
-        &stored,
-        &call.path(),
-        PayloadField::Include,
-    ))))
+    Ok(Reply::Task(Box::new(
+        call.wire_task(&stored, PayloadField::Include),
+    )))
 }
 
 async fn lease(call: &Call<'_>) -> Result<Reply, ApiError> {
@@ -267,10 +296,9 @@ async fn lease(call: &Call<'_>) -> Result<Reply, ApiError> {
         .lease(&call.queue.name, &request, call.queue.max_leases, call.now)
         .await
         .map_err(|error| call.store_error(error, None))?;
-    let path = call.path();
     let items = leased
         .iter()
-        .map(|task| wire::to_task(task, &path, PayloadField::Include))
+        .map(|task| call.wire_task(task, PayloadField::Include))
         .collect();
     Ok(Reply::Leased(Tasks::new(items)))
 }
@@ -301,32 +329,52 @@ async fn modify(call: &Call<'_>, body: Body) -> Result<Reply, ApiError> {
         ));
     }
     call.check_queue_name(task.queue_name.as_deref())?;
-    let Some(lease_timestamp) = task.lease_timestamp else {
-        return Err(ApiError::required(
-            "The body must carry leaseTimestamp, the value the lease returned: it proves the caller holds the lease.",
-        ));
-    };
+    let proof = lease_proof(call, task.lease_timestamp)?;
     let modified = call
         .state
         .store
-        .modify_lease(&call.queue.name, name, lease_timestamp, seconds, call.now)
+        .modify_lease(&call.queue.name, name, proof, seconds, call.now)
         .await
         .map_err(|error| call.store_error(error, Some(name)))?;
-    Ok(Reply::Task(Box::new(wire::to_task(
-        &modified,
-        &call.path(),
-        PayloadField::Include,
-    ))))
+    Ok(Reply::Task(Box::new(
+        call.wire_task(&modified, PayloadField::Include),
+    )))
+}
+
+/// How a modification proves lease ownership: with the body's `leaseTimestamp`, required on update (POST), and
+/// on patch when the configuration says so; a patch without one, or with `0`, proves nothing beyond the lease
+/// being unexpired (the renewals real clients sent).
+fn lease_proof(
+    call: &Call<'_>,
+    lease_timestamp: Option<Timestamp>,
+) -> Result<LeaseProof, ApiError> {
+    let proof_optional = call.method == ApiMethod::TasksPatch
+        && call.state.config.choices.patch_lease_timestamp == PatchLeaseTimestamp::Optional;
+    match lease_timestamp {
+        Some(eta) if !(proof_optional && eta == Timestamp::ZERO) => Ok(LeaseProof::Eta(eta)),
+        _ if proof_optional => Ok(LeaseProof::AnyHolder),
+        _ => Err(ApiError::required(
+            "The body must carry leaseTimestamp, the value the lease returned: it proves the caller holds the lease.",
+        )),
+    }
 }
 
 async fn delete(call: &Call<'_>) -> Result<Reply, ApiError> {
     let name = call.task_name()?;
-    call.state
+    match call
+        .state
         .store
         .delete(&call.queue.name, name, call.now)
         .await
-        .map_err(|error| call.store_error(error, Some(name)))?;
-    Ok(Reply::Empty)
+    {
+        Ok(()) => Ok(Reply::Empty),
+        Err(StoreError::Tombstoned)
+            if call.state.config.choices.repeated_delete == RepeatedDelete::Ok =>
+        {
+            Ok(Reply::Empty)
+        }
+        Err(error) => Err(call.store_error(error, Some(name))),
+    }
 }
 
 #[cfg(test)]

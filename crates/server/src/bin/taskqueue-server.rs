@@ -69,6 +69,9 @@ enum Command {
         /// The log filter (tracing's EnvFilter syntax); default: $RUST_LOG, else `info`.
         #[arg(long)]
         log: Option<String>,
+        /// The log format on stderr: `text` (default) or `json`, one JSON object per line for log shippers.
+        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
     },
     /// Load a configuration and report what it defines, or its first error.
     Check {
@@ -76,6 +79,16 @@ enum Command {
         #[arg(long, short, default_value = "taskqueue-server.yaml")]
         config: PathBuf,
     },
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines (colored on a terminal).
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `target`, `fields` (`message` and the event's fields),
+    /// and the current `span` and `spans`.
+    Json,
 }
 
 fn main() -> ExitCode {
@@ -122,12 +135,13 @@ fn main() -> ExitCode {
             public_url,
             virtual_time,
             log,
+            log_format,
         } => serve_command(
             &config,
             listen,
             public_url,
             virtual_time.as_deref(),
-            log.as_deref(),
+            (log.as_deref(), log_format),
         ),
     }
 }
@@ -155,17 +169,21 @@ fn serve_command(
     listen: Option<SocketAddr>,
     public_url: Option<String>,
     virtual_time: Option<&str>,
-    log: Option<&str>,
+    (log, log_format): (Option<&str>, LogFormat),
 ) -> ExitCode {
     let filter = log
         .map(EnvFilter::new)
         .or_else(|| EnvFilter::try_from_default_env().ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match log_format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => logs.json().with_ansi(false).init(),
+    }
 
     let mut config = match config::load(config_path) {
         Ok(config) => config,

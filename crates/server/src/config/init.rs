@@ -296,7 +296,8 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<InitReport, ConfigError
     let key_id = hex(&random_bytes(&dir, &rng, 20)?);
     let service_account_email = format!(
         "{}@{}.iam.gserviceaccount.com",
-        options.service_account, options.project
+        options.service_account,
+        service_account_domain(&options.project)
     );
     let sa_client_id = numeric_id(&random_bytes(&dir, &rng, 16)?);
     let (secrets, public_key_pem) = generate(&dir, &rng)?;
@@ -533,6 +534,12 @@ impl ConfigText<'_> {
              tombstone_ttl: {tombstone_ttl}      # how long a deleted task's name stays taken\n\
              over_limit: delete      # a task past its queue's task_retry_limit is deleted (or: skip)\n\
              scope_policy: seed      # the seed's scope table (or: discovery)\n\
+             # Answers where production's is unknown (the README's choices table says why):\n\
+             choices:\n  \
+               patch_lease_timestamp: optional     # a PATCH may renew an unexpired lease without it (or: required)\n  \
+               repeated_delete: ok                 # deleting a deleted task is 200 (or: not_found)\n  \
+               modify_missing_task: lease_expired  # updating a missing task is the lease-expired 400 (or: not_found)\n  \
+               unleased_lease_timestamp: zero      # a task no lease holds shows leaseTimestamp 0 (or: eta)\n\
              tokens:\n  \
                access_token_lifetime: {access}\n  \
                max_assertion_skew: {skew}\n  \
@@ -622,6 +629,16 @@ fn shell_quote(text: &str) -> String {
         text.to_owned()
     } else {
         format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// The part of a service account's email before `.iam.gserviceaccount.com`: the project id, or for a
+/// domain-scoped project (`example.com:my-app`) the app id, a dot and the domain (`my-app.example.com`), as Google
+/// named them.
+fn service_account_domain(project: &str) -> String {
+    match project.split_once(':') {
+        Some((domain, app)) => format!("{app}.{domain}"),
+        None => project.to_owned(),
     }
 }
 

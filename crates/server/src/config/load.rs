@@ -13,8 +13,9 @@ use taskqueue_model::validate;
 use super::queue_yaml::parse_queue_yaml;
 use super::yaml::{at, duration, email, from_yaml, positive_duration};
 use super::{
-    ConfigError, HttpLimits, MetadataConfig, Principals, ServerConfig, ServiceAccountPrincipal,
-    StorageConfig, TokenPolicy, UserPrincipal,
+    ApiChoices, ConfigError, HttpLimits, MetadataConfig, ModifyMissingTask, PatchLeaseTimestamp,
+    Principals, RepeatedDelete, ServerConfig, ServiceAccountPrincipal, StorageConfig, TokenPolicy,
+    UnleasedLeaseTimestamp, UserPrincipal,
 };
 use crate::access::ScopePolicy;
 use crate::digest::SecretDigest;
@@ -39,6 +40,8 @@ struct RawConfig {
     over_limit: Option<RawOverLimit>,
     #[serde(default)]
     scope_policy: Option<RawScopePolicy>,
+    #[serde(default)]
+    choices: Option<RawChoices>,
     #[serde(default)]
     tokens: Option<RawTokens>,
     #[serde(default)]
@@ -74,6 +77,78 @@ enum RawScopePolicy {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawChoices {
+    #[serde(default)]
+    patch_lease_timestamp: Option<RawPatchLeaseTimestamp>,
+    #[serde(default)]
+    repeated_delete: Option<RawRepeatedDelete>,
+    #[serde(default)]
+    modify_missing_task: Option<RawModifyMissingTask>,
+    #[serde(default)]
+    unleased_lease_timestamp: Option<RawUnleasedLeaseTimestamp>,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawPatchLeaseTimestamp {
+    Optional,
+    Required,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawRepeatedDelete {
+    Ok,
+    NotFound,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawModifyMissingTask {
+    LeaseExpired,
+    NotFound,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawUnleasedLeaseTimestamp {
+    Zero,
+    Eta,
+}
+
+impl RawChoices {
+    fn choices(&self) -> ApiChoices {
+        let mut choices = ApiChoices::default();
+        if let Some(choice) = self.patch_lease_timestamp {
+            choices.patch_lease_timestamp = match choice {
+                RawPatchLeaseTimestamp::Optional => PatchLeaseTimestamp::Optional,
+                RawPatchLeaseTimestamp::Required => PatchLeaseTimestamp::Required,
+            };
+        }
+        if let Some(choice) = self.repeated_delete {
+            choices.repeated_delete = match choice {
+                RawRepeatedDelete::Ok => RepeatedDelete::Ok,
+                RawRepeatedDelete::NotFound => RepeatedDelete::NotFound,
+            };
+        }
+        if let Some(choice) = self.modify_missing_task {
+            choices.modify_missing_task = match choice {
+                RawModifyMissingTask::LeaseExpired => ModifyMissingTask::LeaseExpired,
+                RawModifyMissingTask::NotFound => ModifyMissingTask::NotFound,
+            };
+        }
+        if let Some(choice) = self.unleased_lease_timestamp {
+            choices.unleased_lease_timestamp = match choice {
+                RawUnleasedLeaseTimestamp::Zero => UnleasedLeaseTimestamp::Zero,
+                RawUnleasedLeaseTimestamp::Eta => UnleasedLeaseTimestamp::Eta,
+            };
+        }
+        choices
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawTokens {
     #[serde(default)]
     access_token_lifetime: Option<Spanned<String>>,
@@ -91,6 +166,14 @@ struct RawLimits {
     max_body_bytes: Option<Spanned<String>>,
     #[serde(default)]
     request_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    header_read_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    idle_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    body_read_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    max_connections: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -224,6 +307,9 @@ pub fn parse(text: &str, path: &Path) -> Result<ServerConfig, ConfigError> {
             RawScopePolicy::Discovery => ScopePolicy::Discovery,
         };
     }
+    if let Some(choices) = &raw.choices {
+        config.choices = choices.choices();
+    }
     if let Some(tokens) = &raw.tokens {
         config.tokens = token_policy(path, tokens)?;
     }
@@ -255,13 +341,35 @@ fn parse_public_url(path: &Path, value: &Spanned<String>) -> Result<String, Conf
     })
 }
 
-/// Checks a project (app id): valid per the model, without a partition prefix or domain.
+/// Checks a project (app id): valid per the model, without a partition prefix; a domain-scoped app id
+/// (`example.com:my-app`, the form of apps created under a Google Workspace domain) is one domain, a colon and
+/// the app id.
 pub(crate) fn check_project(project: &str) -> Result<(), String> {
     validate::project(project).map_err(|error| error.to_string())?;
-    if project.contains(['~', ':']) {
+    if project.contains('~') {
         return Err(format!(
-            "`project: {project}` must be the bare app id, without a partition prefix (`s~`) or domain (requests \
-             may add the prefix)"
+            "`project: {project}` must be the app id without a partition prefix (`s~`): requests may add the prefix"
+        ));
+    }
+    let app = match project.split_once(':') {
+        None => project,
+        Some((domain, app)) => {
+            let labels_ok = domain
+                .split('.')
+                .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
+            if !labels_ok || app.contains(':') {
+                return Err(format!(
+                    "`project: {project}` is not an app id: a domain-scoped one is a domain name, a colon and \
+                     the app id, such as example.com:my-app"
+                ));
+            }
+            app
+        }
+    };
+    if app.is_empty() || app.contains('.') {
+        return Err(format!(
+            "`project: {project}` is not an app id: letters, digits and hyphens, optionally after a domain and a \
+             colon (example.com:my-app)"
         ));
     }
     Ok(())
@@ -303,26 +411,51 @@ fn token_policy(path: &Path, raw: &RawTokens) -> Result<TokenPolicy, ConfigError
 
 fn http_limits(path: &Path, raw: &RawLimits) -> Result<HttpLimits, ConfigError> {
     let mut limits = HttpLimits::default();
-    if let Some(value) = &raw.max_body_bytes {
-        limits.max_body_bytes = value
+    let positive = |key: &str, value: &Spanned<String>, what: &str| {
+        value
             .value
             .trim()
             .parse::<usize>()
             .ok()
-            .filter(|bytes| *bytes > 0)
+            .filter(|number| *number > 0)
             .ok_or_else(|| {
                 at(
                     path,
                     value,
                     format!(
-                        "`max_body_bytes: {}` must be a positive number of bytes",
+                        "`{key}: {}` must be a positive number of {what}",
                         value.value
                     ),
                 )
-            })?;
+            })
+    };
+    if let Some(value) = &raw.max_body_bytes {
+        limits.max_body_bytes = positive("max_body_bytes", value, "bytes")?;
     }
-    if let Some(value) = &raw.request_timeout {
-        limits.request_timeout = positive_duration(path, "request_timeout", value)?;
+    if let Some(value) = &raw.max_connections {
+        limits.max_connections = positive("max_connections", value, "connections")?;
+    }
+    for (key, raw, field) in [
+        (
+            "request_timeout",
+            &raw.request_timeout,
+            &mut limits.request_timeout,
+        ),
+        (
+            "header_read_timeout",
+            &raw.header_read_timeout,
+            &mut limits.header_read_timeout,
+        ),
+        ("idle_timeout", &raw.idle_timeout, &mut limits.idle_timeout),
+        (
+            "body_read_timeout",
+            &raw.body_read_timeout,
+            &mut limits.body_read_timeout,
+        ),
+    ] {
+        if let Some(value) = raw {
+            *field = positive_duration(path, key, value)?;
+        }
     }
     Ok(limits)
 }

@@ -9,7 +9,7 @@
 //! # The configuration file
 //!
 //! ```yaml
-//! project: dev-project                  # the app id, without a partition prefix (requests may add `s~`)
+//! project: dev-project                  # the app id (or example.com:app), without a partition prefix (requests may add `s~`)
 //! listen: 127.0.0.1:8080                # optional, default 127.0.0.1:8080
 //! public_url: http://127.0.0.1:8080     # optional; the token endpoint (token_uri, JWT audience) is {public_url}/token
 //! queue_file: queue.yaml                # GAE queue.yaml: the pull queues, their ACLs and task_retry_limit
@@ -18,6 +18,11 @@
 //! tombstone_ttl: 7d                     # optional, default 7d
 //! over_limit: delete                    # optional, `delete` (default) or `skip`
 //! scope_policy: seed                    # optional, `seed` (default) or `discovery`
+//! choices:                              # optional, each key too: answers where production's is unknown
+//!   patch_lease_timestamp: optional     # `optional` (default) or `required`
+//!   repeated_delete: ok                 # `ok` (default, 200) or `not_found` (404)
+//!   modify_missing_task: lease_expired  # `lease_expired` (default, 400) or `not_found` (404)
+//!   unleased_lease_timestamp: zero      # `zero` (default) or `eta`
 //! tokens:                               # optional, each key too
 //!   access_token_lifetime: 1h
 //!   max_assertion_skew: 60s
@@ -25,6 +30,10 @@
 //! limits:                               # optional, each key too
 //!   max_body_bytes: 1402200
 //!   request_timeout: 30s
+//!   header_read_timeout: 10s
+//!   idle_timeout: 60s
+//!   body_read_timeout: 20s
+//!   max_connections: 4096
 //! purge_interval: 60s                   # optional, default 60s
 //! metadata:                             # optional: the metadata-server-compatible endpoint
 //!   service_account: worker@dev-project.iam.gserviceaccount.com
@@ -67,12 +76,15 @@ use crate::StoreConfig;
 use crate::access::ScopePolicy;
 use crate::digest::SecretDigest;
 
+mod choices;
 mod error;
 pub mod init;
 mod load;
 mod queue_yaml;
 mod yaml;
 
+pub use crate::wire::UnleasedLeaseTimestamp;
+pub use choices::{ApiChoices, ModifyMissingTask, PatchLeaseTimestamp, RepeatedDelete};
 pub use error::ConfigError;
 pub use load::{load, parse};
 pub use queue_yaml::{load_queue_yaml, parse_queue_yaml};
@@ -101,6 +113,8 @@ pub struct ServerConfig {
     pub tokens: TokenPolicy,
     /// Which scopes allow which method.
     pub scope_policy: ScopePolicy,
+    /// The API's answers where production's behaviour is unknown (`choices:`).
+    pub choices: ApiChoices,
     /// The optional metadata-server-compatible endpoint.
     pub metadata: Option<MetadataConfig>,
     /// Body sizes and timeouts.
@@ -123,6 +137,7 @@ impl ServerConfig {
             store: StoreConfig::default(),
             tokens: TokenPolicy::default(),
             scope_policy: ScopePolicy::default(),
+            choices: ApiChoices::default(),
             metadata: None,
             limits: HttpLimits::default(),
             purge_interval: Duration::from_secs(60),
@@ -390,6 +405,19 @@ pub struct HttpLimits {
     pub max_body_bytes: usize,
     /// How long a request may take before it is answered 503. Default 30 s.
     pub request_timeout: Duration,
+    /// How long a client has to send a request's headers, from its first byte: past it the connection is closed
+    /// (slow-header clients hold a connection without ever sending a request). Default 10 s.
+    pub header_read_timeout: Duration,
+    /// How long a connection may stay idle between requests (keep-alive), or without reading any of a response,
+    /// before it is closed. Default 60 s.
+    pub idle_timeout: Duration,
+    /// How long a client has to send a request's whole body, from the end of its headers: past it the request is
+    /// answered 408 `requestTimeout` and the connection closed. Default 20 s.
+    pub body_read_timeout: Duration,
+    /// The most connections served at once. Connections over it are answered 503 at once and closed, and
+    /// counted. The server also keeps it under half its file-descriptor limit (`serve` raises the soft
+    /// `RLIMIT_NOFILE` to the hard limit first). Default 4096.
+    pub max_connections: usize,
 }
 
 impl Default for HttpLimits {
@@ -397,6 +425,10 @@ impl Default for HttpLimits {
         Self {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(20),
+            max_connections: 4096,
         }
     }
 }

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use taskqueue_auth::{ScopeSet, SecretString};
+use taskqueue_auth::{OAuthErrorCode, ScopeSet, SecretString};
 
 use super::error::OAuthError;
 use super::grants::{self, GrantType};
@@ -182,12 +182,22 @@ pub(crate) async fn token(
     body: Body,
 ) -> Response {
     let now = state.now();
+    let mut grant = "unknown";
     let outcome = match read_form(&headers, body).await {
-        Ok(form) => dispatch(&state, &headers, &form, now),
+        Ok(form) => {
+            if let Some(Ok(grant_type)) = form.get("grant_type").map(GrantType::parse) {
+                grant = grant_type.name();
+            }
+            dispatch(&state, &headers, &form, now)
+        }
         Err(error) => {
             trace_refused_before_grant(&error);
             Err(error)
         }
+    };
+    let outcome_label = match &outcome {
+        Ok(_) => "granted",
+        Err(error) => code_label(error.code()),
     };
     let mut response = match outcome {
         Ok(granted) => granted.into_response(),
@@ -195,6 +205,28 @@ pub(crate) async fn token(
     };
     set_date(&mut response, now);
     response
+        .extensions_mut()
+        .insert(crate::metrics::TokenGrant {
+            grant,
+            outcome: outcome_label,
+        });
+    response
+}
+
+/// An error code as a metrics label (a fixed set of values).
+fn code_label(code: &OAuthErrorCode) -> &'static str {
+    match code {
+        OAuthErrorCode::InvalidRequest => "invalid_request",
+        OAuthErrorCode::InvalidClient => "invalid_client",
+        OAuthErrorCode::InvalidGrant => "invalid_grant",
+        OAuthErrorCode::UnauthorizedClient => "unauthorized_client",
+        OAuthErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+        OAuthErrorCode::InvalidScope => "invalid_scope",
+        OAuthErrorCode::AccessDenied => "access_denied",
+        OAuthErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+        OAuthErrorCode::ServerError => "server_error",
+        _ => "other",
+    }
 }
 
 /// Traces a token request refused before its grant was known (not a form, or no usable `grant_type`).

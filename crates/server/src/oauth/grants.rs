@@ -14,9 +14,19 @@ use crate::config::UserPrincipal;
 /// The `grant_type` of the JWT-bearer grant.
 pub const JWT_BEARER_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
-/// Google's token endpoint, which Google's Python library always puts in `aud`, whatever the key file's
-/// `token_uri` says: accepted besides this server's own token URI, so that library works unmodified.
+/// Google's current token endpoint, which Google's Python library always puts in `aud`, whatever the key file's
+/// `token_uri` says.
 pub const GOOGLE_TOKEN_AUDIENCE: &str = "https://oauth2.googleapis.com/token";
+
+/// Every URL of Google's token endpoint a JWT-bearer assertion may name in `aud`, accepted besides this
+/// server's own token URI so that key files and libraries of any era work unmodified: the current endpoint,
+/// the one key files of the v1beta2 era carry as `token_uri` (`accounts.google.com/o/oauth2/token`), and the
+/// one some libraries use (`www.googleapis.com/oauth2/v4/token`). Google accepted all three.
+pub const GOOGLE_TOKEN_AUDIENCES: [&str; 3] = [
+    GOOGLE_TOKEN_AUDIENCE,
+    "https://accounts.google.com/o/oauth2/token",
+    "https://www.googleapis.com/oauth2/v4/token",
+];
 
 /// Google's description of a time-related assertion refusal, which clients recognise (our auth crate turns it
 /// into a clock-skew hint).
@@ -145,8 +155,9 @@ pub(crate) fn jwt_bearer<'a>(
     *principal = Some(&account.email);
 
     let policy = &state.config.tokens;
-    let validation = JwtValidation::new([state.token_uri()])
-        .with_audience(GOOGLE_TOKEN_AUDIENCE)
+    let audiences = std::iter::once(state.token_uri())
+        .chain(GOOGLE_TOKEN_AUDIENCES.into_iter().map(str::to_owned));
+    let validation = JwtValidation::new(audiences)
         .with_issuer(account.email.as_str())
         .with_max_skew(policy.max_assertion_skew)
         .with_max_lifetime(policy.max_assertion_lifetime)

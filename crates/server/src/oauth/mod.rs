@@ -17,8 +17,9 @@
 //!   Unknown client or wrong secret: 401 `invalid_client`; unknown refresh token: `invalid_grant`; a wider scope:
 //!   `invalid_scope`.
 //! - [`JWT_BEARER_GRANT_TYPE`] with an `assertion`, for the configured service accounts: an RS256 JWT whose `iss`
-//!   names the service account, signed by one of its keys, with `aud` this server's token URI (or
-//!   [`GOOGLE_TOKEN_AUDIENCE`], which Google's Python library always sends), `iat` and `exp` within the configured
+//!   names the service account, signed by one of its keys, with `aud` this server's token URI or any of
+//!   [`GOOGLE_TOKEN_AUDIENCES`] (Google's token endpoints of every era: key files carry one as `token_uri`, and
+//!   Google's Python library always sends the current one), `iat` and `exp` within the configured
 //!   skew, a lifetime of at most the configured maximum, and a `scope`; `sub`, if present, must be `iss` (no
 //!   domain-wide delegation). Any failure: `invalid_grant` (a foreign `sub`: `unauthorized_client`), described
 //!   without quoting the assertion. The granted scopes are the assertion's.
@@ -43,7 +44,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::routing::post;
 
 pub use endpoint::MAX_TOKEN_REQUEST_BYTES;
-pub use grants::{GOOGLE_TOKEN_AUDIENCE, JWT_BEARER_GRANT_TYPE};
+pub use grants::{GOOGLE_TOKEN_AUDIENCE, GOOGLE_TOKEN_AUDIENCES, JWT_BEARER_GRANT_TYPE};
 pub use tokens::{ACCESS_TOKEN_PREFIX, TokenRefusal, TokenStore};
 
 use crate::app::AppState;

@@ -10,7 +10,8 @@ use taskqueue_model::Timestamp;
 use crate::sqlite::worker::Context;
 use crate::store_config::{HOUR, MINUTE, is_over_limit, lease_second, window_start};
 use crate::{
-    LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, StoreError, StoredTask, TagFilter,
+    LeaseProof, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, StoreError, StoredTask,
+    TagFilter,
 };
 
 /// How many expired tombstones and old lease-log entries a delete or a lease purges on the side.
@@ -30,13 +31,17 @@ pub(crate) const LIST: &str = "SELECT name, X'' AS payload, tag, enqueued_at, et
 pub(crate) const DELETE_TASK: &str = "DELETE FROM tasks WHERE queue = ?1 AND name = ?2";
 pub(crate) const UPSERT_TOMBSTONE: &str = "INSERT INTO tombstones (queue, name, deleted_at) \
      VALUES (?1, ?2, ?3) ON CONFLICT (queue, name) DO UPDATE SET deleted_at = excluded.deleted_at";
-/// Available tasks in (ETA, name) order; `?3` is the lease limit when over-limit tasks are skipped, else NULL.
+/// Available tasks in (ETA, name) order: the ETA reached and no lease holding the task (a lease is held at its
+/// expiry instant, `StoredTask::is_lease_held`); `?3` is the lease limit when over-limit tasks are skipped, else
+/// NULL.
 pub(crate) const AVAILABLE: &str = "SELECT name, payload, tag, enqueued_at, eta, leased, retry_count \
-     FROM tasks WHERE queue = ?1 AND eta <= ?2 AND (?3 IS NULL OR retry_count < ?3) \
+     FROM tasks WHERE queue = ?1 AND eta <= ?2 AND (eta < ?2 OR leased = 0) \
+     AND (?3 IS NULL OR retry_count < ?3) \
      ORDER BY eta, name LIMIT ?4";
 /// Available tasks of one tag in (ETA, name) order; `?4` as `?3` of [`AVAILABLE`].
 pub(crate) const AVAILABLE_WITH_TAG: &str = "SELECT name, payload, tag, enqueued_at, eta, leased, retry_count \
-     FROM tasks WHERE queue = ?1 AND tag = ?2 AND eta <= ?3 AND (?4 IS NULL OR retry_count < ?4) \
+     FROM tasks WHERE queue = ?1 AND tag = ?2 AND eta <= ?3 AND (eta < ?3 OR leased = 0) \
+     AND (?4 IS NULL OR retry_count < ?4) \
      ORDER BY eta, name LIMIT ?5";
 /// `retry_count` saturates at `u32::MAX`, as in the memory store.
 pub(crate) const TAKE_LEASE: &str = "UPDATE tasks SET eta = ?3, leased = 1, \
@@ -77,8 +82,11 @@ pub(crate) const STATEMENTS: &[(&str, &str)] = &[
     ("PURGE_LEASE_LOG", PURGE_LEASE_LOG),
 ];
 
-/// A SQLite failure as a [`StoreError::Storage`].
+/// A SQLite failure as a [`StoreError::Storage`], or [`StoreError::StorageFull`] when the disk is full.
 pub(crate) fn sql(error: rusqlite::Error) -> StoreError {
+    if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        return StoreError::StorageFull(format!("SQLite: {error}"));
+    }
     StoreError::storage("SQLite", error)
 }
 
@@ -360,14 +368,14 @@ pub(crate) fn modify_lease(
     cx: &Context,
     queue: &str,
     name: &str,
-    expected_eta: Timestamp,
+    proof: LeaseProof,
     new_lease_secs: u32,
     now: Timestamp,
 ) -> Result<StoredTask, StoreError> {
     let Some(mut task) = find(conn, queue, name)? else {
         return Err(missing(conn, cx, queue, name, now));
     };
-    if !task.is_lease_held(now) || task.eta != expected_eta {
+    if !proof.admits(&task, now) {
         return Err(StoreError::LeaseExpired);
     }
     task.eta = now.saturating_add(Duration::from_secs(u64::from(new_lease_secs)));

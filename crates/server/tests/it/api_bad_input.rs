@@ -515,8 +515,8 @@ fn corpus() -> Vec<Bad> {
             "httpMethodNotAllowed",
         ),
         bad(
-            "HEAD on a task",
-            Method::HEAD,
+            "TRACE on a task (HEAD is answered as GET)",
+            Method::TRACE,
             url("/tasks/t1"),
             405,
             "httpMethodNotAllowed",

@@ -167,9 +167,14 @@ async fn each_lease_increments_retry_count_and_an_expired_lease_relets_the_task(
         "still held"
     );
     worker.api.advance(1);
+    assert!(
+        worker.lease("numTasks=1&leaseSecs=60").await.is_empty(),
+        "still held at the instant its leaseTimestamp names"
+    );
+    worker.api.advance(1);
     let second = worker.lease("numTasks=1&leaseSecs=30").await;
     assert_eq!(second[0]["retry_count"], 2);
-    assert_eq!(second[0]["leaseTimestamp"], micros(90));
+    assert_eq!(second[0]["leaseTimestamp"], micros(91));
     // The first holder's lease is gone: its leaseTimestamp no longer proves anything.
     let stale = worker
         .modify(
@@ -183,12 +188,14 @@ async fn each_lease_increments_retry_count_and_an_expired_lease_relets_the_task(
         stale.assert_error(400, "invalid"),
         "The task lease has expired."
     );
-    // A zero-second lease is over at once.
-    worker.api.advance(30);
+    // A zero-second lease is held only at the instant it was taken.
+    worker.api.advance(31);
     assert_eq!(
         worker.lease("numTasks=1&leaseSecs=0").await[0]["retry_count"],
         3
     );
+    assert!(worker.lease("numTasks=1&leaseSecs=0").await.is_empty());
+    worker.api.advance_micros(1);
     assert_eq!(
         worker.lease("numTasks=1&leaseSecs=0").await[0]["retry_count"],
         4
@@ -254,8 +261,13 @@ async fn update_and_patch_prove_ownership_with_the_current_lease_timestamp() {
             .to_owned();
         worker.api.advance(10);
 
-        // A foreign or made-up leaseTimestamp is refused, and changes nothing.
-        for wrong in [micros(61), micros(0), "0".to_owned()] {
+        // A foreign or made-up leaseTimestamp is refused, and changes nothing. (On a patch, 0 is no proof at
+        // all: the renewal without leaseTimestamp that `patch_renewals_without_lease_timestamp` covers.)
+        let mut wrongs = vec![micros(61), micros(0)];
+        if method == Method::POST {
+            wrongs.push("0".to_owned());
+        }
+        for wrong in wrongs {
             let refused = worker.modify(method.clone(), "t1", &wrong, 600).await;
             assert_eq!(
                 refused.assert_error(400, "invalid"),
@@ -290,16 +302,20 @@ async fn update_and_patch_prove_ownership_with_the_current_lease_timestamp() {
             .await
             .assert_error(400, "invalid");
 
-        // Unknown and deleted tasks are 404s.
-        worker
-            .modify(method.clone(), "nope", &held, 60)
-            .await
-            .assert_error(404, "notFound");
-        worker.delete("t1").await;
-        worker
-            .modify(method.clone(), "t1", &held, 60)
-            .await
-            .assert_error(404, "notFound");
+        // Unknown and deleted tasks get the lease-expired answer, as App Engine gave it.
+        for name in ["nope", "t1"] {
+            if name == "t1" {
+                worker.delete("t1").await;
+            }
+            assert_eq!(
+                worker
+                    .modify(method.clone(), name, &held, 60)
+                    .await
+                    .assert_error(400, "invalid"),
+                "The task lease has expired.",
+                "{method} {name}"
+            );
+        }
     }
 }
 
@@ -319,7 +335,8 @@ async fn new_lease_seconds_zero_releases_the_task_at_once() {
         )
         .await
         .ok_json();
-    assert_eq!(released["leaseTimestamp"], micros(10));
+    // A released task holds no lease: its leaseTimestamp is 0, as for a task never leased.
+    assert_eq!(released["leaseTimestamp"], "0");
     // Released at now = T0+10, it goes after t2 (due at T0+5) in ETA order, and the next lease takes both.
     let again = worker.lease_ids("numTasks=10&leaseSecs=60").await;
     assert_eq!(again, [("t2".to_owned(), 1), ("t1".to_owned(), 2)]);
@@ -334,7 +351,9 @@ async fn deleting_a_leased_task_works_and_its_name_stays_tombstoned_for_seven_da
     assert_eq!(deleted.status, 200);
     assert!(deleted.body.is_empty());
     worker.get("t1").await.assert_error(404, "notFound");
-    worker.delete("t1").await.assert_error(404, "notFound");
+    // A repeated delete succeeds again, with the same empty answer: a retrying client stops.
+    let repeated = worker.delete("t1").await;
+    assert_eq!((repeated.status.as_u16(), repeated.body.len()), (200, 0));
     assert!(worker.lease("numTasks=10&leaseSecs=60").await.is_empty());
 
     let again = json!({"id": "t1", "payloadBase64": base64("again")}).to_string();
@@ -416,10 +435,12 @@ async fn the_lease_limit_comes_from_the_queue() {
         worker.lease_ids("numTasks=1&leaseSecs=0").await,
         [("t1".to_owned(), 1)]
     );
+    worker.api.advance_micros(1);
     assert_eq!(
         worker.lease_ids("numTasks=1&leaseSecs=0").await,
         [("t1".to_owned(), 2)]
     );
+    worker.api.advance_micros(1);
     // A third lease would be one too many: the task is deleted instead (the SDK stub's behaviour).
     assert!(worker.lease_ids("numTasks=1&leaseSecs=0").await.is_empty());
     worker.get("t1").await.assert_error(404, "notFound");

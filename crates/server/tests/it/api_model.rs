@@ -1,7 +1,14 @@
 //! A state-machine property test of the lease semantics through HTTP: random sequences of insert, lease (with and
-//! without `groupByTag`), update (with the current or a stale `leaseTimestamp`), delete, get and clock advances go
-//! to the router and to a deliberately simple model written here from taskqueue-api.md §5, and every answer must
-//! agree: status, which tasks a lease hands out and in what order, `retry_count`, `leaseTimestamp`.
+//! without `groupByTag`), update and patch (with the current or a stale `leaseTimestamp`, and patch renewals
+//! without one), delete (repeated deletes included), get and clock advances (whole seconds, so lease expiries
+//! are hit exactly, and single microseconds, to step just past them) go to the router and to a deliberately
+//! simple model written here from the lease semantics, and every answer must agree: status, which tasks a lease
+//! hands out and in what order, `retry_count`, `leaseTimestamp`.
+//!
+//! The model's rules: a lease is held while its expiry is at or after now (the expiry instant itself is held), a
+//! task is leasable once its ETA is reached and no lease holds it, a modification needs a held lease (and the
+//! current `leaseTimestamp`, unless it is a patch without one), modifying an unknown or deleted task gets the
+//! lease-expired answer, a repeated delete succeeds, and a task no lease holds shows `leaseTimestamp` 0.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,9 +34,10 @@ enum Op {
         group: bool,
         tag: Option<usize>,
     },
-    Update {
+    Modify {
         name: usize,
-        current: bool,
+        proof: Proof,
+        patch: bool,
         secs: u32,
     },
     Delete {
@@ -41,6 +49,18 @@ enum Op {
     Advance {
         secs: i64,
     },
+    AdvanceMicro,
+}
+
+/// The `leaseTimestamp` a modification sends.
+#[derive(Clone, Copy, Debug)]
+enum Proof {
+    /// The task's current ETA.
+    Current,
+    /// One microsecond before it.
+    Stale,
+    /// None at all (sent only by patches; an update without one is a 400 `required`).
+    Missing,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -49,11 +69,21 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(name, tag, delay)| Op::Insert { name, tag, delay }),
         3 => (1..4_u32, 0..120_u32, any::<bool>(), proptest::option::of(0..TAGS.len()))
             .prop_map(|(n, secs, group, tag)| Op::Lease { n, secs, group, tag: tag.filter(|_| group) }),
-        2 => (0..NAMES.len(), any::<bool>(), 0..120_u32)
-            .prop_map(|(name, current, secs)| Op::Update { name, current, secs }),
+        3 => (
+            0..NAMES.len(),
+            prop_oneof![Just(Proof::Current), Just(Proof::Stale), Just(Proof::Missing)],
+            any::<bool>(),
+            0..120_u32,
+        )
+            .prop_map(|(name, proof, patch, secs)| {
+                // Only a patch may leave the proof out.
+                let patch = patch || matches!(proof, Proof::Missing);
+                Op::Modify { name, proof, patch, secs }
+            }),
         1 => (0..NAMES.len()).prop_map(|name| Op::Delete { name }),
         1 => (0..NAMES.len()).prop_map(|name| Op::Get { name }),
         2 => (0..100_i64).prop_map(|secs| Op::Advance { secs }),
+        1 => Just(Op::AdvanceMicro),
     ]
 }
 
@@ -73,13 +103,25 @@ struct Model {
     tombstones: BTreeSet<&'static str>,
 }
 
+impl ModelTask {
+    /// A lease is held up to and including its expiry instant.
+    fn held(&self, now: i64) -> bool {
+        self.leased && self.eta >= now
+    }
+
+    /// The `leaseTimestamp` the wire shows: the lease expiry, or 0 when no lease set the ETA.
+    fn lease_timestamp(&self) -> i64 {
+        if self.leased { self.eta } else { 0 }
+    }
+}
+
 impl Model {
-    /// Available tasks in (ETA, name) order.
+    /// Available tasks in (ETA, name) order: the ETA reached, no lease holding them.
     fn available(&self, now: i64) -> Vec<&'static str> {
         let mut available: Vec<_> = self
             .tasks
             .iter()
-            .filter(|(_, task)| task.eta <= now)
+            .filter(|(_, task)| task.eta <= now && !task.held(now))
             .collect();
         available.sort_by_key(|(name, task)| (task.eta, **name));
         available.into_iter().map(|(name, _)| *name).collect()
@@ -229,47 +271,47 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     query
                 );
             }
-            Op::Update {
+            Op::Modify {
                 name,
-                current,
+                proof,
+                patch,
                 secs,
             } => {
                 let name = NAMES[name];
-                let held = model
-                    .tasks
-                    .get(name)
-                    .filter(|task| task.leased && task.eta > now)
-                    .map(|task| task.eta);
-                let proof = match (model.tasks.get(name), current) {
-                    (Some(task), true) => task.eta,
-                    (Some(task), false) => task.eta - 1,
-                    (None, _) => now,
+                let task = model.tasks.get(name);
+                let mut body = serde_json::json!({"id": name, "queueName": EMPTY_QUEUE});
+                let sent = match (proof, task) {
+                    (Proof::Missing, _) => None,
+                    (Proof::Current, Some(task)) => Some(task.eta),
+                    (Proof::Stale, Some(task)) => Some(task.eta - 1),
+                    (_, None) => Some(now),
                 };
-                let body = serde_json::json!({"id": name, "queueName": EMPTY_QUEUE, "leaseTimestamp": proof.to_string()});
+                if let Some(sent) = sent {
+                    body["leaseTimestamp"] = Value::from(sent.to_string());
+                }
+                let method = if patch { Method::PATCH } else { Method::POST };
                 let reply = api
                     .call(
-                        Method::POST,
+                        method.clone(),
                         &url(&format!("/tasks/{name}?newLeaseSeconds={secs}")),
                         Some(&token),
                         Some(&body.to_string()),
                     )
                     .await;
-                let expected_status = if !model.tasks.contains_key(name) {
-                    404
-                } else if held == Some(proof) {
-                    200
-                } else {
-                    400
-                };
+                let admitted = task
+                    .is_some_and(|task| task.held(now) && sent.is_none_or(|sent| sent == task.eta));
+                // Unknown and deleted tasks get the lease-expired answer too.
+                let expected_status = if admitted { 200 } else { 400 };
                 prop_assert_eq!(
                     reply.status.as_u16(),
                     expected_status,
-                    "step {}: update {} (current proof: {})",
+                    "step {}: {} {} with {:?}",
                     step,
+                    method,
                     name,
-                    current
+                    proof
                 );
-                if expected_status == 200 {
+                if admitted {
                     let task = model.tasks.get_mut(name).expect("checked");
                     task.eta = now + i64::from(secs) * 1_000_000;
                     task.leased = secs > 0;
@@ -278,9 +320,15 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         json["leaseTimestamp"]
                             .as_str()
                             .and_then(|t| t.parse::<i64>().ok()),
-                        Some(task.eta)
+                        Some(task.lease_timestamp())
                     );
                     prop_assert_eq!(json["retry_count"].as_i64(), Some(i64::from(task.retries)));
+                } else {
+                    let json = reply.json();
+                    prop_assert_eq!(
+                        json["error"]["message"].as_str(),
+                        Some("The task lease has expired.")
+                    );
                 }
             }
             Op::Delete { name } => {
@@ -296,6 +344,16 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 if model.tasks.remove(name).is_some() {
                     prop_assert_eq!(reply.status.as_u16(), 200, "step {}: delete {}", step, name);
                     model.tombstones.insert(name);
+                } else if model.tombstones.contains(name) {
+                    // A repeated delete succeeds again, so a retrying client stops.
+                    prop_assert_eq!(
+                        reply.status.as_u16(),
+                        200,
+                        "step {}: delete {} again",
+                        step,
+                        name
+                    );
+                    prop_assert!(reply.body.is_empty());
                 } else {
                     prop_assert_eq!(reply.status.as_u16(), 404, "step {}: delete {}", step, name);
                 }
@@ -322,7 +380,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                             json["leaseTimestamp"]
                                 .as_str()
                                 .and_then(|t| t.parse::<i64>().ok()),
-                            Some(task.eta)
+                            Some(task.lease_timestamp())
                         );
                     }
                     None => {
@@ -331,6 +389,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::Advance { secs } => api.advance(u64::try_from(secs).unwrap_or(0)),
+            Op::AdvanceMicro => api.advance_micros(1),
         }
     }
     Ok(())

@@ -14,7 +14,7 @@ use taskqueue_clock::{Clock, SharedClock, VirtualClock};
 use taskqueue_model::Timestamp;
 use taskqueue_server::config::ServerConfig;
 use taskqueue_server::{
-    AppState, LeaseRequest, MemoryStore, NewTask, QueueDef, StoreConfig, StoredTask,
+    AppState, LeaseRequest, MemoryStore, NewTask, QueueDef, Store, StoreConfig, StoredTask,
 };
 use tower::ServiceExt as _;
 
@@ -56,6 +56,15 @@ impl Api {
 
     /// The default configuration changed by `tweak`.
     pub(crate) fn with(tweak: impl FnOnce(&mut ServerConfig)) -> Self {
+        Self::with_config_and_store(tweak, Arc::new(MemoryStore::new(StoreConfig::default())))
+    }
+
+    /// The default server on `store`.
+    pub(crate) fn with_store(store: Arc<dyn Store>) -> Self {
+        Self::with_config_and_store(|_| {}, store)
+    }
+
+    fn with_config_and_store(tweak: impl FnOnce(&mut ServerConfig), store: Arc<dyn Store>) -> Self {
         let mut config = ServerConfig::new(PROJECT);
         config
             .queues
@@ -64,7 +73,6 @@ impl Api {
         tweak(&mut config);
         let clock = Arc::new(clock());
         let shared: SharedClock = clock.clone();
-        let store = Arc::new(MemoryStore::new(StoreConfig::default()));
         let state = AppState::new(config, store, shared, "http://127.0.0.1:8080");
         let router = taskqueue_server::router(state.clone());
         Self {
@@ -92,6 +100,11 @@ impl Api {
     /// Moves the clock forward.
     pub(crate) fn advance(&self, secs: u64) {
         self.clock.advance(Duration::from_secs(secs));
+    }
+
+    /// Moves the clock forward by microseconds, to step just past a boundary.
+    pub(crate) fn advance_micros(&self, micros: u64) {
+        self.clock.advance(Duration::from_micros(micros));
     }
 
     /// The clock's time.

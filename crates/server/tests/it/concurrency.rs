@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Barrier;
 
 use taskqueue_server::{
-    LeaseRequest, MemoryStore, NewTask, SqliteStore, Store, StoreConfig, StoreError,
+    LeaseProof, LeaseRequest, MemoryStore, NewTask, SqliteStore, Store, StoreConfig, StoreError,
 };
 
 use crate::support::at;
@@ -172,7 +172,7 @@ fn of_many_holders_presenting_the_same_lease_timestamp_at_once_exactly_one_exten
             let store = Arc::clone(&store);
             holders.push(tokio::spawn(async move {
                 store
-                    .modify_lease("work", "t1", token, 100 + secs, later)
+                    .modify_lease("work", "t1", LeaseProof::Eta(token), 100 + secs, later)
                     .await
             }));
         }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use taskqueue_auth::{JwtKeySet, RsaVerifyingKey, Scope, ScopeSet};
 use taskqueue_server::config::{
-    self, ConfigError, MetadataConfig, QueueRegistry, ServiceAccountPrincipal, StorageConfig,
+    self, ApiChoices, ConfigError, MetadataConfig, ModifyMissingTask, PatchLeaseTimestamp,
+    QueueRegistry, RepeatedDelete, ServiceAccountPrincipal, StorageConfig, UnleasedLeaseTimestamp,
     UserPrincipal,
 };
 use taskqueue_server::{OverLimit, QueueAcl, QueueDef, ScopePolicy, SecretDigest, ServerConfig};
@@ -313,6 +314,42 @@ fn a_minimal_configuration_takes_the_defaults() {
     assert_eq!(loaded, ServerConfig::new("p"));
 }
 
+#[test]
+fn choices_and_domain_scoped_projects_load() {
+    let fixture = Fixture::new();
+    let cases: [(&str, ApiChoices); 3] = [
+        ("", ApiChoices::default()),
+        (
+            "choices:\n  patch_lease_timestamp: optional\n  repeated_delete: ok\n  \
+             modify_missing_task: lease_expired\n  unleased_lease_timestamp: zero\n",
+            ApiChoices::default(),
+        ),
+        (
+            "choices:\n  patch_lease_timestamp: required\n  repeated_delete: not_found\n  \
+             modify_missing_task: not_found\n  unleased_lease_timestamp: eta\n",
+            ApiChoices::default()
+                .with_patch_lease_timestamp(PatchLeaseTimestamp::Required)
+                .with_repeated_delete(RepeatedDelete::NotFound)
+                .with_modify_missing_task(ModifyMissingTask::NotFound)
+                .with_unleased_lease_timestamp(UnleasedLeaseTimestamp::Eta),
+        ),
+    ];
+    for (text, expected) in cases {
+        let loaded = fixture
+            .load(&format!("{HEAD}{text}"))
+            .unwrap_or_else(|error| panic!("{text}: {error}"));
+        assert_eq!(loaded.choices, expected, "{text}");
+    }
+    for project in ["example.com:my-app", "sub.example.co.uk:app-1", "my-app"] {
+        let loaded = fixture
+            .load(&format!(
+                "project: {project}\nqueue_file: queue.yaml\nstorage: memory\n"
+            ))
+            .unwrap_or_else(|error| panic!("{project}: {error}"));
+        assert_eq!(loaded.project, project);
+    }
+}
+
 /// The files every bad-configuration case may refer to: a queue file, a bad queue file, a good public key, a
 /// key file of garbage and one holding a private key.
 struct Fixture {
@@ -459,6 +496,55 @@ fn bad_configurations_name_the_file_and_line() {
             "unknown variant `disk`".into(),
         ),
         ("an unknown over_limit", format!("{HEAD}over_limit: keep\n"), &config, 4, "unknown variant `keep`".into()),
+        (
+            "an unknown choice",
+            format!("{HEAD}choices:\n  repeated_delete: ok\n  patch_proof: required\n"),
+            &config,
+            6,
+            "unknown field `patch_proof`".into(),
+        ),
+        (
+            "an unknown choice value",
+            format!("{HEAD}choices:\n  repeated_delete: gone\n"),
+            &config,
+            5,
+            "unknown variant `gone`".into(),
+        ),
+        (
+            "a domain-scoped project with a partition prefix",
+            "project: s~example.com:my-app\nqueue_file: queue.yaml\nstorage: memory\n".into(),
+            &config,
+            1,
+            "without a partition prefix".into(),
+        ),
+        (
+            "a domain-scoped project with two colons",
+            "project: example.com:my:app\nqueue_file: queue.yaml\nstorage: memory\n".into(),
+            &config,
+            1,
+            "a domain name, a colon and the app id".into(),
+        ),
+        (
+            "a domain-scoped project without a domain",
+            "project: :my-app\nqueue_file: queue.yaml\nstorage: memory\n".into(),
+            &config,
+            1,
+            "a domain name, a colon and the app id".into(),
+        ),
+        (
+            "a domain-scoped project without an app id",
+            "project: \"example.com:\"\nqueue_file: queue.yaml\nstorage: memory\n".into(),
+            &config,
+            1,
+            "not an app id".into(),
+        ),
+        (
+            "a dotted app id",
+            "project: my.app\nqueue_file: queue.yaml\nstorage: memory\n".into(),
+            &config,
+            1,
+            "not an app id".into(),
+        ),
         (
             "an unknown scope policy",
             format!("{HEAD}scope_policy: strict\n"),

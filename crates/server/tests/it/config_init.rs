@@ -234,6 +234,23 @@ fn init_refuses_to_overwrite_unless_forced() {
 }
 
 #[test]
+fn init_serves_a_domain_scoped_project_with_google_style_service_account_emails() {
+    let temp = tempfile::tempdir().expect("a temporary directory");
+    let dir = temp.path().join("dev");
+    let options = InitOptions::default().with_project("example.com:my-app");
+    let report = init(&dir, &options).expect("init");
+    // Google named a domain-scoped project's service accounts `name@app.domain.iam.gserviceaccount.com`.
+    let account = "worker@my-app.example.com.iam.gserviceaccount.com";
+    assert_eq!(report.service_account_email, account);
+    let loaded = config::load(&report.config_file).expect("the written configuration loads");
+    assert_eq!(loaded.project, "example.com:my-app");
+    assert!(loaded.principals.service_account(account).is_some());
+    let key = ServiceAccountKey::from_file(&report.service_account_file)
+        .expect("a service account key file");
+    assert_eq!(key.project_id(), Some("example.com:my-app"));
+}
+
+#[test]
 fn init_refuses_bad_options_before_writing_anything() {
     let temp = tempfile::tempdir().expect("a temporary directory");
     let cases = [

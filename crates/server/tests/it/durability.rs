@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use taskqueue_server::{
-    LIST_LIMIT, LeaseRequest, NewTask, SqliteStore, Store, StoreConfig, StoreError, TagFilter,
+    LIST_LIMIT, LeaseProof, LeaseRequest, NewTask, SqliteStore, Store, StoreConfig, StoreError,
+    TagFilter,
 };
 
 use crate::support::at;
@@ -63,7 +64,7 @@ async fn everything_written_is_there_after_reopening() {
     assert_eq!(big.enqueued_at, at(0));
     // The lease survived: its holder can still extend it, and nobody else can lease the task.
     let extended = store
-        .modify_lease("q", "big", leased_eta, 120, at(3))
+        .modify_lease("q", "big", LeaseProof::Eta(leased_eta), 120, at(3))
         .await
         .expect("the lease is still held");
     assert_eq!(extended.eta, at(123));

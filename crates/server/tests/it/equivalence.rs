@@ -1,5 +1,5 @@
 //! The SQLite store against the memory model: random sequences of operations (inserts, leases, lease
-//! modifications with the right or a wrong `leaseTimestamp`, deletes, reads, purges, time moving on) applied to
+//! modifications with the right or a wrong `leaseTimestamp` or none, deletes, reads, purges, time moving on) applied to
 //! both give identical results, step by step.
 //!
 //! Names, tags and times come from small pools so that collisions, tombstones, expiries and lease limits happen
@@ -10,8 +10,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 use taskqueue_model::Timestamp;
 use taskqueue_server::{
-    LeaseRequest, MemoryStore, NewTask, OverLimit, QueueStats, Store, StoreConfig, StoreError,
-    StoredTask, Synchronous, TagFilter,
+    LeaseProof, LeaseRequest, MemoryStore, NewTask, OverLimit, QueueStats, Store, StoreConfig,
+    StoreError, StoredTask, Synchronous, TagFilter,
 };
 
 use crate::support::{at, sqlite_with};
@@ -41,8 +41,9 @@ enum Op {
     Modify {
         queue: usize,
         name: usize,
-        /// Microseconds added to the task's current ETA (0: the right token).
-        token_offset: i64,
+        /// Microseconds added to the task's current ETA (0: the right token); `None`: no proof, any unexpired
+        /// lease may be modified.
+        token_offset: Option<i64>,
         secs: u32,
     },
     Delete {
@@ -90,7 +91,11 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (
             queue.clone(),
             name.clone(),
-            prop_oneof![3 => Just(0_i64), 1 => -2_000_000_i64..2_000_000],
+            prop_oneof![
+                3 => Just(Some(0_i64)),
+                1 => (-2_000_000_i64..2_000_000).prop_map(Some),
+                1 => Just(None),
+            ],
             prop_oneof![Just(0_u32), 1_u32..120],
         )
             .prop_map(|(queue, name, token_offset, secs)| Op::Modify { queue, name, token_offset, secs }),
@@ -139,7 +144,7 @@ async fn apply(
     op: &Op,
     now: Timestamp,
     max_leases: Option<u32>,
-    token: Timestamp,
+    token: LeaseProof,
 ) -> Result<Outcome, StoreError> {
     match op {
         Op::Insert {
@@ -222,18 +227,21 @@ async fn run(setup: &Setup, ops: &[Op]) -> Result<(), String> {
         // The token a modification presents: the task's current ETA in the model, moved by the offset.
         let token = match op {
             Op::Modify {
+                token_offset: None, ..
+            } => LeaseProof::AnyHolder,
+            Op::Modify {
                 queue,
                 name,
-                token_offset,
+                token_offset: Some(token_offset),
                 ..
             } => {
                 let current = model
                     .get(QUEUES[*queue], NAMES[*name], now)
                     .await
                     .map_or(at(0), |task| task.eta);
-                Timestamp::from_micros(current.as_micros() + token_offset)
+                LeaseProof::Eta(Timestamp::from_micros(current.as_micros() + token_offset))
             }
-            _ => Timestamp::ZERO,
+            _ => LeaseProof::AnyHolder,
         };
         let expected = apply(&model, op, now, setup.max_leases, token).await;
         let actual = apply(sqlite.store.as_ref(), op, now, setup.max_leases, token).await;
@@ -322,13 +330,13 @@ fn a_fixed_sequence_agrees() {
         Modify {
             queue: 0,
             name: 0,
-            token_offset: 0,
+            token_offset: Some(0),
             secs: 60,
         },
         Modify {
             queue: 0,
             name: 0,
-            token_offset: 1,
+            token_offset: Some(1),
             secs: 60,
         },
         Advance { secs: 10 },

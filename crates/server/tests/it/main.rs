@@ -7,6 +7,7 @@
 
 mod api_access;
 mod api_bad_input;
+mod api_clients;
 mod api_lease;
 mod api_methods;
 mod api_model;
@@ -18,15 +19,18 @@ mod client_e2e;
 mod concurrency;
 mod config;
 mod config_init;
+mod connections;
 mod crash;
 mod durability;
 mod equivalence;
+mod health_metrics;
 mod oauth_e2e;
 mod oauth_metadata;
 mod oauth_support;
 mod oauth_token;
 mod ops;
 mod process;
+mod refusals;
 mod semantics;
 mod support;
 mod traces;

@@ -478,6 +478,22 @@ async fn good_assertions_get_tokens_with_their_scopes() {
             Some(KID),
         ),
         (
+            "aud the token_uri of v1beta2-era key files",
+            taskqueue_auth::JwtClaims {
+                aud: Some("https://accounts.google.com/o/oauth2/token".to_owned()),
+                ..claims(now)
+            },
+            Some(KID),
+        ),
+        (
+            "aud the v4 token endpoint some libraries use",
+            taskqueue_auth::JwtClaims {
+                aud: Some("https://www.googleapis.com/oauth2/v4/token".to_owned()),
+                ..claims(now)
+            },
+            Some(KID),
+        ),
+        (
             "sub = iss",
             taskqueue_auth::JwtClaims {
                 sub: Some(SA_EMAIL.to_owned()),
@@ -640,6 +656,20 @@ async fn attack_assertions_are_invalid_grants_and_good_ones_still_work_after_eac
         (
             "wrong aud",
             sign(&edit(&[("aud", json!("https://example.com/token"))])),
+        ),
+        (
+            "aud a Google URL that is no token endpoint",
+            sign(&edit(&[(
+                "aud",
+                json!("https://accounts.google.com/o/oauth2/auth"),
+            )])),
+        ),
+        (
+            "aud Google's token endpoint over http",
+            sign(&edit(&[(
+                "aud",
+                json!("http://oauth2.googleapis.com/token"),
+            )])),
         ),
         (
             "aud of another port",

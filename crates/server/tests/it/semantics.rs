@@ -10,7 +10,8 @@ use std::time::Duration;
 use taskqueue_clock::VirtualClock;
 use taskqueue_model::Timestamp;
 use taskqueue_server::{
-    LIST_LIMIT, LeaseRequest, NewTask, OverLimit, Store, StoreConfig, StoreError, TagFilter,
+    LIST_LIMIT, LeaseProof, LeaseRequest, NewTask, OverLimit, Store, StoreConfig, StoreError,
+    TagFilter,
 };
 
 use crate::support::{T0_SECS, at, backends, clock, now};
@@ -27,6 +28,8 @@ enum Token {
     Off(i64),
     /// `T0` + this many seconds.
     At(i64),
+    /// No `leaseTimestamp` at all ([`LeaseProof::AnyHolder`]): a PATCH renewal without proof.
+    Unproven,
 }
 
 #[derive(Debug, Clone)]
@@ -38,8 +41,10 @@ enum Step {
         eta: Option<i64>,
         expect: Result<(), StoreError>,
     },
-    /// Move the clock forward.
+    /// Move the clock forward by seconds.
     Advance(u64),
+    /// Move the clock forward by microseconds, to step just past a boundary.
+    AdvanceMicros(u64),
     /// Lease; expect these tasks, in this order, with these retry counts, and each with `eta = now + secs`.
     Lease {
         request: LeaseRequest,
@@ -100,6 +105,10 @@ fn insert_err(name: &'static str, error: StoreError) -> Step {
 
 fn advance(secs: u64) -> Step {
     Step::Advance(secs)
+}
+
+fn advance_micros(micros: u64) -> Step {
+    Step::AdvanceMicros(micros)
 }
 
 fn lease(num_tasks: u32, secs: u32, expect: &[(&'static str, u32)]) -> Step {
@@ -213,7 +222,7 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case(
-            "a held lease hides the task; once expired it is leased again with retry_count 2",
+            "a held lease hides the task up to and including its expiry instant; after it, leased again with retry_count 2",
             vec![
                 insert("t1"),
                 lease(1, 60, &[("t1", 1)]),
@@ -221,8 +230,52 @@ fn cases() -> Vec<Case> {
                 advance(59),
                 lease(1, 60, &[]),
                 advance(1),
+                lease(1, 60, &[]),
+                advance(1),
                 lease(1, 60, &[("t1", 2)]),
-                get("t1", 2, 120),
+                get("t1", 2, 121),
+            ],
+        ),
+        case(
+            "the expiry instant: still held one microsecond before it and at it (modifiable, not leasable), free one after",
+            vec![
+                insert("t1"),
+                lease(1, 60, &[("t1", 1)]),
+                advance(59),
+                advance_micros(999_999),
+                lease(1, 60, &[]),
+                advance_micros(1),
+                lease(1, 60, &[]),
+                list(&["t1"]),
+                modify("t1", Token::Held, 30, Ok(())),
+                get("t1", 1, 90),
+                advance(30),
+                lease(1, 60, &[]),
+                modify("t1", Token::Unproven, 0, Ok(())),
+                lease(1, 60, &[("t1", 2)]),
+            ],
+        ),
+        case(
+            "one microsecond after its expiry the lease cannot be modified, with or without proof",
+            vec![
+                insert("t1"),
+                lease(1, 60, &[("t1", 1)]),
+                advance(60),
+                advance_micros(1),
+                modify("t1", Token::Held, 60, Err(LeaseExpired)),
+                modify("t1", Token::Unproven, 60, Err(LeaseExpired)),
+                lease(1, 60, &[("t1", 2)]),
+            ],
+        ),
+        case(
+            "an unleased task is available from its ETA on, the ETA instant included",
+            vec![
+                insert_at("t1", 5),
+                advance(4),
+                advance_micros(999_999),
+                lease(1, 60, &[]),
+                advance_micros(1),
+                lease(1, 60, &[("t1", 1)]),
             ],
         ),
         case(
@@ -310,9 +363,9 @@ fn cases() -> Vec<Case> {
             vec![
                 insert("t1"),
                 lease(1, 10, &[("t1", 1)]),
-                advance(10),
+                advance(11),
                 lease(1, 10, &[("t1", 2)]),
-                advance(10),
+                advance(11),
                 lease(1, 10, &[]),
                 get_err("t1", Tombstoned),
                 insert_err("t1", Tombstoned),
@@ -365,7 +418,7 @@ fn cases() -> Vec<Case> {
                 get("t1", 1, 150),
                 advance(100),
                 lease(1, 60, &[]),
-                advance(20),
+                advance(21),
                 lease(1, 60, &[("t1", 2)]),
             ],
         ),
@@ -407,37 +460,74 @@ fn cases() -> Vec<Case> {
             vec![
                 insert("t1"),
                 lease(1, 60, &[("t1", 1)]),
-                advance(60),
+                advance(61),
                 modify("t1", Token::Held, 60, Err(LeaseExpired)),
                 get("t1", 1, 60),
             ],
         ),
         case(
-            "modify_lease refuses a task that was never leased, even given its future ETA",
+            "modify_lease refuses a task that was never leased, even given its future ETA, and without proof",
             vec![
                 insert_at("t1", 60),
                 modify("t1", Token::At(60), 30, Err(LeaseExpired)),
+                modify("t1", Token::Unproven, 30, Err(LeaseExpired)),
+                get("t1", 0, 60),
             ],
         ),
         case(
-            "modify_lease: a deleted task is Tombstoned, an unknown one NotFound",
+            "modify_lease: a deleted task is Tombstoned, an unknown one NotFound, with or without proof",
             vec![
                 insert("t1"),
                 lease(1, 60, &[("t1", 1)]),
                 delete("t1", Ok(())),
                 modify("t1", Token::Held, 60, Err(Tombstoned)),
+                modify("t1", Token::Unproven, 60, Err(Tombstoned)),
                 modify("nope", Token::At(0), 60, Err(NotFound)),
+                modify("nope", Token::Unproven, 60, Err(NotFound)),
+                get_err("t1", Tombstoned),
             ],
         ),
         case(
-            "leaseSecs 0 hands out a lease that has already expired",
+            "without proof, any unexpired lease is extended or released, whoever holds it",
+            vec![
+                insert("t1"),
+                lease(1, 60, &[("t1", 1)]),
+                advance(30),
+                modify("t1", Token::Unproven, 120, Ok(())),
+                get("t1", 1, 150),
+                advance(100),
+                lease(1, 60, &[]),
+                modify("t1", Token::Unproven, 0, Ok(())),
+                get("t1", 1, 130),
+                modify("t1", Token::Unproven, 60, Err(LeaseExpired)),
+                lease(1, 60, &[("t1", 2)]),
+            ],
+        ),
+        case(
+            "leaseSecs 0 hands out a lease that ends at once: held only at that instant",
             vec![
                 insert("t1"),
                 lease(1, 0, &[("t1", 1)]),
+                lease(1, 0, &[]),
+                advance_micros(1),
                 modify("t1", Token::Held, 60, Err(LeaseExpired)),
                 lease(1, 0, &[("t1", 2)]),
             ],
         ),
+        case(
+            "a repeated delete keeps the first deletion's tombstone: it does not prolong it",
+            vec![
+                insert("t1"),
+                delete("t1", Ok(())),
+                advance(50),
+                delete("t1", Err(Tombstoned)),
+                advance(9),
+                insert_err("t1", Tombstoned),
+                advance(1),
+                insert("t1"),
+            ],
+        )
+        .config(StoreConfig::default().with_tombstone_ttl(Duration::from_secs(60))),
         case(
             "deleting a leased task is allowed and tombstones it; deleting twice or a stranger is refused",
             vec![
@@ -574,6 +664,7 @@ async fn run_case(store: &dyn Store, clock: &VirtualClock, case: &Case, backend:
                 }
             }
             Step::Advance(secs) => clock.advance(Duration::from_secs(*secs)),
+            Step::AdvanceMicros(micros) => clock.advance(Duration::from_micros(*micros)),
             Step::Lease { request, expect } => {
                 let leased = store
                     .lease(Q, request, case.max_leases, now)
@@ -603,18 +694,17 @@ async fn run_case(store: &dyn Store, clock: &VirtualClock, case: &Case, backend:
                 secs,
                 expect,
             } => {
-                let expected_eta = match token {
-                    Token::Held => held.get(name).copied().unwrap_or(Timestamp::ZERO),
-                    Token::Off(micros) => Timestamp::from_micros(
-                        held.get(name)
-                            .copied()
-                            .unwrap_or(Timestamp::ZERO)
-                            .as_micros()
-                            + micros,
-                    ),
-                    Token::At(secs) => at(*secs),
+                let held_eta = held.get(name).copied().unwrap_or(Timestamp::ZERO);
+                let proof = match token {
+                    Token::Held => LeaseProof::Eta(held_eta),
+                    Token::Off(micros) => {
+                        LeaseProof::Eta(Timestamp::from_micros(held_eta.as_micros() + micros))
+                    }
+                    Token::At(secs) => LeaseProof::Eta(at(*secs)),
+                    Token::Unproven => LeaseProof::AnyHolder,
                 };
-                let result = store.modify_lease(Q, name, expected_eta, *secs, now).await;
+                let before = store.get(Q, name, now).await;
+                let result = store.modify_lease(Q, name, proof, *secs, now).await;
                 match (&result, expect) {
                     (Ok(task), Ok(())) => {
                         let eta = now.saturating_add(Duration::from_secs(u64::from(*secs)));
@@ -622,7 +712,14 @@ async fn run_case(store: &dyn Store, clock: &VirtualClock, case: &Case, backend:
                         assert_eq!(task.payload, name.as_bytes(), "{context}");
                         held.insert(name, task.eta);
                     }
-                    (Err(error), Err(expected)) => assert_eq!(error, expected, "{context}"),
+                    (Err(error), Err(expected)) => {
+                        assert_eq!(error, expected, "{context}");
+                        let after = store.get(Q, name, now).await;
+                        assert_eq!(
+                            after, before,
+                            "{context}: a refused modification changes nothing"
+                        );
+                    }
                     _ => panic!("{context}: got {result:?}"),
                 }
             }

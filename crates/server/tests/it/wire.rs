@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use taskqueue_model::{Payload, QueuePath, Task, Timestamp};
-use taskqueue_server::wire::{self, PayloadField};
+use taskqueue_server::wire::{self, PayloadField, UnleasedLeaseTimestamp};
 use taskqueue_server::{NewTask, QueueStats, StoredTask};
 
 fn production_like() -> StoredTask {
@@ -21,7 +21,12 @@ fn production_like() -> StoredTask {
 #[test]
 fn a_leased_task_serializes_like_the_captured_production_task() {
     let path = QueuePath::new("s~neuromancer-seung-import", "wms-test-pull-queue");
-    let task = wire::to_task(&production_like(), &path, PayloadField::Include);
+    let task = wire::to_task(
+        &production_like(),
+        &path,
+        PayloadField::Include,
+        UnleasedLeaseTimestamp::Zero,
+    );
     assert_eq!(
         serde_json::to_value(&task).expect("serializes"),
         json!({
@@ -45,14 +50,46 @@ fn a_listed_task_has_no_payload_and_an_untagged_one_no_tag() {
         retry_count: 0,
         ..production_like()
     };
-    let task = wire::to_task(&stored, &QueuePath::new("app", "q"), PayloadField::Omit);
+    let path = QueuePath::new("app", "q");
+    let task = wire::to_task(
+        &stored,
+        &path,
+        PayloadField::Omit,
+        UnleasedLeaseTimestamp::Zero,
+    );
     let json = serde_json::to_value(&task).expect("serializes");
     assert_eq!(json.get("payloadBase64"), None);
     assert_eq!(json.get("tag"), None);
     assert_eq!(json["queueName"], "projects/app/taskqueues/q");
-    // An available task's leaseTimestamp is its ETA.
-    assert_eq!(json["leaseTimestamp"], "1498952638063392");
+    // A task no lease holds shows leaseTimestamp 0, as the discovery document says...
+    assert_eq!(json["leaseTimestamp"], "0");
     assert_eq!(json["retry_count"], 0);
+    // ... or, when configured so, its ETA.
+    let task = wire::to_task(
+        &stored,
+        &path,
+        PayloadField::Omit,
+        UnleasedLeaseTimestamp::Eta,
+    );
+    let json = serde_json::to_value(&task).expect("serializes");
+    assert_eq!(json["leaseTimestamp"], "1498952638063392");
+}
+
+#[test]
+fn an_expired_lease_shows_its_expiry_whatever_the_unleased_choice() {
+    for unleased in [UnleasedLeaseTimestamp::Zero, UnleasedLeaseTimestamp::Eta] {
+        let task = wire::to_task(
+            &production_like(),
+            &QueuePath::new("app", "q"),
+            PayloadField::Omit,
+            unleased,
+        );
+        assert_eq!(
+            task.lease_timestamp,
+            Some(production_like().eta),
+            "{unleased:?}"
+        );
+    }
 }
 
 #[test]
