@@ -24,6 +24,8 @@ const TRANSPORT: &str = "taskqueue-transport";
 const CLIENT: &str = "taskqueue-client";
 const CONFORMANCE: &str = "taskqueue-conformance";
 const SERVER: &str = "taskqueue-server";
+const WORKER: &str = "taskqueue-worker";
+const CLI: &str = "taskqueue-cli";
 const XTASK: &str = "xtask";
 
 /// Crates that speak HTTP or run async I/O.
@@ -402,5 +404,40 @@ fn server_depends_on_neither_transport_nor_client() {
         SERVER,
         "taskqueue-transport, taskqueue-client or reqwest",
         |name| [TRANSPORT, CLIENT, "reqwest"].contains(&name),
+    );
+}
+
+#[test]
+fn no_library_crate_depends_on_the_worker_or_the_command_line() {
+    for package in [MODEL, CLOCK, AUTH, TRANSPORT, CLIENT, SERVER] {
+        assert_no_dependency(package, "taskqueue-worker or taskqueue-cli", |name| {
+            [WORKER, CLI].contains(&name)
+        });
+    }
+    assert_no_dependency(WORKER, "taskqueue-cli", |name| name == CLI);
+}
+
+#[test]
+fn the_worker_builds_on_the_client_only_and_never_on_the_server() {
+    let direct = direct_dependencies(WORKER);
+    assert!(
+        direct.iter().any(|dep| dep == CLIENT),
+        "{WORKER} must use the API through {CLIENT}: {direct:?}"
+    );
+    for forbidden in [TRANSPORT, "reqwest", AUTH] {
+        assert!(
+            !direct.iter().any(|dep| dep == forbidden),
+            "layering violation: {WORKER} must not depend on {forbidden} directly (only through {CLIENT}): {direct:?}"
+        );
+    }
+    assert_no_dependency(
+        WORKER,
+        "taskqueue-server (its end-to-end tests use it as a dev-dependency only)",
+        |name| name == SERVER,
+    );
+    assert_no_dependency(
+        CLI,
+        "taskqueue-server (its tests use it as a dev-dependency only)",
+        |name| name == SERVER,
     );
 }

@@ -48,11 +48,6 @@
 //! # }
 //! ```
 
-// The README's quick start compiles as a doctest.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-mod readme {}
-
 mod api;
 mod client;
 mod error;

@@ -58,6 +58,12 @@
 //! # }
 //! ```
 
+// The README's examples (the client's quick start, the worker) compile as doctests here, in the one crate that
+// sees every crate they use.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme {}
+
 mod builder;
 mod dead_letter;
 mod error;
