@@ -39,6 +39,7 @@ pub(crate) struct Config {
     pub(crate) idle_backoff: BackoffPolicy,
     pub(crate) error_backoff: BackoffPolicy,
     pub(crate) lease_rate: Option<Arc<LeaseRateLimit>>,
+    pub(crate) lease_batch_wait: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) exit_when_empty: bool,
     pub(crate) clock: SharedClock,
@@ -54,8 +55,8 @@ impl Config {
 
 /// Builds a [`Worker`]; see [`Worker::builder`].
 ///
-/// Defaults: leases of up to 10 tasks for 60 s, 10 handlers at a time and no prefetch, any tag, renewal at half
-/// the lease, no attempt limit, idle backoff from 1 s to 30 s, error backoff from 1 s to 60 s, at most 10 lease
+/// Defaults: leases of up to 10 tasks for 60 s, 10 handlers at a time and no prefetch, a 50 ms wait for half a
+/// batch of free slots while handlers run, any tag, renewal at half the lease, no attempt limit, idle backoff from 1 s to 30 s, error backoff from 1 s to 60 s, at most 10 lease
 /// calls per second, 30 s to finish at shutdown, the system clock. A dead-letter destination and a handler are
 /// required.
 pub struct WorkerBuilder {
@@ -73,6 +74,7 @@ pub struct WorkerBuilder {
     idle_backoff: BackoffPolicy,
     error_backoff: BackoffPolicy,
     lease_rate: Option<Arc<LeaseRateLimit>>,
+    lease_batch_wait: Duration,
     shutdown_timeout: Duration,
     exit_when_empty: bool,
     clock: Option<SharedClock>,
@@ -112,6 +114,7 @@ impl WorkerBuilder {
             idle_backoff: BackoffPolicy::new(Duration::from_secs(1), Duration::from_secs(30)),
             error_backoff: BackoffPolicy::new(Duration::from_secs(1), Duration::from_secs(60)),
             lease_rate: Some(Arc::new(LeaseRateLimit::per_second(10.0))),
+            lease_batch_wait: Duration::from_millis(50),
             shutdown_timeout: Duration::from_secs(30),
             exit_when_empty: false,
             clock: None,
@@ -240,6 +243,15 @@ impl WorkerBuilder {
         self
     }
 
+    /// While handlers run and fewer than half a lease's worth of slots are free, how long the worker waits for
+    /// more to free up before leasing (default 50 ms; zero leases at once, however few slots are free). Fewer,
+    /// fuller lease calls: each is a write, and the service limited them per queue.
+    #[must_use]
+    pub fn lease_batch_wait(mut self, wait: Duration) -> Self {
+        self.lease_batch_wait = wait;
+        self
+    }
+
     /// How long running handlers may take to finish after a shutdown request (default 30 s); then they are stopped
     /// and their tasks released.
     #[must_use]
@@ -338,6 +350,7 @@ impl WorkerBuilder {
             idle_backoff: self.idle_backoff,
             error_backoff: self.error_backoff,
             lease_rate: self.lease_rate,
+            lease_batch_wait: self.lease_batch_wait,
             shutdown_timeout: self.shutdown_timeout,
             exit_when_empty: self.exit_when_empty,
             clock: self.clock.unwrap_or_else(taskqueue_clock::system),

@@ -172,7 +172,8 @@ impl Worker {
         let inner = &self.inner;
         let config = &inner.config;
         let clock = config.clock.clone();
-        let slots = Arc::new(Semaphore::new(config.concurrency + config.prefetch));
+        let capacity = config.concurrency + config.prefetch;
+        let slots = Arc::new(Semaphore::new(capacity));
         let handlers = Arc::new(Semaphore::new(config.concurrency));
         let mut tasks = JoinSet::new();
         let mut idle = Backoff::new(config.idle_backoff, config.jitter_seed);
@@ -194,11 +195,25 @@ impl Worker {
             let Some(first) = first else { break };
             let mut permits = vec![first];
             let want = usize::try_from(config.lease_size).unwrap_or(usize::MAX);
-            while permits.len() < want {
-                match Arc::clone(&slots).try_acquire_owned() {
-                    Ok(permit) => permits.push(permit),
-                    Err(_) => break,
+            take_free(&slots, &mut permits, want);
+            // While tasks run, a slot frees up at a time: wait a moment for half a batch rather than leasing
+            // tasks one by one (each lease call is a write, and the service limits them).
+            let min_batch = want.min(capacity).div_ceil(2);
+            if permits.len() < min_batch && !tasks.is_empty() && !config.lease_batch_wait.is_zero()
+            {
+                let waited = clock.sleep(config.lease_batch_wait);
+                tokio::pin!(waited);
+                while permits.len() < min_batch {
+                    tokio::select! {
+                        permit = Arc::clone(&slots).acquire_owned() => match permit {
+                            Ok(permit) => permits.push(permit),
+                            Err(_) => break,
+                        },
+                        () = &mut waited => break,
+                        _ = phase.wait_for(|p| *p != Phase::Running) => break,
+                    }
                 }
+                take_free(&slots, &mut permits, want);
             }
             if let Some(rate) = &config.lease_rate {
                 tokio::select! {
@@ -308,6 +323,16 @@ impl Worker {
         match failure {
             Some(error) => Err(Error::lease(&config.queue.queue, error)),
             None => Ok(report),
+        }
+    }
+}
+
+/// Takes free slots without waiting, up to `want` in all.
+fn take_free(slots: &Arc<Semaphore>, permits: &mut Vec<OwnedSemaphorePermit>, want: usize) {
+    while permits.len() < want {
+        match Arc::clone(slots).try_acquire_owned() {
+            Ok(permit) => permits.push(permit),
+            Err(_) => break,
         }
     }
 }
