@@ -337,6 +337,9 @@ async fn eight_workers_drain_ten_thousand_tasks_exactly_once() {
         total.renewals += stats.renewals;
         total.settle_errors += stats.settle_errors;
         total.started += stats.started;
+        total.lease_calls += stats.lease_calls;
+        total.leased += stats.leased;
+        total.retried += stats.retried;
     }
 
     // Nothing is left in the work queue.
