@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -19,7 +19,7 @@ use taskqueue_client::{
     Client, DeleteTaskRequest, Error, GetQueueRequest, GetTaskRequest, InsertTaskRequest,
     LeaseTasksRequest, LeasedTask, ListTasksRequest, ModifyLeaseRequest, QueueRef,
 };
-use taskqueue_model::{ApiMethod, Task, Timestamp};
+use taskqueue_model::{ApiMethod, Task, TaskName, Timestamp};
 
 use crate::template;
 
@@ -218,6 +218,12 @@ impl<'a> Args<'a> {
         })
     }
 
+    /// A task name: the client's validation error (as the call's result)
+    /// for a string it refuses.
+    fn task_name(&self, key: &str) -> Result<Result<TaskName, Error>, ArgError> {
+        Ok(TaskName::new(self.required_string(key)?).map_err(Error::from))
+    }
+
     fn task(&self, key: &str) -> Result<Task, ArgError> {
         let value = self.get(key).ok_or_else(|| self.missing(key))?;
         serde_json::from_value(value.clone())
@@ -293,7 +299,11 @@ fn get_task<'a>(
     queue: &'a QueueRef,
     args: &Args<'_>,
 ) -> Result<CallFuture<'a>, ArgError> {
-    let request = GetTaskRequest::new(queue.clone(), args.required_string("task")?);
+    let task = match args.task_name("task")? {
+        Ok(task) => task,
+        Err(refused) => return Ok(refused_call(refused)),
+    };
+    let request = GetTaskRequest::new(queue.clone(), task);
     Ok(Box::pin(async move {
         client.get_task(request).await.map(|task| to_json(&task))
     }))
@@ -321,7 +331,7 @@ fn lease_tasks<'a>(
     let mut request = LeaseTasksRequest::new(
         queue.clone(),
         args.required_u32("num_tasks")?,
-        args.required_u32("lease_secs")?,
+        Duration::from_secs(u64::from(args.required_u32("lease_secs")?)),
     );
     // Set as given (not through `with_tag`), so a scenario can show the
     // client refusing `tag` without `group_by_tag`.
@@ -338,17 +348,31 @@ fn lease_tasks<'a>(
     }))
 }
 
-fn modify_request(queue: &QueueRef, args: &Args<'_>) -> Result<ModifyLeaseRequest, ArgError> {
-    let task = LeasedTask {
-        id: args.required_string("task")?,
-        queue_name: args.string("queue_name")?,
-        lease_timestamp: Timestamp::from_micros(args.required_i64("lease_timestamp")?),
+/// The request, or the client's error for a task name it refuses.
+fn modify_request(
+    queue: &QueueRef,
+    args: &Args<'_>,
+) -> Result<Result<ModifyLeaseRequest, Error>, ArgError> {
+    let id = match args.task_name("task")? {
+        Ok(id) => id,
+        Err(refused) => return Ok(Err(refused)),
     };
-    Ok(ModifyLeaseRequest::new(
+    let mut task = LeasedTask::new(
+        id,
+        Timestamp::from_micros(args.required_i64("lease_timestamp")?),
+    );
+    task.queue_name = args.string("queue_name")?;
+    Ok(Ok(ModifyLeaseRequest::new(
         queue.clone(),
         task,
-        args.required_u32("new_lease_seconds")?,
-    ))
+        Duration::from_secs(u64::from(args.required_u32("new_lease_seconds")?)),
+    )))
+}
+
+/// A call the client refuses before sending: a task name is checked when
+/// it is made, so the refusal comes before the request exists.
+fn refused_call<'a>(error: Error) -> CallFuture<'a> {
+    Box::pin(async move { Err(error) })
 }
 
 fn update_task<'a>(
@@ -356,7 +380,10 @@ fn update_task<'a>(
     queue: &'a QueueRef,
     args: &Args<'_>,
 ) -> Result<CallFuture<'a>, ArgError> {
-    let request = modify_request(queue, args)?;
+    let request = match modify_request(queue, args)? {
+        Ok(request) => request,
+        Err(refused) => return Ok(refused_call(refused)),
+    };
     Ok(Box::pin(async move {
         client.update_task(request).await.map(|task| to_json(&task))
     }))
@@ -367,7 +394,10 @@ fn patch_task<'a>(
     queue: &'a QueueRef,
     args: &Args<'_>,
 ) -> Result<CallFuture<'a>, ArgError> {
-    let request = modify_request(queue, args)?;
+    let request = match modify_request(queue, args)? {
+        Ok(request) => request,
+        Err(refused) => return Ok(refused_call(refused)),
+    };
     Ok(Box::pin(async move {
         client.patch_task(request).await.map(|task| to_json(&task))
     }))
@@ -378,7 +408,11 @@ fn delete_task<'a>(
     queue: &'a QueueRef,
     args: &Args<'_>,
 ) -> Result<CallFuture<'a>, ArgError> {
-    let request = DeleteTaskRequest::new(queue.clone(), args.required_string("task")?);
+    let task = match args.task_name("task")? {
+        Ok(task) => task,
+        Err(refused) => return Ok(refused_call(refused)),
+    };
+    let request = DeleteTaskRequest::new(queue.clone(), task);
     Ok(Box::pin(async move {
         client
             .delete_task(request)
@@ -445,11 +479,15 @@ mod tests {
             expanded.insert(key, template::expand(&value, now).expect("template"));
         }
         let parsed = Args::new(ApiMethod::TasksPatch, &expanded).expect("keys");
-        let request = modify_request(&QueueRef::new("p", "q"), &parsed).expect("valid");
+        let request = modify_request(&QueueRef::new("p", "q"), &parsed)
+            .expect("valid")
+            .expect("a valid task name");
         assert_eq!(request.task.lease_timestamp.as_micros(), 160_000_000);
         let values = args(json!({"task": "t1", "new_lease_seconds": 60, "lease_timestamp": 5}));
         let parsed = Args::new(ApiMethod::TasksPatch, &values).expect("keys");
-        let request = modify_request(&QueueRef::new("p", "q"), &parsed).expect("valid");
+        let request = modify_request(&QueueRef::new("p", "q"), &parsed)
+            .expect("valid")
+            .expect("a valid task name");
         assert_eq!(request.task.lease_timestamp.as_micros(), 5);
     }
 }

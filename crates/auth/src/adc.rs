@@ -42,8 +42,10 @@ const SUPPORTED_TYPES: &str = "authorized_user, service_account";
 /// (and unusual programs) can hand discovery an environment of their own.
 ///
 /// Empty variables count as unset. New fields may be added as more
-/// variables are honoured; build it with `..AdcEnvironment::default()`.
+/// variables are honoured; build it from `AdcEnvironment::default()` with
+/// the `with_*` setters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AdcEnvironment {
     /// `GOOGLE_APPLICATION_CREDENTIALS`: the path of a key file.
     pub google_application_credentials: Option<PathBuf>,
@@ -58,6 +60,41 @@ pub struct AdcEnvironment {
 }
 
 impl AdcEnvironment {
+    /// Sets `GOOGLE_APPLICATION_CREDENTIALS`.
+    #[must_use]
+    pub fn with_google_application_credentials(mut self, path: impl Into<PathBuf>) -> Self {
+        self.google_application_credentials = Some(path.into());
+        self
+    }
+
+    /// Sets `CLOUDSDK_CONFIG`.
+    #[must_use]
+    pub fn with_cloudsdk_config(mut self, path: impl Into<PathBuf>) -> Self {
+        self.cloudsdk_config = Some(path.into());
+        self
+    }
+
+    /// Sets `HOME`.
+    #[must_use]
+    pub fn with_home(mut self, path: impl Into<PathBuf>) -> Self {
+        self.home = Some(path.into());
+        self
+    }
+
+    /// Sets `APPDATA`.
+    #[must_use]
+    pub fn with_appdata(mut self, path: impl Into<PathBuf>) -> Self {
+        self.appdata = Some(path.into());
+        self
+    }
+
+    /// Sets `GCE_METADATA_HOST`.
+    #[must_use]
+    pub fn with_gce_metadata_host(mut self, host: impl Into<String>) -> Self {
+        self.gce_metadata_host = Some(host.into());
+        self
+    }
+
     /// The variables of this process, read now.
     pub fn from_process_env() -> Self {
         let path = |name: &str| {

@@ -130,6 +130,7 @@ struct Inner {
 
 /// How far the local clock was from the token endpoint's `Date` header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClockSkew {
     /// The absolute difference.
     pub difference: Duration,

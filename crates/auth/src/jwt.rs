@@ -67,6 +67,9 @@ impl JwtHeader {
 /// - Self-signed JWT: `iss` = `sub` = the service account's email, and
 ///   either `scope` or `aud` = the API's audience
 ///   (`https://SERVICE.googleapis.com/`).
+///
+/// It stays exhaustive on purpose: the claims of Google's two JWT flows are
+/// fixed, and tests build variants with `..claims` updates.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JwtClaims {
     /// The issuer: the service account's email address.
@@ -86,6 +89,42 @@ pub struct JwtClaims {
     pub iat: u64,
     /// Expires at, in seconds since the Unix epoch.
     pub exp: u64,
+}
+
+impl JwtClaims {
+    /// Claims issued by `iss`, valid from `iat` to `exp` (seconds since the
+    /// Unix epoch), with no `sub`, `aud` or `scope`.
+    pub fn new(iss: impl Into<String>, iat: u64, exp: u64) -> Self {
+        Self {
+            iss: iss.into(),
+            sub: None,
+            aud: None,
+            scope: None,
+            iat,
+            exp,
+        }
+    }
+
+    /// Sets `sub`.
+    #[must_use]
+    pub fn with_sub(mut self, sub: impl Into<String>) -> Self {
+        self.sub = Some(sub.into());
+        self
+    }
+
+    /// Sets `aud`.
+    #[must_use]
+    pub fn with_aud(mut self, aud: impl Into<String>) -> Self {
+        self.aud = Some(aud.into());
+        self
+    }
+
+    /// Sets `scope` (space-separated).
+    #[must_use]
+    pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
 }
 
 /// Encodes and signs `claims` as an RS256 JWT with the header

@@ -175,11 +175,8 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! let env = AdcEnvironment {
-//!     // No key file anywhere, and no metadata server on this port.
-//!     gce_metadata_host: Some("127.0.0.1:9".to_owned()),
-//!     ..AdcEnvironment::default()
-//! };
+//! // No key file anywhere, and no metadata server on this port.
+//! let env = AdcEnvironment::default().with_gce_metadata_host("127.0.0.1:9");
 //! let options = AdcOptions::default().with_probe_timeout(Duration::from_millis(200));
 //! let error = ApplicationDefaultCredentials::discover(&options, &env)
 //!     .await
@@ -247,6 +244,10 @@ pub use service_account::{SelfSignedJwtSource, ServiceAccountKey, ServiceAccount
 pub use source::TokenSource;
 pub use token::AccessToken;
 
+/// The attribute for implementing [`TokenProvider`] and [`TokenSource`]
+/// (see ARCHITECTURE.md, "Async traits"), re-exported so that an
+/// implementation needs no dependency of its own.
+pub use async_trait::async_trait;
 /// The clock abstraction every time computation goes through, re-exported so
 /// users of this crate need not name `taskqueue-clock` themselves.
 pub use taskqueue_clock as clock;

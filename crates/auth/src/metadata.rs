@@ -93,16 +93,16 @@ impl MetadataServerSource {
     /// the same machine or a hop away), and up to 5 attempts with jittered
     /// backoff from 100 ms, at most 10 s in all, on the system clock.
     pub fn default_options() -> HttpOptions {
-        HttpOptions {
-            connect_timeout: Duration::from_secs(1),
-            request_timeout: Duration::from_secs(5),
-            retry: RetryPolicy::new()
-                .with_max_attempts(5)
-                .with_initial_backoff(Duration::from_millis(100))
-                .with_max_backoff(Duration::from_secs(2))
-                .with_max_elapsed(Duration::from_secs(10)),
-            ..HttpOptions::default()
-        }
+        HttpOptions::default()
+            .with_connect_timeout(Duration::from_secs(1))
+            .with_request_timeout(Duration::from_secs(5))
+            .with_retry(
+                RetryPolicy::new()
+                    .with_max_attempts(5)
+                    .with_initial_backoff(Duration::from_millis(100))
+                    .with_max_backoff(Duration::from_secs(2))
+                    .with_max_elapsed(Duration::from_secs(10)),
+            )
     }
 
     /// A source for the `default` service account of the metadata server at

@@ -12,6 +12,7 @@ use taskqueue_clock::{RetryPolicy, SharedClock};
 /// Only transient failures are retried (5xx, 408, 429,
 /// `temporarily_unavailable`, connection errors); `invalid_grant` never is.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HttpOptions {
     /// The longest wait for a connection.
     pub connect_timeout: Duration,
@@ -48,6 +49,18 @@ impl HttpOptions {
     /// The same options with another retry policy.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// The same options with another connection timeout.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The same options with another per-request timeout.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
         self
     }
 }

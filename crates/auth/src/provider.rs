@@ -35,6 +35,20 @@ pub trait TokenProvider: Send + Sync + fmt::Debug {
 /// A token provider shared by every clone of a client.
 pub type SharedTokenProvider = Arc<dyn TokenProvider>;
 
+/// A shared provider is a provider, so builders that take
+/// `impl TokenProvider` accept an `Arc` (a [`SharedTokenProvider`], or an
+/// `Arc<TokenCache<_>>` kept elsewhere too) as well as an owned provider.
+#[async_trait]
+impl<T: TokenProvider + ?Sized> TokenProvider for Arc<T> {
+    async fn token(&self, scopes: &ScopeSet) -> Result<AccessToken, Error> {
+        (**self).token(scopes).await
+    }
+
+    fn invalidate(&self, rejected: &AccessToken) {
+        (**self).invalidate(rejected);
+    }
+}
+
 /// Hands out one fixed token, whatever the scopes asked for.
 ///
 /// Useful for tokens minted elsewhere (`gcloud auth print-access-token`) and

@@ -44,7 +44,7 @@ use std::time::Duration;
 
 use taskqueue_auth::{AccessToken, StaticTokenProvider};
 use taskqueue_client::{Client, GetTaskRequest, QueueRef};
-use taskqueue_model::Task;
+use taskqueue_model::{Task, TaskName};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -87,8 +87,9 @@ async fn run(full: bool) -> Result<(), BoxError> {
     // from the rest of the stack's.
     let raw_timed = Raw::new(url, Some(Duration::from_secs(60)))?;
     let queue = QueueRef::new(PROJECT, QUEUE);
+    let task = TaskName::new(TASK)?;
     let via_client = || {
-        let request = GetTaskRequest::new(queue.clone(), TASK);
+        let request = GetTaskRequest::new(queue.clone(), task.clone());
         let client = &client;
         async move { Ok::<Task, BoxError>(client.get_task(request).await?) }
     };

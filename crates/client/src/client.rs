@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use taskqueue_auth::{ScopeSet, SharedTokenProvider};
+use taskqueue_auth::{ScopeSet, TokenProvider};
 use taskqueue_clock::SharedClock;
 use taskqueue_model::{ApiMethod, Task, TaskQueue, Tasks, Tasks2, Timestamp, kind, validate};
 use taskqueue_transport::http::Method;
@@ -135,12 +135,10 @@ impl Client {
         request: ModifyLeaseRequest,
     ) -> Result<Task, Error> {
         check_queue(&request.queue)?;
-        validate::task_name(&request.task.id)?;
-        validate::lease_seconds("newLeaseSeconds", i64::from(request.new_lease_seconds))?;
-        let seconds = request.new_lease_seconds.to_string();
+        let seconds = validate::lease_duration("newLeaseSeconds", request.new_lease)?.to_string();
         let url = self.inner.paths.task(
             &request.queue,
-            &request.task.id,
+            request.task.id.as_str(),
             &[("newLeaseSeconds", seconds.as_str())],
         )?;
         let body = lease_body(&request.queue, &request.task);
@@ -174,8 +172,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The source of access tokens (required).
-    pub fn token_provider(mut self, tokens: SharedTokenProvider) -> Self {
+    /// The source of access tokens (required): any [`TokenProvider`], owned
+    /// (`StaticTokenProvider`, `TokenCache`, `ApplicationDefaultCredentials`)
+    /// or already shared (`Arc<dyn TokenProvider>`).
+    pub fn token_provider(mut self, tokens: impl TokenProvider + 'static) -> Self {
         self.transport = self.transport.token_provider(tokens);
         self
     }
@@ -270,17 +270,15 @@ fn json_body(value: &impl Serialize) -> Result<Vec<u8>, Error> {
 
 /// The body that identifies a leased task to update or patch.
 fn lease_body(queue: &QueueRef, task: &LeasedTask) -> Task {
-    Task {
-        kind: Some(kind::TASK.to_owned()),
-        id: Some(task.id.clone()),
-        queue_name: Some(
+    Task::default()
+        .with_kind(kind::TASK)
+        .with_id(task.id.as_str())
+        .with_queue_name(
             task.queue_name
                 .clone()
                 .unwrap_or_else(|| queue.queue.clone()),
-        ),
-        lease_timestamp: Some(task.lease_timestamp),
-        ..Task::default()
-    }
+        )
+        .with_lease_timestamp(task.lease_timestamp)
 }
 
 /// The calls, as inherent methods (no boxing when called on a `Client`);
@@ -327,8 +325,10 @@ impl Client {
     pub async fn get_task(&self, request: GetTaskRequest) -> Result<Task, Error> {
         self.preflight(ApiMethod::TasksGet)?;
         check_queue(&request.queue)?;
-        validate::task_name(&request.task)?;
-        let url = self.inner.paths.task(&request.queue, &request.task, &[])?;
+        let url = self
+            .inner
+            .paths
+            .task(&request.queue, request.task.as_str(), &[])?;
         self.call(
             Request::new(Method::GET, url)
                 .operation(ApiMethod::TasksGet.id())
@@ -354,14 +354,16 @@ impl Client {
     pub async fn lease_tasks(&self, request: LeaseTasksRequest) -> Result<Tasks, Error> {
         self.preflight(ApiMethod::TasksLease)?;
         check_queue(&request.queue)?;
+        validate::num_tasks(i64::from(request.num_tasks))?;
+        let lease_secs = validate::lease_duration("leaseSecs", request.lease)?;
         validate::lease_request(
             i64::from(request.num_tasks),
-            i64::from(request.lease_secs),
+            i64::from(lease_secs),
             request.group_by_tag,
             request.tag.as_deref(),
         )?;
         let num_tasks = request.num_tasks.to_string();
-        let lease_secs = request.lease_secs.to_string();
+        let lease_secs = lease_secs.to_string();
         let mut query = vec![
             ("numTasks", num_tasks.as_str()),
             ("leaseSecs", lease_secs.as_str()),
@@ -385,7 +387,7 @@ impl Client {
     pub async fn update_task(&self, request: UpdateTaskRequest) -> Result<Task, Error> {
         self.preflight(ApiMethod::TasksUpdate)?;
         if request.task.id == "lease" {
-            return Err(Error::unroutable(&request.task.id));
+            return Err(Error::unroutable(request.task.id.as_str()));
         }
         self.modify_lease(Method::POST, ApiMethod::TasksUpdate, request)
             .await
@@ -402,8 +404,10 @@ impl Client {
     pub async fn delete_task(&self, request: DeleteTaskRequest) -> Result<(), Error> {
         self.preflight(ApiMethod::TasksDelete)?;
         check_queue(&request.queue)?;
-        validate::task_name(&request.task)?;
-        let url = self.inner.paths.task(&request.queue, &request.task, &[])?;
+        let url = self
+            .inner
+            .paths
+            .task(&request.queue, request.task.as_str(), &[])?;
         self.inner
             .transport
             .send(

@@ -16,17 +16,16 @@
 //! # Example
 //!
 //! ```no_run
-//! use std::sync::Arc;
-//! use taskqueue_auth::{AccessToken, StaticTokenProvider};
+//! use std::time::Duration;
 //! use taskqueue_client::{
-//!     Client, DeleteTaskRequest, InsertTaskRequest, LeaseTasksRequest, QueueRef, TaskQueueApi,
+//!     AccessToken, Client, DeleteTaskRequest, InsertTaskRequest, LeaseTasksRequest, LeasedTask,
+//!     QueueRef, StaticTokenProvider, Task,
 //! };
-//! use taskqueue_model::Task;
 //!
 //! # async fn run() -> Result<(), taskqueue_client::Error> {
 //! let client = Client::builder()
 //!     .base_url("http://127.0.0.1:8080/taskqueue/v1beta2/projects/")
-//!     .token_provider(Arc::new(StaticTokenProvider::new(AccessToken::new("ya29.token"))))
+//!     .token_provider(StaticTokenProvider::new(AccessToken::new("ya29.token")))
 //!     .build()?;
 //! let queue = QueueRef::new("s~my-app", "pull-queue");
 //!
@@ -34,13 +33,13 @@
 //!     .insert_task(InsertTaskRequest::new(queue.clone(), Task::new("resize photo 42")))
 //!     .await?;
 //! let leased = client
-//!     .lease_tasks(LeaseTasksRequest::new(queue.clone(), 10, 60))
+//!     .lease_tasks(LeaseTasksRequest::new(queue.clone(), 10, Duration::from_secs(60)))
 //!     .await?;
 //! for task in &leased {
 //!     // ... do the work, then delete the task.
-//!     if let Some(id) = &task.id {
+//!     if let Some(leased) = LeasedTask::from_task(task) {
 //!         client
-//!             .delete_task(DeleteTaskRequest::new(queue.clone(), id.clone()))
+//!             .delete_task(DeleteTaskRequest::new(queue.clone(), leased.id))
 //!             .await?;
 //!     }
 //! }
@@ -64,3 +63,25 @@ pub use requests::{
 };
 // The method table lives in auth, shared with the reference server.
 pub use taskqueue_auth::{accepted_scopes, required_access};
+
+// What a caller needs besides the client, so that one dependency is enough:
+// the wire types, the credentials, the clock and the retry policy. The whole
+// crates are re-exported too, for everything else.
+/// The attribute for implementing [`TaskQueueApi`] (a fake in tests) and
+/// [`TokenProvider`], re-exported so that an implementation needs no
+/// dependency of its own.
+pub use async_trait::async_trait;
+/// The credentials: scopes, token providers, Application Default Credentials.
+pub use taskqueue_auth as auth;
+pub use taskqueue_auth::{
+    AccessToken, ApplicationDefaultCredentials, Scope, ScopeSet, SharedTokenProvider,
+    StaticTokenProvider, TokenCache, TokenProvider,
+};
+/// The clock every timer reads, and the retry policy.
+pub use taskqueue_clock as clock;
+pub use taskqueue_clock::{Clock, RetryPolicy, SharedClock, SystemClock};
+/// The wire model: resources, names, validation.
+pub use taskqueue_model as model;
+pub use taskqueue_model::{
+    ApiMethod, Payload, Task, TaskName, TaskQueue, Tasks, Tasks2, Timestamp, ValidationError,
+};

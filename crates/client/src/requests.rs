@@ -1,13 +1,20 @@
 //! The arguments of the 8 calls, one struct each.
 //!
-//! Constructors never fail; the client validates every argument before
-//! sending and reports the first problem as a typed error.
+//! Constructors never fail: task names come as [`TaskName`] (checked when
+//! made), and the client validates every other argument before sending,
+//! reporting the first problem as a typed error.
+//!
+//! Every struct is `#[non_exhaustive]`: build it with its `new` and the
+//! `with_*` setters, so that options added later break no caller.
 
-use taskqueue_model::{Task, Timestamp};
+use std::time::Duration;
+
+use taskqueue_model::{Task, TaskName, Timestamp};
 
 /// The queue a call addresses: the project path segment, sent verbatim (so
 /// `s~app` works), and the short queue name.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct QueueRef {
     /// The project path segment, for example `my-app` or `s~my-app`.
     pub project: String,
@@ -27,6 +34,7 @@ impl QueueRef {
 
 /// `taskqueue.taskqueues.get`: a queue's description, with statistics if asked.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct GetQueueRequest {
     /// The queue.
     pub queue: QueueRef,
@@ -65,6 +73,7 @@ impl GetQueueRequest {
 /// task twice (unless it is named, in which case the retry fails with a
 /// conflict instead).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct InsertTaskRequest {
     /// The queue.
     pub queue: QueueRef,
@@ -96,21 +105,22 @@ impl InsertTaskRequest {
 
 /// `taskqueue.tasks.get`: one task, without leasing it.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct GetTaskRequest {
     /// The queue.
     pub queue: QueueRef,
     /// The task's name (`id`).
-    pub task: String,
+    pub task: TaskName,
     /// Whether transient failures are retried (default: yes).
     pub retry: bool,
 }
 
 impl GetTaskRequest {
     /// Gets task `task` of `queue`.
-    pub fn new(queue: QueueRef, task: impl Into<String>) -> Self {
+    pub fn new(queue: QueueRef, task: TaskName) -> Self {
         Self {
             queue,
-            task: task.into(),
+            task,
             retry: true,
         }
     }
@@ -124,6 +134,7 @@ impl GetTaskRequest {
 
 /// `taskqueue.tasks.list`: up to 100 tasks, leased or not, without payloads.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ListTasksRequest {
     /// The queue.
     pub queue: QueueRef,
@@ -145,18 +156,20 @@ impl ListTasksRequest {
 }
 
 /// `taskqueue.tasks.lease`: leases up to `num_tasks` available tasks for
-/// `lease_secs` seconds, oldest ETA first.
+/// `lease` (sent as whole seconds, rounded up), oldest ETA first.
 ///
 /// Not retried by default: if a response is lost, a retry leases more
 /// tasks, and the first ones stay leased until their lease expires.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LeaseTasksRequest {
     /// The queue.
     pub queue: QueueRef,
     /// How many tasks at most (1..=1000).
     pub num_tasks: u32,
-    /// How long the lease lasts, in seconds (0..=604800).
-    pub lease_secs: u32,
+    /// How long the lease lasts: up to a week, sent as `leaseSecs`, rounded
+    /// up to whole seconds.
+    pub lease: Duration,
     /// Whether to lease only tasks sharing one tag.
     pub group_by_tag: bool,
     /// The tag to lease; only with `group_by_tag`. Without it, the tag of
@@ -167,12 +180,12 @@ pub struct LeaseTasksRequest {
 }
 
 impl LeaseTasksRequest {
-    /// Leases up to `num_tasks` tasks of `queue` for `lease_secs` seconds.
-    pub fn new(queue: QueueRef, num_tasks: u32, lease_secs: u32) -> Self {
+    /// Leases up to `num_tasks` tasks of `queue` for `lease`.
+    pub fn new(queue: QueueRef, num_tasks: u32, lease: Duration) -> Self {
         Self {
             queue,
             num_tasks,
-            lease_secs,
+            lease,
             group_by_tag: false,
             tag: None,
             retry: false,
@@ -202,9 +215,10 @@ impl LeaseTasksRequest {
 
 /// The body fields that identify a leased task to update or patch.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LeasedTask {
     /// The task's name (`id`).
-    pub id: String,
+    pub id: TaskName,
     /// `queueName` as the lease returned it (production sent the long form
     /// `projects/{project}/taskqueues/{queue}`); the short name if unknown.
     pub queue_name: Option<String>,
@@ -213,11 +227,27 @@ pub struct LeasedTask {
 }
 
 impl LeasedTask {
+    /// The task `id`, leased at `lease_timestamp`, in the queue the request
+    /// addresses.
+    pub fn new(id: TaskName, lease_timestamp: Timestamp) -> Self {
+        Self {
+            id,
+            queue_name: None,
+            lease_timestamp,
+        }
+    }
+
+    /// The `queueName` to send (the form the lease returned).
+    pub fn with_queue_name(mut self, queue_name: impl Into<String>) -> Self {
+        self.queue_name = Some(queue_name.into());
+        self
+    }
+
     /// The identifying fields of a task returned by a lease; `None` if the
-    /// task lacks its `id` or `leaseTimestamp`.
+    /// task lacks its `leaseTimestamp`, or an `id` that is a valid task name.
     pub fn from_task(task: &Task) -> Option<Self> {
         Some(Self {
-            id: task.id.clone()?,
+            id: TaskName::new(task.id.clone()?).ok()?,
             queue_name: task.queue_name.clone(),
             lease_timestamp: task.lease_timestamp?,
         })
@@ -229,18 +259,20 @@ impl LeasedTask {
 ///
 /// Both send `id`, `queueName` (which the service requires on patch) and the
 /// `leaseTimestamp` from the lease, which proves ownership to the service.
-/// `new_lease_seconds` 0 releases the task.
+/// A `new_lease` of zero releases the task.
 ///
 /// Retried by default: a retry after a lost success response is refused as
 /// a lease mismatch (the lease timestamp moved), never applied twice.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ModifyLeaseRequest {
     /// The queue.
     pub queue: QueueRef,
     /// The leased task.
     pub task: LeasedTask,
-    /// The new lease length from now, in seconds (0..=604800).
-    pub new_lease_seconds: u32,
+    /// The new lease length from now: up to a week, sent as
+    /// `newLeaseSeconds`, rounded up to whole seconds; zero releases the task.
+    pub new_lease: Duration,
     /// Whether transient failures are retried (default: yes).
     pub retry: bool,
 }
@@ -252,12 +284,12 @@ pub type UpdateTaskRequest = ModifyLeaseRequest;
 pub type PatchTaskRequest = ModifyLeaseRequest;
 
 impl ModifyLeaseRequest {
-    /// Sets the lease of `task` to end `new_lease_seconds` from now.
-    pub fn new(queue: QueueRef, task: LeasedTask, new_lease_seconds: u32) -> Self {
+    /// Sets the lease of `task` to end `new_lease` from now.
+    pub fn new(queue: QueueRef, task: LeasedTask, new_lease: Duration) -> Self {
         Self {
             queue,
             task,
-            new_lease_seconds,
+            new_lease,
             retry: true,
         }
     }
@@ -274,21 +306,22 @@ impl ModifyLeaseRequest {
 /// Retried by default; a retry after a lost success response reports that
 /// the task no longer exists.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DeleteTaskRequest {
     /// The queue.
     pub queue: QueueRef,
     /// The task's name (`id`).
-    pub task: String,
+    pub task: TaskName,
     /// Whether transient failures are retried (default: yes).
     pub retry: bool,
 }
 
 impl DeleteTaskRequest {
     /// Deletes task `task` of `queue`.
-    pub fn new(queue: QueueRef, task: impl Into<String>) -> Self {
+    pub fn new(queue: QueueRef, task: TaskName) -> Self {
         Self {
             queue,
-            task: task.into(),
+            task,
             retry: true,
         }
     }

@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 ///
 /// Fields beside `error` are ignored when reading.
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ErrorEnvelope {
     /// `error`: the error itself.
     pub error: ErrorBody,
@@ -30,6 +31,7 @@ pub struct ErrorEnvelope {
 
 /// The `error` object of an [`ErrorEnvelope`].
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ErrorBody {
     /// `code`: the HTTP status. Go's client falls back to the response status when it is missing or 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,6 +57,7 @@ pub struct ErrorBody {
 /// One entry of `error.errors`.
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ErrorDetail {
     /// `domain`: `global` for the errors of this API.
     #[serde(default, skip_serializing_if = "Option::is_none")]

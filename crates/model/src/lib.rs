@@ -58,6 +58,7 @@ mod names;
 mod null_as_empty;
 mod payload;
 mod queue;
+mod setters;
 mod task;
 mod tasks;
 mod timestamp;

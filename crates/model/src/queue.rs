@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::setters::option_setters;
+
 /// A queue (kind `taskqueues#taskqueue`). Queues are defined in `queue.yaml`, never through REST.
 ///
 /// ```
@@ -18,6 +20,7 @@ use serde_json::{Map, Value};
 /// ```
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TaskQueue {
     /// `kind`: `taskqueues#taskqueue`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,6 +48,7 @@ pub struct TaskQueue {
 /// (see [`int64`](crate::int64)); `totalTasks` is a plain number.
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TaskQueueStats {
     /// `totalTasks`: the number of tasks in the queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,6 +83,7 @@ pub struct TaskQueueStats {
 /// The `acl` of a [`TaskQueue`]: email addresses by role.
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TaskQueueAcl {
     /// `adminEmails`: who can control the queue, e.g. set its ACLs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,3 +98,24 @@ pub struct TaskQueueAcl {
     #[serde(flatten)]
     pub unknown_fields: Map<String, Value>,
 }
+
+option_setters!(TaskQueue {
+    with_kind => kind: String,
+    with_id => id: String,
+    with_max_leases => max_leases: i32,
+    with_stats => stats: TaskQueueStats,
+    with_acl => acl: TaskQueueAcl,
+});
+
+option_setters!(TaskQueueStats {
+    with_total_tasks => total_tasks: i32,
+    with_oldest_task => oldest_task: i64,
+    with_leased_last_minute => leased_last_minute: i64,
+    with_leased_last_hour => leased_last_hour: i64,
+});
+
+option_setters!(TaskQueueAcl {
+    with_admin_emails => admin_emails: Vec<String>,
+    with_consumer_emails => consumer_emails: Vec<String>,
+    with_producer_emails => producer_emails: Vec<String>,
+});

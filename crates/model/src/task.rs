@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::names::{QueuePath, short_queue_name};
+use crate::setters::option_setters;
 use crate::{Payload, Timestamp, kind};
 
 /// A task (kind `taskqueues#task`), as sent to insert, update and patch, and as returned by every task method.
@@ -29,6 +30,7 @@ use crate::{Payload, Timestamp, kind};
 /// ```
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Task {
     /// `kind`: `taskqueues#task`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,3 +121,11 @@ impl Task {
         self.queue_name.as_deref().map(short_queue_name)
     }
 }
+
+option_setters!(Task {
+    with_kind => kind: String,
+    with_payload => payload: Payload,
+    with_enqueue_timestamp => enqueue_timestamp: Timestamp,
+    with_lease_timestamp => lease_timestamp: Timestamp,
+    with_retry_count => retry_count: i32,
+});

@@ -15,6 +15,7 @@ macro_rules! task_list {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
         #[serde(rename_all = "camelCase")]
+        #[non_exhaustive]
         pub struct $name {
             #[doc = concat!("`kind`: ", $kind_doc, " by default. Ignored when reading.")]
             #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -14,6 +14,8 @@
 
 pub use crate::ValidationError;
 
+use std::time::Duration;
+
 use crate::limits::{
     MAX_ETA_AHEAD, MAX_LEASE_SECONDS, MAX_LEASE_TASKS, MAX_PAYLOAD_BYTES, MAX_QUEUE_NAME_LEN,
     MAX_TAG_BYTES, MAX_TASK_NAME_LEN, MIN_LEASE_TASKS,
@@ -119,6 +121,34 @@ pub fn lease_seconds(parameter: &'static str, value: i64) -> Result<(), Validati
     } else {
         Err(ValidationError::LeaseSecondsOutOfRange { parameter, value })
     }
+}
+
+/// A lease length given as a [`Duration`]: rounded up to whole seconds (the wire carries seconds, and a lease
+/// a little longer than asked never loses the task early), then checked like [`lease_seconds`].
+///
+/// ```
+/// use std::time::Duration;
+/// use taskqueue_model::validate;
+///
+/// assert_eq!(validate::lease_duration("leaseSecs", Duration::from_millis(1500))?, 2);
+/// assert_eq!(validate::lease_duration("leaseSecs", Duration::ZERO)?, 0);
+/// assert!(validate::lease_duration("leaseSecs", Duration::from_secs(604_801)).is_err());
+/// # Ok::<(), taskqueue_model::ValidationError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`ValidationError::LeaseSecondsOutOfRange`], with the rounded number of seconds.
+pub fn lease_duration(parameter: &'static str, lease: Duration) -> Result<u32, ValidationError> {
+    let whole = lease
+        .as_secs()
+        .saturating_add(u64::from(lease.subsec_nanos() > 0));
+    let seconds = i64::try_from(whole).unwrap_or(i64::MAX);
+    lease_seconds(parameter, seconds)?;
+    u32::try_from(seconds).map_err(|_| ValidationError::LeaseSecondsOutOfRange {
+        parameter,
+        value: seconds,
+    })
 }
 
 /// An ETA: at most [`MAX_ETA_AHEAD`] (30 days) after `now`. ETAs in the past are allowed.

@@ -74,20 +74,18 @@ pub fn to_task(
         (true, _) | (false, UnleasedLeaseTimestamp::Eta) => task.eta,
         (false, UnleasedLeaseTimestamp::Zero) => Timestamp::ZERO,
     };
-    Task {
-        kind: Some(kind::TASK.to_owned()),
-        id: Some(task.name.clone()),
-        queue_name: Some(path.to_string()),
-        payload: match payload {
-            PayloadField::Include => Some(Payload::new(task.payload.clone())),
-            PayloadField::Omit => None,
-        },
-        enqueue_timestamp: Some(task.enqueued_at),
-        lease_timestamp: Some(lease_timestamp),
-        retry_count: Some(i32::try_from(task.retry_count).unwrap_or(i32::MAX)),
-        tag: task.tag.clone(),
-        ..Task::default()
+    let mut wire = Task::default()
+        .with_kind(kind::TASK)
+        .with_id(task.name.clone())
+        .with_queue_name(path.to_string())
+        .with_enqueue_timestamp(task.enqueued_at)
+        .with_lease_timestamp(lease_timestamp)
+        .with_retry_count(i32::try_from(task.retry_count).unwrap_or(i32::MAX));
+    if let PayloadField::Include = payload {
+        wire = wire.with_payload(Payload::new(task.payload.clone()));
     }
+    wire.tag = task.tag.clone();
+    wire
 }
 
 /// The task an insert body asks for. Check it first with `taskqueue_model::validate::task_for_insert`.
@@ -115,13 +113,12 @@ pub fn to_new_task(task: Task) -> NewTask {
 /// epoch) of the oldest unfinished task") and AppScale sends, and is left out for an empty queue.
 #[must_use]
 pub fn to_stats(stats: &QueueStats) -> TaskQueueStats {
-    TaskQueueStats {
-        total_tasks: Some(i32::try_from(stats.total_tasks).unwrap_or(i32::MAX)),
-        oldest_task: stats
-            .oldest_eta
-            .map(|eta| eta.as_micros().div_euclid(1_000_000)),
-        leased_last_minute: Some(i64::try_from(stats.leased_last_minute).unwrap_or(i64::MAX)),
-        leased_last_hour: Some(i64::try_from(stats.leased_last_hour).unwrap_or(i64::MAX)),
-        ..TaskQueueStats::default()
-    }
+    let mut wire = TaskQueueStats::default()
+        .with_total_tasks(i32::try_from(stats.total_tasks).unwrap_or(i32::MAX))
+        .with_leased_last_minute(i64::try_from(stats.leased_last_minute).unwrap_or(i64::MAX))
+        .with_leased_last_hour(i64::try_from(stats.leased_last_hour).unwrap_or(i64::MAX));
+    wire.oldest_task = stats
+        .oldest_eta
+        .map(|eta| eta.as_micros().div_euclid(1_000_000));
+    wire
 }

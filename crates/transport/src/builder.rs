@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use taskqueue_auth::{Scope, ScopeSet, SharedTokenProvider};
+use taskqueue_auth::{Scope, ScopeSet, SharedTokenProvider, TokenProvider};
 use taskqueue_clock::SharedClock;
 
 use crate::Error;
@@ -95,9 +95,10 @@ impl TransportBuilder {
         }
     }
 
-    /// The source of access tokens (required).
-    pub fn token_provider(mut self, tokens: SharedTokenProvider) -> Self {
-        self.tokens = Some(tokens);
+    /// The source of access tokens (required): any [`TokenProvider`], owned
+    /// or already shared (`Arc<dyn TokenProvider>` is one).
+    pub fn token_provider(mut self, tokens: impl TokenProvider + 'static) -> Self {
+        self.tokens = Some(Arc::new(tokens));
         self
     }
 

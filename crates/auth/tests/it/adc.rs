@@ -63,10 +63,11 @@ const WELL_KNOWN: &str = ".config/gcloud/application_default_credentials.json";
 /// An environment with an empty home and a metadata host where nothing
 /// listens: nothing to find unless a test adds it.
 fn empty_environment(home: &TempDir) -> AdcEnvironment {
-    AdcEnvironment {
-        home: Some(home.path().to_owned()),
-        gce_metadata_host: Some(closed_port_host()),
-        ..AdcEnvironment::default()
+    {
+        let mut value = AdcEnvironment::default();
+        value.home = Some(home.path().to_owned());
+        value.gce_metadata_host = Some(closed_port_host());
+        value
     }
 }
 
@@ -103,9 +104,10 @@ async fn google_application_credentials_comes_first_and_its_provider_works() {
     );
     // A well-known file exists too: the variable still wins.
     write(dir.path(), WELL_KNOWN, &service_account_json());
-    let env = AdcEnvironment {
-        google_application_credentials: Some(key.clone()),
-        ..empty_environment(&dir)
+    let env = {
+        let mut value = empty_environment(&dir);
+        value.google_application_credentials = Some(key.clone());
+        value
     };
     let clock = virtual_clock();
 
@@ -144,9 +146,10 @@ async fn a_missing_google_application_credentials_file_is_an_error_not_a_fall_th
     let dir = TempDir::new().expect("tempdir");
     write(dir.path(), WELL_KNOWN, &service_account_json());
     let missing = dir.path().join("nope/key.json");
-    let env = AdcEnvironment {
-        google_application_credentials: Some(missing.clone()),
-        ..empty_environment(&dir)
+    let env = {
+        let mut value = empty_environment(&dir);
+        value.google_application_credentials = Some(missing.clone());
+        value
     };
 
     let error = discover(&options(&virtual_clock()), &env)
@@ -183,9 +186,10 @@ async fn cloudsdk_config_names_the_well_known_directory() {
         WELL_KNOWN,
         &authorized_user_json("https://oauth2.googleapis.com/token"),
     );
-    let env = AdcEnvironment {
-        cloudsdk_config: Some(config),
-        ..empty_environment(&dir)
+    let env = {
+        let mut value = empty_environment(&dir);
+        value.cloudsdk_config = Some(config);
+        value
     };
 
     let adc = discover(&options(&virtual_clock()), &env)
@@ -264,9 +268,10 @@ async fn the_metadata_server_comes_last_and_its_provider_works() {
         .await;
     let dir = TempDir::new().expect("tempdir");
     let host = host_of(&server);
-    let env = AdcEnvironment {
-        gce_metadata_host: Some(host.clone()),
-        ..empty_environment(&dir)
+    let env = {
+        let mut value = empty_environment(&dir);
+        value.gce_metadata_host = Some(host.clone());
+        value
     };
 
     let adc = discover(&options(&virtual_clock()), &env)
@@ -326,9 +331,10 @@ async fn nothing_found_is_an_error_holding_the_whole_report() {
     ];
     for (name, host, says) in cases {
         let dir = TempDir::new().expect("tempdir");
-        let env = AdcEnvironment {
-            gce_metadata_host: Some(host.clone()),
-            ..empty_environment(&dir)
+        let env = {
+            let mut value = empty_environment(&dir);
+            value.gce_metadata_host = Some(host.clone());
+            value
         };
         let options = options(&virtual_clock()).with_probe_timeout(Duration::from_millis(100));
 
@@ -442,9 +448,10 @@ async fn an_invalid_key_file_keeps_the_parser_error_as_its_source() {
         "key.json",
         r#"{"type": "authorized_user", "client_id": "c", "client_secret": "s"}"#,
     );
-    let env = AdcEnvironment {
-        google_application_credentials: Some(file),
-        ..AdcEnvironment::default()
+    let env = {
+        let mut value = AdcEnvironment::default();
+        value.google_application_credentials = Some(file);
+        value
     };
 
     let error = discover(&options(&virtual_clock()), &env)
@@ -485,16 +492,15 @@ fn the_process_environment_is_read_once_and_empty_variables_are_unset() {
 #[ignore = "run in a child process by its parent test, with the environment it needs"]
 fn child_reads_the_process_environment() {
     if in_child() {
-        assert_eq!(
-            AdcEnvironment::from_process_env(),
-            AdcEnvironment {
-                google_application_credentials: Some(PathBuf::from("/keys/key.json")),
-                cloudsdk_config: Some(PathBuf::from("/etc/gcloud")),
-                home: Some(PathBuf::from("/home/me")),
-                appdata: Some(PathBuf::from("C:/AppData")),
-                gce_metadata_host: Some("127.0.0.1:8089".to_owned()),
-            }
-        );
+        assert_eq!(AdcEnvironment::from_process_env(), {
+            let mut value = AdcEnvironment::default();
+            value.google_application_credentials = Some(PathBuf::from("/keys/key.json"));
+            value.cloudsdk_config = Some(PathBuf::from("/etc/gcloud"));
+            value.home = Some(PathBuf::from("/home/me"));
+            value.appdata = Some(PathBuf::from("C:/AppData"));
+            value.gce_metadata_host = Some("127.0.0.1:8089".to_owned());
+            value
+        });
     }
 }
 

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use taskqueue_client::GetTaskRequest;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
 
-use crate::support::{client, clock, queue};
+use crate::support::{client, clock, queue, task};
 
 /// A classification predicate of the client's error.
 type Predicate = fn(&taskqueue_client::Error) -> bool;
@@ -83,7 +83,7 @@ async fn failing_get(status: u16, body: String) -> taskqueue_client::Error {
         .mount(&server)
         .await;
     client(&server, &clock())
-        .get_task(GetTaskRequest::new(queue(), "t1").with_retry(false))
+        .get_task(GetTaskRequest::new(queue(), task("t1")).with_retry(false))
         .await
         .expect_err("the server answers with an error")
 }
@@ -162,7 +162,7 @@ async fn malformed_success_bodies_give_decode_errors_never_panics() {
             .mount(&server)
             .await;
         let error = client(&server, &clock())
-            .get_task(GetTaskRequest::new(queue(), "t1"))
+            .get_task(GetTaskRequest::new(queue(), task("t1")))
             .await
             .expect_err(body);
         assert!(error.is_decode(), "{body}: {error}");
@@ -196,7 +196,7 @@ async fn an_oversized_response_is_refused() {
         .build()
         .expect("client");
     let error = client
-        .get_task(GetTaskRequest::new(queue(), "t1"))
+        .get_task(GetTaskRequest::new(queue(), task("t1")))
         .await
         .expect_err("too large");
     assert!(

@@ -10,7 +10,7 @@ use taskqueue_client::{
 };
 use taskqueue_model::{Task, TaskQueue, Tasks, Tasks2};
 
-use crate::support::queue;
+use crate::support::{queue, secs};
 
 /// An in-memory queue: insert appends, lease takes from the front.
 #[derive(Default)]
@@ -54,7 +54,7 @@ impl TaskQueueApi for InMemoryQueue {
 /// Code under test: drains up to `n` tasks and returns their payloads.
 async fn drain(api: &dyn TaskQueueApi, n: u32) -> Result<Vec<Vec<u8>>, Error> {
     let leased = api
-        .lease_tasks(LeaseTasksRequest::new(queue(), n, 60))
+        .lease_tasks(LeaseTasksRequest::new(queue(), n, secs(60)))
         .await?;
     Ok(leased
         .into_iter()

@@ -9,7 +9,7 @@ use taskqueue_model::{Task, Timestamp};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::support::{API, client, clock, leased_task_json, queue};
+use crate::support::{API, client, clock, leased_task_json, queue, secs, task};
 
 const QUEUE_PATH: &str = "/taskqueue/v1beta2/projects/s~my-app/taskqueues/pull-queue";
 
@@ -162,7 +162,7 @@ async fn get_task_addresses_the_task_path() {
         .mount(&server)
         .await;
     let task = client(&server, &clock())
-        .get_task(GetTaskRequest::new(queue(), "job-42"))
+        .get_task(GetTaskRequest::new(queue(), task("job-42")))
         .await
         .expect("task");
     assert_eq!(task.id.as_deref(), Some("job-42"));
@@ -230,7 +230,7 @@ async fn lease_sends_its_parameters_in_the_query_and_no_body() {
         .mount(&server)
         .await;
     let leased = client(&server, &clock())
-        .lease_tasks(LeaseTasksRequest::new(queue(), 10, 60))
+        .lease_tasks(LeaseTasksRequest::new(queue(), 10, secs(60)))
         .await
         .expect("leased");
     assert_eq!(leased.len(), 1);
@@ -268,12 +268,12 @@ async fn lease_by_tag_and_by_oldest_tag() {
         .await;
     let client = client(&server, &clock());
     let tagged = client
-        .lease_tasks(LeaseTasksRequest::new(queue(), 5, 30).with_tag("resize photos"))
+        .lease_tasks(LeaseTasksRequest::new(queue(), 5, secs(30)).with_tag("resize photos"))
         .await
         .expect("lease by tag");
     assert!(tagged.is_empty());
     client
-        .lease_tasks(LeaseTasksRequest::new(queue(), 5, 30).group_by_tag())
+        .lease_tasks(LeaseTasksRequest::new(queue(), 5, secs(30)).group_by_tag())
         .await
         .expect("lease by oldest tag");
 }
@@ -301,7 +301,7 @@ async fn update_sends_id_queue_name_and_lease_timestamp_from_the_lease() {
         .update_task(UpdateTaskRequest::new(
             queue(),
             LeasedTask::from_task(&leased).expect("leased task"),
-            120,
+            secs(120),
         ))
         .await
         .expect("extended");
@@ -328,13 +328,9 @@ async fn patch_uses_the_patch_verb_and_releases_with_zero_seconds() {
         .expect(1)
         .mount(&server)
         .await;
-    let task = LeasedTask {
-        id: "t1".to_owned(),
-        queue_name: None,
-        lease_timestamp: Timestamp::from_micros(1_700_000_060_000_000),
-    };
+    let task = LeasedTask::new(task("t1"), Timestamp::from_micros(1_700_000_060_000_000));
     client(&server, &clock())
-        .patch_task(PatchTaskRequest::new(queue(), task, 0))
+        .patch_task(PatchTaskRequest::new(queue(), task, secs(0)))
         .await
         .expect("released");
 }
@@ -351,7 +347,7 @@ async fn delete_accepts_an_empty_200_or_204() {
             .mount(&server)
             .await;
         client(&server, &clock())
-            .delete_task(DeleteTaskRequest::new(queue(), "t1"))
+            .delete_task(DeleteTaskRequest::new(queue(), task("t1")))
             .await
             .unwrap_or_else(|error| panic!("{status}: {error}"));
     }
@@ -372,7 +368,7 @@ async fn project_and_names_are_sent_verbatim_or_escaped_never_reinterpreted() {
     client(&server, &clock())
         .get_task(GetTaskRequest::new(
             taskqueue_client::QueueRef::new("example.com:my-app", "q-1"),
-            "a_b-c",
+            task("a_b-c"),
         ))
         .await
         .expect("domain-scoped project");
@@ -407,33 +403,29 @@ async fn the_trait_forwards_each_call_to_the_same_request() {
         .await;
     let client = client(&server, &clock());
     let api: &dyn TaskQueueApi = &client;
-    let leased = LeasedTask {
-        id: "t1".to_owned(),
-        queue_name: None,
-        lease_timestamp: Timestamp::from_micros(1),
-    };
+    let leased = LeasedTask::new(task("t1"), Timestamp::from_micros(1));
     api.get_queue(GetQueueRequest::new(queue()))
         .await
         .expect("get_queue");
     api.insert_task(InsertTaskRequest::new(queue(), Task::new("x")))
         .await
         .expect("insert_task");
-    api.get_task(GetTaskRequest::new(queue(), "t1"))
+    api.get_task(GetTaskRequest::new(queue(), task("t1")))
         .await
         .expect("get_task");
     api.list_tasks(ListTasksRequest::new(queue()))
         .await
         .expect("list_tasks");
-    api.lease_tasks(LeaseTasksRequest::new(queue(), 1, 1))
+    api.lease_tasks(LeaseTasksRequest::new(queue(), 1, secs(1)))
         .await
         .expect("lease_tasks");
-    api.update_task(UpdateTaskRequest::new(queue(), leased.clone(), 1))
+    api.update_task(UpdateTaskRequest::new(queue(), leased.clone(), secs(1)))
         .await
         .expect("update_task");
-    api.patch_task(PatchTaskRequest::new(queue(), leased, 1))
+    api.patch_task(PatchTaskRequest::new(queue(), leased, secs(1)))
         .await
         .expect("patch_task");
-    api.delete_task(DeleteTaskRequest::new(queue(), "t1"))
+    api.delete_task(DeleteTaskRequest::new(queue(), task("t1")))
         .await
         .expect("delete_task");
     let seen: Vec<String> = server

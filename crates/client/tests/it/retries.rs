@@ -9,7 +9,7 @@ use taskqueue_model::{Task, Timestamp};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{client, clock, queue};
+use crate::support::{client, clock, queue, secs, task};
 
 /// A server that fails once with 503, then answers `{}`.
 async fn fails_once() -> MockServer {
@@ -33,11 +33,7 @@ async fn requests(server: &MockServer) -> usize {
 }
 
 fn leased() -> LeasedTask {
-    LeasedTask {
-        id: "t1".to_owned(),
-        queue_name: None,
-        lease_timestamp: Timestamp::from_micros(1),
-    }
+    LeasedTask::new(task("t1"), Timestamp::from_micros(1))
 }
 
 #[tokio::test]
@@ -46,7 +42,7 @@ async fn lease_and_insert_are_not_retried_by_default() {
     let clock = clock();
     let client = client(&server, &clock);
     let error = client
-        .lease_tasks(LeaseTasksRequest::new(queue(), 1, 60))
+        .lease_tasks(LeaseTasksRequest::new(queue(), 1, secs(60)))
         .await
         .expect_err("lease is not retried");
     assert!(error.is_transient());
@@ -68,7 +64,7 @@ async fn lease_and_insert_retry_when_the_caller_opts_in() {
     let clock = clock();
     let client = client(&server, &clock);
     client
-        .lease_tasks(LeaseTasksRequest::new(queue(), 1, 60).with_retry(true))
+        .lease_tasks(LeaseTasksRequest::new(queue(), 1, secs(60)).with_retry(true))
         .await
         .expect("retried lease");
     assert_eq!(requests(&server).await, 2);
@@ -88,21 +84,21 @@ async fn reads_update_and_delete_are_retried_by_default() {
     let clock = clock();
     let server = fails_once().await;
     client(&server, &clock)
-        .get_task(GetTaskRequest::new(queue(), "t1"))
+        .get_task(GetTaskRequest::new(queue(), task("t1")))
         .await
         .expect("retried get");
     assert_eq!(requests(&server).await, 2);
 
     let server = fails_once().await;
     client(&server, &clock)
-        .update_task(UpdateTaskRequest::new(queue(), leased(), 60))
+        .update_task(UpdateTaskRequest::new(queue(), leased(), secs(60)))
         .await
         .expect("retried update");
     assert_eq!(requests(&server).await, 2);
 
     let server = fails_once().await;
     client(&server, &clock)
-        .delete_task(DeleteTaskRequest::new(queue(), "t1"))
+        .delete_task(DeleteTaskRequest::new(queue(), task("t1")))
         .await
         .expect("retried delete");
     assert_eq!(requests(&server).await, 2);

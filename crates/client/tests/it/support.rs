@@ -13,7 +13,7 @@ use taskqueue_client::{
     UpdateTaskRequest,
 };
 use taskqueue_clock::VirtualClock;
-use taskqueue_model::{ApiMethod, Task, Timestamp};
+use taskqueue_model::{ApiMethod, Task, TaskName, Timestamp};
 use taskqueue_transport::RetryPolicy;
 use wiremock::MockServer;
 
@@ -41,6 +41,16 @@ pub(crate) fn client(server: &MockServer, clock: &VirtualClock) -> Client {
 
 pub(crate) fn queue() -> QueueRef {
     QueueRef::new("s~my-app", "pull-queue")
+}
+
+/// A task name the tests know to be valid.
+pub(crate) fn task(name: &str) -> TaskName {
+    TaskName::new(name).expect("a valid task name")
+}
+
+/// A lease length of `seconds`.
+pub(crate) fn secs(seconds: u64) -> Duration {
+    Duration::from_secs(seconds)
 }
 
 /// A task as the service returned it from a lease: long-form queue name,
@@ -122,11 +132,7 @@ impl TokenProvider for RotatingTokens {
 /// Calls `method` with valid arguments, so that only the scopes (or the
 /// server) decide the outcome. Every method accepts a `{}` response.
 pub(crate) async fn call(client: &Client, method: ApiMethod) -> Result<(), Error> {
-    let leased = LeasedTask {
-        id: "t1".to_owned(),
-        queue_name: None,
-        lease_timestamp: Timestamp::from_micros(1),
-    };
+    let leased = LeasedTask::new(task("t1"), Timestamp::from_micros(1));
     match method {
         ApiMethod::TaskqueuesGet => client
             .get_queue(GetQueueRequest::new(queue()))
@@ -134,11 +140,11 @@ pub(crate) async fn call(client: &Client, method: ApiMethod) -> Result<(), Error
             .map(drop),
         ApiMethod::TasksDelete => {
             client
-                .delete_task(DeleteTaskRequest::new(queue(), "t1"))
+                .delete_task(DeleteTaskRequest::new(queue(), task("t1")))
                 .await
         }
         ApiMethod::TasksGet => client
-            .get_task(GetTaskRequest::new(queue(), "t1"))
+            .get_task(GetTaskRequest::new(queue(), task("t1")))
             .await
             .map(drop),
         ApiMethod::TasksInsert => client
@@ -146,7 +152,7 @@ pub(crate) async fn call(client: &Client, method: ApiMethod) -> Result<(), Error
             .await
             .map(drop),
         ApiMethod::TasksLease => client
-            .lease_tasks(LeaseTasksRequest::new(queue(), 1, 60))
+            .lease_tasks(LeaseTasksRequest::new(queue(), 1, secs(60)))
             .await
             .map(drop),
         ApiMethod::TasksList => client
@@ -154,11 +160,11 @@ pub(crate) async fn call(client: &Client, method: ApiMethod) -> Result<(), Error
             .await
             .map(drop),
         ApiMethod::TasksPatch => client
-            .patch_task(PatchTaskRequest::new(queue(), leased, 60))
+            .patch_task(PatchTaskRequest::new(queue(), leased, secs(60)))
             .await
             .map(drop),
         ApiMethod::TasksUpdate => client
-            .update_task(UpdateTaskRequest::new(queue(), leased, 60))
+            .update_task(UpdateTaskRequest::new(queue(), leased, secs(60)))
             .await
             .map(drop),
     }

@@ -14,7 +14,7 @@ use taskqueue_clock::VirtualClock;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{API, clock, queue};
+use crate::support::{API, clock, queue, task};
 
 fn token(secret: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
@@ -102,7 +102,7 @@ async fn a_401_refreshes_through_the_cache_and_later_calls_reuse_the_new_token()
 
     // The first call gets at-1, sees a 401, refreshes to at-2 and succeeds.
     client
-        .get_task(GetTaskRequest::new(queue(), "t1"))
+        .get_task(GetTaskRequest::new(queue(), task("t1")))
         .await
         .expect("first call refreshes after its 401");
     assert_eq!(
@@ -115,7 +115,11 @@ async fn a_401_refreshes_through_the_cache_and_later_calls_reuse_the_new_token()
     let calls: Vec<_> = (0..20)
         .map(|_| {
             let client = client.clone();
-            tokio::spawn(async move { client.get_task(GetTaskRequest::new(queue(), "t1")).await })
+            tokio::spawn(async move {
+                client
+                    .get_task(GetTaskRequest::new(queue(), task("t1")))
+                    .await
+            })
         })
         .collect();
     for call in calls {
@@ -137,7 +141,11 @@ async fn a_burst_of_calls_rejected_with_one_token_refreshes_once() {
     let calls: Vec<_> = (0..50)
         .map(|_| {
             let client = client.clone();
-            tokio::spawn(async move { client.get_task(GetTaskRequest::new(queue(), "t1")).await })
+            tokio::spawn(async move {
+                client
+                    .get_task(GetTaskRequest::new(queue(), task("t1")))
+                    .await
+            })
         })
         .collect();
     for call in calls {

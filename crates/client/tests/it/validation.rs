@@ -7,17 +7,13 @@ use taskqueue_client::{
     GetTaskRequest, InsertTaskRequest, LeaseTasksRequest, LeasedTask, PatchTaskRequest, QueueRef,
     UpdateTaskRequest,
 };
-use taskqueue_model::{Task, Timestamp};
+use taskqueue_model::{Task, TaskName, Timestamp};
 use wiremock::MockServer;
 
-use crate::support::{START_SECS, client, clock, queue};
+use crate::support::{START_SECS, client, clock, queue, secs, task};
 
 fn leased(id: &str) -> LeasedTask {
-    LeasedTask {
-        id: id.to_owned(),
-        queue_name: None,
-        lease_timestamp: Timestamp::from_micros(1),
-    }
+    LeasedTask::new(task(id), Timestamp::from_micros(1))
 }
 
 #[tokio::test]
@@ -37,7 +33,7 @@ async fn invalid_arguments_are_refused_before_sending() {
                 .lease_tasks(LeaseTasksRequest::new(
                     QueueRef::new("app", "bad_queue"),
                     1,
-                    1,
+                    secs(1),
                 ))
                 .await
                 .expect_err("queue"),
@@ -46,23 +42,21 @@ async fn invalid_arguments_are_refused_before_sending() {
             "empty project",
             "project",
             client
-                .get_task(GetTaskRequest::new(QueueRef::new("", "q"), "t"))
+                .get_task(GetTaskRequest::new(QueueRef::new("", "q"), task("t")))
                 .await
                 .expect_err("project"),
         ),
         (
             "bad task name",
             "id",
-            client
-                .get_task(GetTaskRequest::new(queue(), "no/slashes"))
-                .await
-                .expect_err("task"),
+            // Refused when the name is made, before any request exists.
+            taskqueue_client::Error::from(TaskName::new("no/slashes").expect_err("task")),
         ),
         (
             "zero tasks",
             "numTasks",
             client
-                .lease_tasks(LeaseTasksRequest::new(queue(), 0, 60))
+                .lease_tasks(LeaseTasksRequest::new(queue(), 0, secs(60)))
                 .await
                 .expect_err("numTasks"),
         ),
@@ -70,7 +64,7 @@ async fn invalid_arguments_are_refused_before_sending() {
             "1001 tasks",
             "numTasks",
             client
-                .lease_tasks(LeaseTasksRequest::new(queue(), 1001, 60))
+                .lease_tasks(LeaseTasksRequest::new(queue(), 1001, secs(60)))
                 .await
                 .expect_err("numTasks"),
         ),
@@ -78,7 +72,7 @@ async fn invalid_arguments_are_refused_before_sending() {
             "lease over a week",
             "leaseSecs",
             client
-                .lease_tasks(LeaseTasksRequest::new(queue(), 1, 604_801))
+                .lease_tasks(LeaseTasksRequest::new(queue(), 1, secs(604_801)))
                 .await
                 .expect_err("leaseSecs"),
         ),
@@ -86,9 +80,10 @@ async fn invalid_arguments_are_refused_before_sending() {
             "tag without groupByTag",
             "tag",
             client
-                .lease_tasks(LeaseTasksRequest {
-                    tag: Some("x".to_owned()),
-                    ..LeaseTasksRequest::new(queue(), 1, 60)
+                .lease_tasks({
+                    let mut request = LeaseTasksRequest::new(queue(), 1, secs(60));
+                    request.tag = Some("x".to_owned());
+                    request
                 })
                 .await
                 .expect_err("tag"),
@@ -97,7 +92,7 @@ async fn invalid_arguments_are_refused_before_sending() {
             "update over a week",
             "newLeaseSeconds",
             client
-                .update_task(UpdateTaskRequest::new(queue(), leased("t1"), 604_801))
+                .update_task(UpdateTaskRequest::new(queue(), leased("t1"), secs(604_801)))
                 .await
                 .expect_err("newLeaseSeconds"),
         ),
@@ -105,7 +100,7 @@ async fn invalid_arguments_are_refused_before_sending() {
             "patch over a week",
             "newLeaseSeconds",
             client
-                .patch_task(PatchTaskRequest::new(queue(), leased("t1"), 700_000))
+                .patch_task(PatchTaskRequest::new(queue(), leased("t1"), secs(700_000)))
                 .await
                 .expect_err("newLeaseSeconds"),
         ),
@@ -170,11 +165,11 @@ async fn the_limits_themselves_are_accepted() {
     let now_micros = i64::try_from(START_SECS).expect("fits") * 1_000_000;
     let thirty_days = i64::try_from(Duration::from_secs(30 * 86_400).as_micros()).expect("fits");
     client
-        .lease_tasks(LeaseTasksRequest::new(queue(), 1000, 604_800))
+        .lease_tasks(LeaseTasksRequest::new(queue(), 1000, secs(604_800)))
         .await
         .expect("largest lease");
     client
-        .lease_tasks(LeaseTasksRequest::new(queue(), 1, 0))
+        .lease_tasks(LeaseTasksRequest::new(queue(), 1, secs(0)))
         .await
         .expect("zero-second lease");
     client
@@ -193,7 +188,7 @@ async fn the_limits_themselves_are_accepted() {
 async fn a_task_named_lease_cannot_be_updated_by_post() {
     let server = MockServer::start().await;
     let error = client(&server, &clock())
-        .update_task(UpdateTaskRequest::new(queue(), leased("lease"), 60))
+        .update_task(UpdateTaskRequest::new(queue(), leased("lease"), secs(60)))
         .await
         .expect_err("ambiguous path");
     assert!(error.is_validation());

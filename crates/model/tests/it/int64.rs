@@ -49,11 +49,12 @@ fn stats_int64_fields_read_any_form_and_write_strings() -> TestResult {
 
 #[test]
 fn int32_fields_stay_numbers_and_int64_fields_become_strings() -> TestResult {
-    let task = Task {
-        retry_count: Some(3),
-        enqueue_timestamp: Some(Timestamp::from_micros(7)),
-        lease_timestamp: Some(Timestamp::from_micros(8)),
-        ..Task::default()
+    let task = {
+        let mut value = Task::default();
+        value.retry_count = Some(3);
+        value.enqueue_timestamp = Some(Timestamp::from_micros(7));
+        value.lease_timestamp = Some(Timestamp::from_micros(8));
+        value
     };
     let queue: TaskQueue = serde_json::from_value(json!({
         "maxLeases": 7,

@@ -52,9 +52,10 @@ fn task_queue_name_helpers_handle_both_forms() {
         (None, None, None),
     ];
     for (queue_name, short, path) in cases {
-        let task = Task {
-            queue_name: queue_name.map(str::to_owned),
-            ..Task::default()
+        let task = {
+            let mut value = Task::default();
+            value.queue_name = queue_name.map(str::to_owned);
+            value
         };
         assert_eq!(task.short_queue_name(), short, "{queue_name:?}");
         assert_eq!(task.queue_path(), path, "{queue_name:?}");

@@ -83,9 +83,10 @@ fn to_base64_writes_url_safe_with_padding() -> TestResult {
         let payload = Payload::new(bytes);
         assert_eq!(payload.to_base64(), base64, "{bytes:?}");
         assert_eq!(serde_json::to_value(&payload)?, json!(base64));
-        let task = Task {
-            payload: Some(payload),
-            ..Task::default()
+        let task = {
+            let mut value = Task::default();
+            value.payload = Some(payload);
+            value
         };
         assert_eq!(
             serde_json::to_value(&task)?,

@@ -30,24 +30,26 @@ fn leased_task() -> Task {
 }
 
 fn stats() -> TaskQueueStats {
-    TaskQueueStats {
-        total_tasks: Some(12),
-        oldest_task: Some(1_498_510_174),
-        leased_last_minute: Some(0),
-        leased_last_hour: Some(7),
-        ..TaskQueueStats::default()
+    {
+        let mut value = TaskQueueStats::default();
+        value.total_tasks = Some(12);
+        value.oldest_task = Some(1_498_510_174);
+        value.leased_last_minute = Some(0);
+        value.leased_last_hour = Some(7);
+        value
     }
 }
 
 fn acl() -> TaskQueueAcl {
-    TaskQueueAcl {
-        admin_emails: Some(vec!["admin@example.com".to_owned()]),
-        consumer_emails: Some(vec![
+    {
+        let mut value = TaskQueueAcl::default();
+        value.admin_emails = Some(vec!["admin@example.com".to_owned()]);
+        value.consumer_emails = Some(vec![
             "worker@example.com".to_owned(),
             "sa@app.iam.gserviceaccount.com".to_owned(),
-        ]),
-        producer_emails: Some(vec![]),
-        ..TaskQueueAcl::default()
+        ]);
+        value.producer_emails = Some(vec![]);
+        value
     }
 }
 
@@ -89,13 +91,14 @@ fn empty_lease_snapshot() -> TestResult {
 
 #[test]
 fn task_queue_snapshot() -> TestResult {
-    let queue = TaskQueue {
-        kind: Some(taskqueue_model::kind::TASK_QUEUE.to_owned()),
-        id: Some("projects/s~app/taskqueues/pull".to_owned()),
-        max_leases: Some(7),
-        stats: Some(stats()),
-        acl: Some(acl()),
-        ..TaskQueue::default()
+    let queue = {
+        let mut value = TaskQueue::default();
+        value.kind = Some(taskqueue_model::kind::TASK_QUEUE.to_owned());
+        value.id = Some("projects/s~app/taskqueues/pull".to_owned());
+        value.max_leases = Some(7);
+        value.stats = Some(stats());
+        value.acl = Some(acl());
+        value
     };
     insta::assert_snapshot!("task_queue", pretty(&queue)?);
     Ok(())

@@ -66,19 +66,43 @@ prop_compose! {
         tag in option::of(text()),
         unknown_fields in unknown_fields(),
     ) -> Task {
-        Task { kind, id, queue_name, payload, enqueue_timestamp, lease_timestamp, retry_count, tag, unknown_fields }
+        {
+            let mut value = Task::default();
+            value.kind = kind;
+            value.id = id;
+            value.queue_name = queue_name;
+            value.payload = payload;
+            value.enqueue_timestamp = enqueue_timestamp;
+            value.lease_timestamp = lease_timestamp;
+            value.retry_count = retry_count;
+            value.tag = tag;
+            value.unknown_fields = unknown_fields;
+            value
+        }
     }
 }
 
 prop_compose! {
     pub(crate) fn tasks()(kind in option::of(text()), items in vec(task(), 0..3), unknown_fields in unknown_fields()) -> Tasks {
-        Tasks { kind, items, unknown_fields }
+        {
+            let mut value = Tasks::default();
+            value.kind = kind;
+            value.items = items;
+            value.unknown_fields = unknown_fields;
+            value
+        }
     }
 }
 
 prop_compose! {
     pub(crate) fn tasks2()(kind in option::of(text()), items in vec(task(), 0..3), unknown_fields in unknown_fields()) -> Tasks2 {
-        Tasks2 { kind, items, unknown_fields }
+        {
+            let mut value = Tasks2::default();
+            value.kind = kind;
+            value.items = items;
+            value.unknown_fields = unknown_fields;
+            value
+        }
     }
 }
 
@@ -90,7 +114,15 @@ prop_compose! {
         leased_last_hour in option::of(any::<i64>()),
         unknown_fields in unknown_fields(),
     ) -> TaskQueueStats {
-        TaskQueueStats { total_tasks, oldest_task, leased_last_minute, leased_last_hour, unknown_fields }
+        {
+            let mut value = TaskQueueStats::default();
+            value.total_tasks = total_tasks;
+            value.oldest_task = oldest_task;
+            value.leased_last_minute = leased_last_minute;
+            value.leased_last_hour = leased_last_hour;
+            value.unknown_fields = unknown_fields;
+            value
+        }
     }
 }
 
@@ -105,7 +137,14 @@ prop_compose! {
         producer_emails in emails(),
         unknown_fields in unknown_fields(),
     ) -> TaskQueueAcl {
-        TaskQueueAcl { admin_emails, consumer_emails, producer_emails, unknown_fields }
+        {
+            let mut value = TaskQueueAcl::default();
+            value.admin_emails = admin_emails;
+            value.consumer_emails = consumer_emails;
+            value.producer_emails = producer_emails;
+            value.unknown_fields = unknown_fields;
+            value
+        }
     }
 }
 
@@ -118,7 +157,16 @@ prop_compose! {
         acl in option::of(acl()),
         unknown_fields in unknown_fields(),
     ) -> TaskQueue {
-        TaskQueue { kind, id, max_leases, stats, acl, unknown_fields }
+        {
+            let mut value = TaskQueue::default();
+            value.kind = kind;
+            value.id = id;
+            value.max_leases = max_leases;
+            value.stats = stats;
+            value.acl = acl;
+            value.unknown_fields = unknown_fields;
+            value
+        }
     }
 }
 
@@ -131,7 +179,16 @@ prop_compose! {
         location in option::of(text()),
         unknown_fields in unknown_fields(),
     ) -> ErrorDetail {
-        ErrorDetail { domain, reason, message, location_type, location, unknown_fields }
+        {
+            let mut value = ErrorDetail::default();
+            value.domain = domain;
+            value.reason = reason;
+            value.message = message;
+            value.location_type = location_type;
+            value.location = location;
+            value.unknown_fields = unknown_fields;
+            value
+        }
     }
 }
 
@@ -143,7 +200,19 @@ prop_compose! {
         status in option::of(text()),
         unknown_fields in unknown_fields(),
     ) -> ErrorEnvelope {
-        ErrorEnvelope { error: ErrorBody { code, message, errors, status, unknown_fields } }
+        {
+            let mut value = ErrorEnvelope::default();
+            value.error = {
+            let mut value = ErrorBody::default();
+            value.code = code;
+            value.message = message;
+            value.errors = errors;
+            value.status = status;
+            value.unknown_fields = unknown_fields;
+            value
+        };
+            value
+        }
     }
 }
 

@@ -207,10 +207,11 @@ async fn taskqueues_get(call: &Call<'_>) -> Result<Reply, ApiError> {
     let get_stats = call.params.boolean("getStats")?.unwrap_or(false);
     let queue = call.queue;
     let non_empty = |emails: &Vec<String>| (!emails.is_empty()).then(|| emails.clone());
-    let acl = (!queue.acl.is_open()).then(|| TaskQueueAcl {
-        consumer_emails: non_empty(&queue.acl.user_emails),
-        producer_emails: non_empty(&queue.acl.writer_emails),
-        ..TaskQueueAcl::default()
+    let acl = (!queue.acl.is_open()).then(|| {
+        let mut acl = TaskQueueAcl::default();
+        acl.consumer_emails = non_empty(&queue.acl.user_emails);
+        acl.producer_emails = non_empty(&queue.acl.writer_emails);
+        acl
     });
     let stats = if get_stats {
         let stats = call
@@ -223,16 +224,15 @@ async fn taskqueues_get(call: &Call<'_>) -> Result<Reply, ApiError> {
     } else {
         None
     };
-    Ok(Reply::Queue(Box::new(TaskQueue {
-        kind: Some(kind::TASK_QUEUE.to_owned()),
-        id: Some(call.path().to_string()),
-        max_leases: queue
-            .max_leases
-            .map(|limit| i32::try_from(limit).unwrap_or(i32::MAX)),
-        stats,
-        acl,
-        ..TaskQueue::default()
-    })))
+    let mut reply = TaskQueue::default()
+        .with_kind(kind::TASK_QUEUE)
+        .with_id(call.path().to_string());
+    reply.max_leases = queue
+        .max_leases
+        .map(|limit| i32::try_from(limit).unwrap_or(i32::MAX));
+    reply.stats = stats;
+    reply.acl = acl;
+    Ok(Reply::Queue(Box::new(reply)))
 }
 
 async fn get(call: &Call<'_>) -> Result<Reply, ApiError> {

@@ -12,7 +12,7 @@ use taskqueue_client::{
     LeaseTasksRequest, LeasedTask, ListTasksRequest, PatchTaskRequest, QueueRef, UpdateTaskRequest,
 };
 use taskqueue_clock::{Clock as _, SharedClock};
-use taskqueue_model::Task;
+use taskqueue_model::{Task, TaskName};
 use taskqueue_server::config::{QueueAcl, QueueDef, ServerConfig};
 use taskqueue_server::serve::{self, ClockMode, RunningServer};
 
@@ -73,7 +73,8 @@ async fn a_worker_runs_every_method_against_the_server() {
         ))
         .await
         .expect("insert");
-    let name = inserted.id.clone().expect("the server names the task");
+    let name = TaskName::new(inserted.id.clone().expect("the server names the task"))
+        .expect("a valid task name");
     assert_eq!(
         inserted.queue_name.as_deref(),
         Some("projects/s~dev-project/taskqueues/pull-queue")
@@ -100,7 +101,7 @@ async fn a_worker_runs_every_method_against_the_server() {
 
     let leased = client
         .lease_tasks(
-            LeaseTasksRequest::new(queue.clone(), 10, 60)
+            LeaseTasksRequest::new(queue.clone(), 10, Duration::from_secs(60))
                 .group_by_tag()
                 .with_tag("resize"),
         )
@@ -111,12 +112,20 @@ async fn a_worker_runs_every_method_against_the_server() {
     let lease = LeasedTask::from_task(&leased.items[0]).expect("a lease");
 
     let extended = client
-        .update_task(UpdateTaskRequest::new(queue.clone(), lease.clone(), 120))
+        .update_task(UpdateTaskRequest::new(
+            queue.clone(),
+            lease.clone(),
+            Duration::from_secs(120),
+        ))
         .await
         .expect("update");
     let lease = LeasedTask::from_task(&extended).expect("a lease");
     let patched = client
-        .patch_task(PatchTaskRequest::new(queue.clone(), lease.clone(), 300))
+        .patch_task(PatchTaskRequest::new(
+            queue.clone(),
+            lease.clone(),
+            Duration::from_secs(300),
+        ))
         .await
         .expect("patch");
     assert!(patched.lease_timestamp > extended.lease_timestamp);
@@ -234,7 +243,11 @@ async fn concurrent_workers_over_http_never_share_a_task_and_lose_none() {
                 let mut held = Vec::new();
                 loop {
                     let leased = worker
-                        .lease_tasks(LeaseTasksRequest::new(queue.clone(), 7, 600))
+                        .lease_tasks(LeaseTasksRequest::new(
+                            queue.clone(),
+                            7,
+                            Duration::from_secs(600),
+                        ))
                         .await
                         .expect("lease");
                     if leased.items.is_empty() {
@@ -259,7 +272,10 @@ async fn concurrent_workers_over_http_never_share_a_task_and_lose_none() {
 
     for name in &all {
         producer
-            .delete_task(DeleteTaskRequest::new(queue.clone(), name.clone()))
+            .delete_task(DeleteTaskRequest::new(
+                queue.clone(),
+                TaskName::new(name.as_str()).expect("a valid task name"),
+            ))
             .await
             .expect("delete");
     }

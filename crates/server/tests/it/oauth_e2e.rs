@@ -63,13 +63,11 @@ async fn serve(config: ServerConfig) -> Served {
 
 /// Client options on `clock`, with short timeouts and a single attempt: no failure here is transient.
 fn options(clock: &VirtualClock) -> HttpOptions {
-    HttpOptions {
-        connect_timeout: Duration::from_secs(5),
-        request_timeout: Duration::from_secs(10),
-        ..HttpOptions::default()
-    }
-    .with_clock(Arc::new(clock.clone()))
-    .with_retry(RetryPolicy::new().with_max_attempts(1))
+    HttpOptions::default()
+        .with_connect_timeout(Duration::from_secs(5))
+        .with_request_timeout(Duration::from_secs(10))
+        .with_clock(Arc::new(clock.clone()))
+        .with_retry(RetryPolicy::new().with_max_attempts(1))
 }
 
 #[tokio::test(flavor = "current_thread")]
