@@ -8,12 +8,17 @@ use taskqueue_client::{
     LeaseTasksRequest, LeasedTask, ListTasksRequest, QueueRef, UpdateTaskRequest,
 };
 use taskqueue_clock::Clock as _;
-use taskqueue_model::{Task, Timestamp};
+use taskqueue_model::{Task, TaskName, Timestamp};
 
 use crate::args::{InsertArgs, LeaseArgs, RenewArgs};
 use crate::eta;
 use crate::failure::Failure;
 use crate::output::{self, Out, TASK_HEADER};
+
+/// A task name from the command line, checked.
+fn task_name(name: &str) -> Result<TaskName, Failure> {
+    TaskName::new(name).map_err(|error| Failure::usage(error.to_string()))
+}
 
 fn io_failure(error: std::io::Error) -> Failure {
     Failure::other(
@@ -81,8 +86,7 @@ pub(crate) async fn lease(
     args: &LeaseArgs,
     out: &Out,
 ) -> Result<(), Failure> {
-    let secs = u32::try_from(args.lease.as_secs()).unwrap_or(u32::MAX);
-    let mut request = LeaseTasksRequest::new(queue.clone(), args.num, secs);
+    let mut request = LeaseTasksRequest::new(queue.clone(), args.num, args.lease);
     if let Some(tag) = &args.tag {
         request = request.with_tag(tag.clone());
     } else if args.group_by_tag {
@@ -109,7 +113,7 @@ pub(crate) async fn get(
     out: &Out,
 ) -> Result<(), Failure> {
     let task = client
-        .get_task(GetTaskRequest::new(queue.clone(), task))
+        .get_task(GetTaskRequest::new(queue.clone(), task_name(task)?))
         .await
         .map_err(|error| Failure::api(&format!("get task {task} of {}", queue.queue), &error))?;
     if out.is_json() {
@@ -141,7 +145,7 @@ pub(crate) async fn delete(
     out: &Out,
 ) -> Result<(), Failure> {
     client
-        .delete_task(DeleteTaskRequest::new(queue.clone(), task))
+        .delete_task(DeleteTaskRequest::new(queue.clone(), task_name(task)?))
         .await
         .map_err(|error| Failure::api(&format!("delete task {task} of {}", queue.queue), &error))?;
     if out.is_json() {
@@ -159,14 +163,14 @@ pub(crate) async fn renew(
     args: &RenewArgs,
     out: &Out,
 ) -> Result<(), Failure> {
-    let lease = LeasedTask {
-        id: args.task.clone(),
-        queue_name: Some(queue.queue.clone()),
-        lease_timestamp: Timestamp::from_micros(args.lease_timestamp),
-    };
-    let secs = u32::try_from(args.lease.as_secs()).unwrap_or(u32::MAX);
+    let lease = LeasedTask::new(
+        task_name(&args.task)?,
+        Timestamp::from_micros(args.lease_timestamp),
+    )
+    .with_queue_name(queue.queue.clone());
+    let secs = args.lease.as_secs();
     let task = client
-        .update_task(UpdateTaskRequest::new(queue.clone(), lease, secs))
+        .update_task(UpdateTaskRequest::new(queue.clone(), lease, args.lease))
         .await
         .map_err(|error| Failure::api(&format!("renew the lease of task {}", args.task), &error))?;
     if out.is_json() {

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use taskqueue_auth::{AccessToken, Scope, ScopeSet, StaticTokenProvider};
 use taskqueue_client::{Client, DeleteTaskRequest, LeaseTasksRequest, QueueRef};
-use taskqueue_model::{Task, Timestamp};
+use taskqueue_model::{Task, TaskName, Timestamp};
 use taskqueue_server::config::QueueDef;
 use taskqueue_server::serve::{self, ClockMode, RunningServer};
 use taskqueue_server::{NewTask, ServerConfig};
@@ -165,7 +165,11 @@ async fn drain_with_worker(client: Client, queue: QueueRef, batch: u32) -> Resul
 async fn drain_raw(client: &Client, queue: &QueueRef, batch: u32) -> Result<(), BoxError> {
     loop {
         let leased = client
-            .lease_tasks(LeaseTasksRequest::new(queue.clone(), batch, 60))
+            .lease_tasks(LeaseTasksRequest::new(
+                queue.clone(),
+                batch,
+                Duration::from_secs(60),
+            ))
             .await?;
         if leased.items.is_empty() {
             return Ok(());
@@ -174,7 +178,7 @@ async fn drain_raw(client: &Client, queue: &QueueRef, batch: u32) -> Result<(), 
         for task in leased.items {
             let client = client.clone();
             let queue = queue.clone();
-            let id = task.id.ok_or("a leased task without an id")?;
+            let id = TaskName::new(task.id.ok_or("a leased task without an id")?)?;
             deletes
                 .spawn(async move { client.delete_task(DeleteTaskRequest::new(queue, id)).await });
         }

@@ -46,13 +46,6 @@ pub(crate) struct Config {
     pub(crate) jitter_seed: Option<u64>,
 }
 
-impl Config {
-    /// The lease length in whole seconds, as the API takes it.
-    pub(crate) fn lease_secs(&self) -> u32 {
-        u32::try_from(self.lease_duration.as_secs()).unwrap_or(limits::MAX_LEASE_SECONDS)
-    }
-}
-
 /// Builds a [`Worker`]; see [`Worker::builder`].
 ///
 /// Defaults: leases of up to 10 tasks for 60 s, 10 handlers at a time and no prefetch, a 50 ms wait for half a

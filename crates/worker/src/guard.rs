@@ -92,7 +92,7 @@ impl LeaseGuard {
     /// The task's name (`id`).
     #[must_use]
     pub fn task_id(&self) -> String {
-        self.state.lease().id
+        self.state.lease().id.into_string()
     }
 
     /// How many times the task has been leased, this lease included (the lease's `retry_count`).

@@ -204,7 +204,11 @@ impl Supervisor {
             .saturating_add(u64::from(after.subsec_nanos() > 0))
             .min(u64::from(limits::MAX_LEASE_SECONDS));
         let secs = u32::try_from(secs).unwrap_or(limits::MAX_LEASE_SECONDS);
-        let request = UpdateTaskRequest::new(inner.config.queue.clone(), state.lease(), secs);
+        let request = UpdateTaskRequest::new(
+            inner.config.queue.clone(),
+            state.lease(),
+            Duration::from_secs(u64::from(secs)),
+        );
         match inner.api.update_task(request).await {
             Ok(_) => {
                 bump(&inner.counters.retried);
@@ -289,7 +293,7 @@ async fn keep_alive(
                 return lose(inner, state, "the lease ran out while renewals failed");
             }
             let request =
-                UpdateTaskRequest::new(config.queue.clone(), state.lease(), config.lease_secs())
+                UpdateTaskRequest::new(config.queue.clone(), state.lease(), config.lease_duration)
                     .with_retry(false);
             let answer = tokio::select! {
                 answer = inner.api.update_task(request) => Some(answer),

@@ -339,7 +339,7 @@ fn take_free(slots: &Arc<Semaphore>, permits: &mut Vec<OwnedSemaphorePermit>, wa
 
 fn lease_request(config: &Config, tasks: usize) -> LeaseTasksRequest {
     let num = u32::try_from(tasks).unwrap_or(config.lease_size);
-    let request = LeaseTasksRequest::new(config.queue.clone(), num, config.lease_secs());
+    let request = LeaseTasksRequest::new(config.queue.clone(), num, config.lease_duration);
     match &config.tags {
         TagFilter::Any => request,
         TagFilter::Grouped => request.group_by_tag(),

@@ -16,7 +16,7 @@ use taskqueue_client::{
     LeaseTasksRequest, ListTasksRequest, ModifyLeaseRequest, QueueRef, TaskQueueApi,
 };
 use taskqueue_clock::{Clock, RetryPolicy, VirtualClock};
-use taskqueue_model::{Task, TaskQueue, Tasks, Tasks2, Timestamp, ValidationError};
+use taskqueue_model::{Task, TaskName, TaskQueue, Tasks, Tasks2, Timestamp, ValidationError};
 
 pub(crate) const PROJECT: &str = "s~fake-project";
 pub(crate) const QUEUE: &str = "work";
@@ -193,8 +193,9 @@ impl FakeApi {
         let now = self.now();
         let at = self.secs();
         let mut state = self.lock();
-        let id = request.task.id.clone();
-        let renewal = request.new_lease_seconds > 0;
+        let id = request.task.id.as_str().to_owned();
+        let new_lease_seconds = u32::try_from(request.new_lease.as_secs()).expect("fits");
+        let renewal = new_lease_seconds > 0;
         let plan = state.renewal;
         let stored = state.queues[&request.queue.queue].get(&id);
         let remaining = stored.map_or(-1.0, |s| (s.eta - now) as f64 / 1e6);
@@ -205,7 +206,7 @@ impl FakeApi {
                 at,
                 id: id.clone(),
                 remaining,
-                secs: request.new_lease_seconds,
+                secs: new_lease_seconds,
                 ok,
             });
         };
@@ -247,7 +248,7 @@ impl FakeApi {
             .get_mut(&request.queue.queue)
             .and_then(|q| q.get_mut(&id))
             .expect("held");
-        stored.eta = now + i64::from(request.new_lease_seconds) * 1_000_000;
+        stored.eta = now + i64::from(new_lease_seconds) * 1_000_000;
         let mut task = stored.task.clone();
         task.lease_timestamp = Some(Timestamp::from_micros(stored.eta));
         task.retry_count = Some(stored.retry_count);
@@ -272,7 +273,10 @@ async fn transient_errors(n: usize) -> VecDeque<Error> {
     let mut errors = VecDeque::new();
     for _ in 0..n {
         let error = client
-            .get_task(GetTaskRequest::new(queue(), "x"))
+            .get_task(GetTaskRequest::new(
+                queue(),
+                TaskName::new("x").expect("a name"),
+            ))
             .await
             .expect_err("nothing listens");
         assert!(error.is_transient(), "{error}");
@@ -344,7 +348,7 @@ impl TaskQueueApi for FakeApi {
         let mut leased = Vec::new();
         for (_, id) in available.into_iter().take(take) {
             let stored = tasks.get_mut(&id).expect("listed");
-            stored.eta = now + i64::from(request.lease_secs) * 1_000_000;
+            stored.eta = now + i64::try_from(request.lease.as_secs()).expect("fits") * 1_000_000;
             stored.retry_count += 1;
             let mut task = stored.task.clone();
             task.lease_timestamp = Some(Timestamp::from_micros(stored.eta));
@@ -372,12 +376,12 @@ impl TaskQueueApi for FakeApi {
         let mut state = self.lock();
         state.events.push(Event::Delete {
             at,
-            id: request.task.clone(),
+            id: request.task.as_str().to_owned(),
         });
         state
             .queues
             .get_mut(&request.queue.queue)
-            .and_then(|q| q.remove(&request.task))
+            .and_then(|q| q.remove(request.task.as_str()))
             .map(|_| ())
             .ok_or_else(|| Self::refusal("no such task"))
     }

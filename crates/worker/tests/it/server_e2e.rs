@@ -370,7 +370,11 @@ async fn eight_workers_drain_ten_thousand_tasks_exactly_once() {
 
     // Every always-failing task is in the dead-letter queue, once, with its payload and the reason.
     let letters = client(&server)
-        .lease_tasks(LeaseTasksRequest::new(queue(DEAD), 1000, 60))
+        .lease_tasks(LeaseTasksRequest::new(
+            queue(DEAD),
+            1000,
+            Duration::from_secs(60),
+        ))
         .await
         .expect("lease the dead letters");
     let mut dead: Vec<String> = letters
