@@ -16,6 +16,9 @@
 //! - `cargo xtask bench server [-- <args>]`: the reference server's
 //!   inserts, leases and deletes per second over 16 loopback connections on
 //!   its durable store, against a bare axum handler.
+//! - `cargo xtask bench worker [-- <args>]`: tasks per second through
+//!   taskqueue-worker with a no-op handler, against the raw lease + delete
+//!   loop through the client.
 //!
 //! It uses the standard library only: it is built on every CI run.
 
@@ -61,6 +64,9 @@ Commands:
                           second over 16 loopback connections on its durable SQLite store, against
                           a bare axum handler (BENCH_ROUNDS and BENCH_TASKS override the rounds and
                           the tasks per round; BENCH_DIR is where the SQLite file goes).
+  bench worker [-- ARGS]  Benchmark tasks/s through taskqueue-worker (no-op handler) against the raw
+                          lease + delete loop through the client, on the reference server in process
+                          (BENCH_ROUNDS, BENCH_TASKS and BENCH_BATCH override rounds, tasks, lease size).
   help                    Print this message.
 ";
 
@@ -101,16 +107,23 @@ fn parse(args: &[&str]) -> Result<Option<Vec<Step>>, String> {
         ["bench", "auth", "--", extra @ ..] => Ok(Some(vec![bench_auth_step(extra)])),
         ["bench", "server"] => Ok(Some(vec![bench_server_step(&[])])),
         ["bench", "server", "--", extra @ ..] => Ok(Some(vec![bench_server_step(extra)])),
-        ["bench", "client" | "auth" | "server", unexpected, ..] => Err(format!(
+        ["bench", "worker"] => Ok(Some(vec![bench_worker_step(&[])])),
+        ["bench", "worker", "--", extra @ ..] => Ok(Some(vec![bench_worker_step(extra)])),
+        [
+            "bench",
+            "client" | "auth" | "server" | "worker",
+            unexpected,
+            ..,
+        ] => Err(format!(
             "unexpected argument `{unexpected}` (pass benchmark arguments after `--`)"
         )),
         ["bench"] => Err(
-            "`bench` needs a target: `cargo xtask bench client`, `cargo xtask bench auth` or \
-             `cargo xtask bench server`"
+            "`bench` needs a target: `cargo xtask bench client`, `cargo xtask bench auth`, \
+             `cargo xtask bench server` or `cargo xtask bench worker`"
                 .to_owned(),
         ),
         ["bench", target, ..] => Err(format!(
-            "unknown benchmark `{target}` (the benchmarks are `client`, `auth` and `server`)"
+            "unknown benchmark `{target}` (the benchmarks are `client`, `auth`, `server` and `worker`)"
         )),
         [
             command @ ("ci" | "test" | "conformance" | "help" | "-h" | "--help"),
@@ -303,6 +316,10 @@ fn bench_server_step(extra: &[&str]) -> Step {
     bench_step("taskqueue-server", "server", extra)
 }
 
+fn bench_worker_step(extra: &[&str]) -> Step {
+    bench_step("taskqueue-worker", "worker", extra)
+}
+
 /// `cargo bench` of one benchmark target of one package, with `extra`
 /// arguments for the benchmark binary.
 fn bench_step(package: &str, bench: &str, extra: &[&str]) -> Step {
@@ -448,6 +465,20 @@ mod tests {
         assert!(USAGE.contains("bench server"));
         let unknown = parse(&["bench", "storage"]).err().unwrap_or_default();
         assert!(unknown.contains("`server`"), "{unknown}");
+    }
+
+    #[test]
+    fn bench_worker_runs_the_worker_benchmark() {
+        assert_eq!(
+            shown(&["bench", "worker"]),
+            ["cargo bench -p taskqueue-worker --bench worker --locked"]
+        );
+        assert_eq!(
+            shown(&["bench", "worker", "--", "--quick"]),
+            ["cargo bench -p taskqueue-worker --bench worker --locked -- --quick"]
+        );
+        assert!(USAGE.contains("bench worker"));
+        assert!(parse(&["bench", "worker", "--quick"]).is_err());
     }
 
     #[test]

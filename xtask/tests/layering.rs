@@ -25,6 +25,8 @@ const CLIENT: &str = "taskqueue-client";
 const CONFORMANCE: &str = "taskqueue-conformance";
 const SERVER: &str = "taskqueue-server";
 const STORE: &str = "taskqueue-store";
+const WORKER: &str = "taskqueue-worker";
+const CLI: &str = "taskqueue-cli";
 const XTASK: &str = "xtask";
 
 /// Crates that speak HTTP or run async I/O.
@@ -520,4 +522,39 @@ fn store_is_the_servers_storage_and_the_server_reaches_sqlite_and_postgres_only_
             "{STORE} uses {driver}: the control that the check sees it"
         );
     }
+}
+
+#[test]
+fn no_library_crate_depends_on_the_worker_or_the_command_line() {
+    for package in [MODEL, CLOCK, AUTH, TRANSPORT, CLIENT, SERVER] {
+        assert_no_dependency(package, "taskqueue-worker or taskqueue-cli", |name| {
+            [WORKER, CLI].contains(&name)
+        });
+    }
+    assert_no_dependency(WORKER, "taskqueue-cli", |name| name == CLI);
+}
+
+#[test]
+fn the_worker_builds_on_the_client_only_and_never_on_the_server() {
+    let direct = direct_dependencies(WORKER);
+    assert!(
+        direct.iter().any(|dep| dep == CLIENT),
+        "{WORKER} must use the API through {CLIENT}: {direct:?}"
+    );
+    for forbidden in [TRANSPORT, "reqwest", AUTH] {
+        assert!(
+            !direct.iter().any(|dep| dep == forbidden),
+            "layering violation: {WORKER} must not depend on {forbidden} directly (only through {CLIENT}): {direct:?}"
+        );
+    }
+    assert_no_dependency(
+        WORKER,
+        "taskqueue-server (its end-to-end tests use it as a dev-dependency only)",
+        |name| name == SERVER,
+    );
+    assert_no_dependency(
+        CLI,
+        "taskqueue-server (its tests use it as a dev-dependency only)",
+        |name| name == SERVER,
+    );
 }
