@@ -31,7 +31,7 @@
 //! The scenario's virtual start (`clock.start`, 2030 by default) stands for
 //! the instant its setup ended on the real clock (or, with a seed whose
 //! lease is still held, the instant that makes the held lease end where the
-//! script says), so an update carrying the seed's `leaseTimestamp` proves
+//! script says), so an update carrying the seeded task's `leaseTimestamp` proves
 //! ownership. Absolute instants in a step's arguments are shifted by the
 //! same amount; in scripted answers and `expect` they become time
 //! templates relative to the call, compared within the tolerance.
@@ -289,8 +289,8 @@ async fn call(
 
 /// Inserts the seeds due before step `step` (see the module documentation)
 /// and returns the rebase of the scenario's times: `origin` as given, or
-/// moved so a seed's held lease ends where the script says. `rename` maps
-/// a seed's id to the name used on the endpoint.
+/// moved so a seeded task's held lease ends where the script says. `rename` maps
+/// a seeded task's id to the name used on the endpoint.
 pub async fn seed(
     client: &Client,
     queue: &QueueRef,
@@ -356,7 +356,7 @@ pub async fn seed(
             if !last {
                 release(client, queue, &name, &lease_timestamp).await?;
             } else if let Some(seconds) = held {
-                // The held lease ends at the seed's leaseTimestamp: the
+                // The held lease ends at the seeded task's leaseTimestamp: the
                 // scenario's start stands for `seconds` before its end.
                 let ends = micros_of(&lease_timestamp, start).map_err(|why| {
                     format!("seed `{}`: the lease's leaseTimestamp: {why}", seed.id)
