@@ -53,7 +53,7 @@ pub(crate) struct Rules {
     /// Whether token requests cross the forwarder (else the script's token
     /// exchanges and `counters.token_requests` are not checked).
     pub(crate) tokens_observed: bool,
-    /// Whether the endpoint's `enqueueTimestamp` is the seeded one (in process)
+    /// Whether the endpoint's `enqueueTimestamp` is the seeded task's (in process)
     /// or its own (over the API, which cannot set it).
     pub(crate) enqueue_times_seeded: bool,
     /// Who answers a scripted token-endpoint error.

@@ -24,6 +24,7 @@ const TRANSPORT: &str = "taskqueue-transport";
 const CLIENT: &str = "taskqueue-client";
 const CONFORMANCE: &str = "taskqueue-conformance";
 const SERVER: &str = "taskqueue-server";
+const STORE: &str = "taskqueue-store";
 const XTASK: &str = "xtask";
 
 /// Crates that speak HTTP or run async I/O.
@@ -483,6 +484,40 @@ fn published_crates_depend_on_no_unpublished_crate() {
             package,
             "an unpublished workspace crate (test-support, server, conformance)",
             |name| ["taskqueue-test-support", SERVER, CONFORMANCE].contains(&name),
+        );
+    }
+}
+
+#[test]
+fn store_knows_nothing_about_http_or_the_server() {
+    assert_no_dependency(
+        STORE,
+        "an HTTP stack, axum, tower or another workspace crate than model",
+        |name| {
+            HTTP_STACK.contains(&name)
+                || name.starts_with("axum")
+                || name.starts_with("tower")
+                || (is_other_workspace_crate(STORE)(name) && name != MODEL)
+        },
+    );
+}
+
+#[test]
+fn store_is_the_servers_storage_and_the_server_reaches_sqlite_and_postgres_only_through_it() {
+    assert!(
+        direct_dependencies(SERVER).iter().any(|name| name == STORE),
+        "{SERVER} uses {STORE}"
+    );
+    for driver in ["rusqlite", "tokio-postgres", "deadpool-postgres"] {
+        assert!(
+            !direct_dependencies(SERVER)
+                .iter()
+                .any(|name| name == driver),
+            "{SERVER} depends on {driver} directly; only {STORE} may"
+        );
+        assert!(
+            direct_dependencies(STORE).iter().any(|name| name == driver),
+            "{STORE} uses {driver}: the control that the check sees it"
         );
     }
 }

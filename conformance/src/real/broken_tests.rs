@@ -169,6 +169,8 @@ async fn endpoint(broken: Broken) -> Endpoint {
             Duration::from_secs(3600),
             clock.now(),
         )
+        .await
+        .expect("the memory store saves the token")
         .expose()
         .to_owned();
     let layer = Arc::new(Layer {

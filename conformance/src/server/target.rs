@@ -258,7 +258,9 @@ pub async fn start(scenario: &Scenario, secrets: &mut Vec<String>) -> Result<Ser
             };
             let token = state
                 .tokens
-                .issue(USER_EMAIL, consented.clone(), lifetime, start);
+                .issue(USER_EMAIL, consented.clone(), lifetime, start)
+                .await
+                .map_err(|e| format!("the server could not issue the scenario's token: {e}"))?;
             secrets.push(token.expose().to_owned());
             Arc::new(StaticTokenProvider::new(AccessToken::new(token)))
         }

@@ -52,6 +52,22 @@
 //! size as the measured ones (the first deletes on a fresh file run at
 //! about half the later rate).
 //!
+//! **Growth.** Then, unless `BENCH_SIZES` is empty, the same round runs on
+//! stores that already hold a backlog, for SQLite and for PostgreSQL: for
+//! each size in `BENCH_SIZES` (default `10000,100000,1000000`) a fresh store
+//! is filled (untimed, through the `Store` API) with that many tasks whose
+//! ETA is a day ahead (so they sit in every index but no lease takes them)
+//! and a tombstone for every tenth of them, a server is started on it, and
+//! one warm-up and `BENCH_GROWTH_ROUNDS` (default 3) measured rounds of
+//! `BENCH_TASKS` tasks run beside the bare handler. PostgreSQL is the
+//! throwaway cluster of the store's tests (fsync off: it measures the
+//! store's statements, not the disk) unless `TASKQUEUE_TEST_POSTGRES_URL`
+//! names a database. The table gives each phase's median rate per size and
+//! its ratio to the bare handler, then the growth goals: SQLite inserts at
+//! the largest size at least 0.8x their rate at the smallest, deletes at
+//! least 0.8x inserts, at least 100k leased tasks/s at every size; PostgreSQL
+//! at least 10k inserts/s and 50k leased tasks/s with 16 connections.
+//!
 //! **Report.** Per phase, the median rate of each side over the rounds
 //! (with p10 and p90), the ratio server/baseline of the medians and the
 //! median (p10, p90) of the per-round ratios; then whether each goal is
@@ -80,13 +96,21 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize as _};
 use serde_json::{Value, json};
 use taskqueue_auth::{Scope, ScopeSet};
+use taskqueue_model::Timestamp;
 use taskqueue_server::config::StorageConfig;
 use taskqueue_server::serve::{ClockMode, RunningServer, start_with_store};
-use taskqueue_server::{QueueDef, ServerConfig, SqliteStore, StoreConfig};
+use taskqueue_server::{
+    NewTask, PostgresStore, QueueDef, ServerConfig, SqliteStore, Store, StoreConfig,
+};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use http1::Conn;
+
+// The throwaway PostgreSQL cluster of taskqueue-store's tests.
+#[allow(dead_code)]
+#[path = "../../store/tests/it/pg_cluster.rs"]
+mod pg_cluster;
 use stats::Stats;
 
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -224,6 +248,152 @@ async fn run(full: bool) -> Result<(), BoxError> {
         "goal: >= {LEASE_GOAL_RATE:.0} leased tasks/s at batch {LEASE_BATCH}: {lease_rate:.0}/s, {}",
         verdict(lease_rate >= LEASE_GOAL_RATE)
     );
+    let sizes = env_sizes()?;
+    if !sizes.is_empty() {
+        growth(&sizes, tasks, &baseline, &token, dir.path()).await?;
+    }
+    Ok(())
+}
+
+/// `BENCH_SIZES`: the backlog sizes of the growth table.
+fn env_sizes() -> Result<Vec<usize>, BoxError> {
+    let text = env::var("BENCH_SIZES").unwrap_or_else(|_| "10000,100000,1000000".to_owned());
+    text.split(',')
+        .map(str::trim)
+        .filter(|size| !size.is_empty())
+        .map(|size| {
+            size.parse()
+                .map_err(|_| format!("BENCH_SIZES: `{size}` is not a count").into())
+        })
+        .collect()
+}
+
+/// Fills `store` with `size` tasks due in a day and a tombstone for every tenth of them.
+async fn prefill(store: &Arc<dyn Store>, size: usize) -> Result<(), BoxError> {
+    let now = Timestamp::from_system_time(taskqueue_clock::system().now());
+    let later = now.saturating_add(Duration::from_secs(24 * 3600));
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut fillers = JoinSet::new();
+    for _ in 0..64 {
+        let (store, next) = (Arc::clone(store), Arc::clone(&next));
+        fillers.spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= size {
+                    return Ok::<(), BoxError>(());
+                }
+                let name = format!("backlog-{n:08}");
+                let task = NewTask::new(PAYLOAD.to_vec())
+                    .with_name(&name)
+                    .with_eta(later);
+                store.insert(QUEUE, task, now).await?;
+                if n % 10 == 0 {
+                    store.delete(QUEUE, &name, now).await?;
+                }
+            }
+        });
+    }
+    while let Some(filler) = fillers.join_next().await {
+        filler??;
+    }
+    Ok(())
+}
+
+/// The growth table: rounds on stores holding a backlog of each size, SQLite and PostgreSQL.
+async fn growth(
+    sizes: &[usize],
+    tasks: usize,
+    baseline: &Baseline,
+    baseline_token: &str,
+    dir: &std::path::Path,
+) -> Result<(), BoxError> {
+    let rounds = env_count("BENCH_GROWTH_ROUNDS", 3)?;
+    println!();
+    println!(
+        "growth: {rounds} rounds of {tasks} tasks per size, on a backlog of that many tasks due in a day and a tombstone per ten"
+    );
+    println!(
+        "{:<10} {:>9} | {:>22} | {:>22} | {:>22}",
+        "store", "backlog", "inserts/s (x bare)", "leased/s (x bare)", "deletes/s (x bare)"
+    );
+    let mut table: Vec<(&str, usize, [f64; 3])> = Vec::new();
+    for backend in ["sqlite", "postgres"] {
+        for &size in sizes {
+            let store: Arc<dyn Store> = match backend {
+                "sqlite" => Arc::new(SqliteStore::open(
+                    dir.join(format!("growth-{size}.sqlite")),
+                    StoreConfig::default(),
+                )?),
+                _ => Arc::new(
+                    PostgresStore::connect(&pg_cluster::fresh_url().await, StoreConfig::default())
+                        .await?,
+                ),
+            };
+            prefill(&store, size).await?;
+            let (server, token) = start_server_on(store).await?;
+            let mut sides = [
+                Side::connect("server", server.local_addr(), &token, true).await?,
+                Side::connect("baseline", baseline.addr, baseline_token, false).await?,
+            ];
+            round(&mut sides, tasks, 0).await?;
+            let mut rates: [[Vec<f64>; 2]; 3] = Default::default();
+            for index in 0..rounds {
+                let measured = round(&mut sides, tasks, index % 2).await?;
+                for (side, result) in measured.iter().enumerate() {
+                    for (phase, rate) in result.rates.iter().enumerate() {
+                        rates[phase][side].push(*rate);
+                    }
+                }
+            }
+            drop(sides);
+            server.shutdown().await?;
+            let medians = rates
+                .each_ref()
+                .map(|[server, bare]| (Stats::of(server).median, Stats::of(bare).median));
+            let cell =
+                |(server, bare): (f64, f64)| format!("{server:>10.0} ({:>5.3}x)", server / bare);
+            println!(
+                "{backend:<10} {size:>9} | {:>22} | {:>22} | {:>22}",
+                cell(medians[0]),
+                cell(medians[1]),
+                cell(medians[2])
+            );
+            table.push((backend, size, medians.map(|(server, _)| server)));
+        }
+    }
+    let rows = |backend: &str| -> Vec<(usize, [f64; 3])> {
+        table
+            .iter()
+            .filter(|(name, _, _)| *name == backend)
+            .map(|(_, size, rates)| (*size, *rates))
+            .collect()
+    };
+    let sqlite = rows("sqlite");
+    if let (Some((small, first)), Some((large, last))) = (sqlite.first(), sqlite.last()) {
+        let ratio = last[0] / first[0];
+        println!(
+            "goal: SQLite inserts at {large} >= 0.8x at {small}: {ratio:.3}x, {}",
+            verdict(ratio >= 0.8)
+        );
+    }
+    for (size, rates) in &sqlite {
+        let ratio = rates[2] / rates[0];
+        println!(
+            "goal: SQLite deletes >= 0.8x inserts at {size}: {ratio:.3}x, {}; >= {LEASE_GOAL_RATE:.0} leased/s: {:.0}, {}",
+            verdict(ratio >= 0.8),
+            rates[1],
+            verdict(rates[1] >= LEASE_GOAL_RATE)
+        );
+    }
+    for (size, rates) in rows("postgres") {
+        println!(
+            "goal: PostgreSQL at {size}: >= 10000 inserts/s: {:.0}, {}; >= 50000 leased/s: {:.0}, {}",
+            rates[0],
+            verdict(rates[0] >= 10_000.0),
+            rates[1],
+            verdict(rates[1] >= 50_000.0)
+        );
+    }
     Ok(())
 }
 
@@ -235,19 +405,34 @@ fn verdict(met: bool) -> &'static str {
 /// and issues a token for it.
 async fn start_server(path: PathBuf) -> Result<(RunningServer, String), BoxError> {
     let store = SqliteStore::open(&path, StoreConfig::default())?;
+    start_on(Arc::new(store), StorageConfig::Sqlite { path }).await
+}
+
+/// Starts the server on `store` (already open), as [`start_server`] does.
+async fn start_server_on(store: Arc<dyn Store>) -> Result<(RunningServer, String), BoxError> {
+    start_on(store, StorageConfig::Memory).await
+}
+
+async fn start_on(
+    store: Arc<dyn Store>,
+    storage: StorageConfig,
+) -> Result<(RunningServer, String), BoxError> {
     let mut config = ServerConfig::new(PROJECT);
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.queues.insert(QueueDef::new(QUEUE));
-    config.storage = StorageConfig::Sqlite { path };
-    let server = start_with_store(config, Arc::new(store), ClockMode::System).await?;
+    config.storage = storage;
+    let server = start_with_store(config, store, ClockMode::System).await?;
     let state = server.state();
     // Longer than any run, so that it never expires mid-benchmark.
-    let token = state.tokens.issue(
-        EMAIL,
-        ScopeSet::from([Scope::Taskqueue]),
-        Duration::from_secs(24 * 3600),
-        state.now(),
-    );
+    let token = state
+        .tokens
+        .issue(
+            EMAIL,
+            ScopeSet::from([Scope::Taskqueue]),
+            Duration::from_secs(24 * 3600),
+            state.now(),
+        )
+        .await?;
     let token = token.expose().to_owned();
     Ok((server, token))
 }

@@ -46,6 +46,12 @@ impl SecretDigest {
             })
     }
 
+    /// The 32 bytes of the digest.
+    #[must_use]
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0
+    }
+
     /// Parses 64 hex digits; `None` otherwise.
     #[must_use]
     pub fn from_hex(hex: &str) -> Option<Self> {

@@ -24,7 +24,7 @@ use axum::routing::get;
 use serde_json::json;
 use taskqueue_model::Timestamp;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::{LeaseRequest, NewTask, StoreError};
 
 /// The reserved queue key of the readiness probe: queue names have no underscore, so no API request reaches it.

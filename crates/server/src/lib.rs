@@ -1,55 +1,34 @@
 //! The reference server of taskqueue-rs: a faithful, self-hostable Task Queue v1beta2 endpoint.
 //!
-//! This first layer is its storage and lease semantics, without HTTP:
-//!
-//! - [`Store`], the storage seam, whose documentation is the specification of the lease semantics of
-//!   docs/wire-format.md §5: leases in (ETA, name) order, `retry_count` incremented and returned incremented,
-//!   `groupByTag` with and without a tag, lease limits ([`OverLimit`]), extensions and releases proved with the
-//!   current ETA or by an unexpired lease alone ([`LeaseProof`]), a lease held up to its expiry instant, deletes
-//!   while leased, tombstones, lists of at most [`LIST_LIMIT`], statistics.
-//! - [`MemoryStore`], simple and obviously correct: for tests, and the model the durable store is checked against.
-//! - [`SqliteStore`], durable in one file: WAL, group commit on a writer thread, each commit's log synced (as with `synchronous = FULL`) before it is answered, a versioned
-//!   schema, indexes for every query.
-//! - [`wire`], the conversions to and from the model's JSON types (long-form `queueName`, `leaseTimestamp` the
-//!   lease expiry, 0 for a task no lease holds).
-//!
-//! The store never reads a clock: every operation takes `now`, read by the caller from its
-//! `taskqueue_clock::Clock`, so virtual time drives leases and tombstones. Its types are plain Rust, without
-//! serde, and it knows nothing about HTTP; [`StoreError`] documents the statuses the HTTP layer is meant to map
-//! its variants to.
+//! - [`api`] serves the 8 methods of the API on axum, [`oauth`] the token endpoint and the metadata-compatible
+//!   endpoint, [`config`] reads the configuration, [`serve`] runs it all with a purge timer.
+//! - Storage is the crate `taskqueue-store`, re-exported here: [`Store`], whose documentation is the
+//!   specification of the lease semantics (a lease held up to its expiry instant, renewals proved by
+//!   [`LeaseProof`]), and its backends [`MemoryStore`], [`SqliteStore`] (one server per
+//!   file) and [`PostgresStore`] (any number of servers on one database).
+//! - [`wire`] converts between the store's types and the model's JSON types (long-form `queueName`,
+//!   `leaseTimestamp` the lease expiry, 0 for a task no lease holds).
+//! - [`TokenStore`] issues access tokens and keeps their digests in the store, so that a restart signs nobody
+//!   out and every instance on one database accepts them.
 //!
 //! # Example
 //!
-//! A worker leases a task, extends its lease with the `leaseTimestamp` it was given, and deletes it; the name
-//! stays tombstoned.
+//! A server in virtual time on a memory store, serving on 127.0.0.1.
 //!
 //! ```
-//! use std::time::Duration;
-//! use taskqueue_model::Timestamp;
-//! use taskqueue_server::{LeaseProof, LeaseRequest, MemoryStore, NewTask, Store, StoreConfig, StoreError};
+//! use taskqueue_server::config::QueueDef;
+//! use taskqueue_server::serve::{ClockMode, start};
+//! use taskqueue_server::ServerConfig;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), StoreError> {
-//! let store = MemoryStore::new(StoreConfig::default());
-//! let t0 = Timestamp::from_micros(1_700_000_000_000_000);
-//! let at = |secs: u64| t0.saturating_add(Duration::from_secs(secs));
-//!
-//! store.insert("pull", NewTask::new(b"resize cat.png".to_vec()).with_name("t1"), t0).await?;
-//! let leased = store.lease("pull", &LeaseRequest::new(10, 60), None, at(1)).await?;
-//! assert_eq!((leased[0].retry_count, leased[0].eta), (1, at(61)));
-//!
-//! // Only the holder's leaseTimestamp extends the lease.
-//! let proof = LeaseProof::Eta(leased[0].eta);
-//! let extended = store.modify_lease("pull", "t1", proof, 120, at(30)).await?;
-//! assert_eq!(extended.eta, at(150));
-//! assert_eq!(
-//!     store.modify_lease("pull", "t1", proof, 120, at(31)).await,
-//!     Err(StoreError::LeaseExpired)
-//! );
-//!
-//! store.delete("pull", "t1", at(40)).await?;
-//! let again = NewTask::new(b"again".to_vec()).with_name("t1");
-//! assert_eq!(store.insert("pull", again, at(41)).await, Err(StoreError::Tombstoned));
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut config = ServerConfig::new("dev-project");
+//! config.listen = ([127, 0, 0, 1], 0).into();
+//! config.queues.insert(QueueDef::new("pull-queue"));
+//! let start_time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+//! let server = start(config, ClockMode::Virtual { start: start_time }).await?;
+//! assert!(server.api_base_url().ends_with("/taskqueue/v1beta2/projects/"));
+//! server.shutdown().await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -60,31 +39,25 @@ pub mod app;
 pub mod config;
 mod conn;
 mod digest;
-mod error;
 pub mod health;
-mod memory;
 pub mod metrics;
 pub mod oauth;
 mod ops;
 pub mod serve;
-mod sqlite;
-mod store;
-mod store_config;
-mod task;
+pub mod state;
+mod tokens;
 pub mod watch;
 pub mod wire;
 
 pub use access::{Caller, ScopePolicy, check_acl};
-pub use app::{AppState, router};
+pub use app::router;
 pub use config::{DEFAULT_MAX_BODY_BYTES, QueueAcl, QueueDef, ServerConfig};
 pub use digest::SecretDigest;
-pub use error::StoreError;
-pub use memory::MemoryStore;
 pub use oauth::{TokenRefusal, TokenStore};
-pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
-pub use store::Store;
-pub use store_config::{DEFAULT_TOMBSTONE_TTL, StoreConfig};
-pub use task::{
-    LIST_LIMIT, LeaseProof, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, StoredTask,
-    TagFilter,
+pub use state::AppState;
+// The storage layer is its own crate; re-exported so that the server's users need one import.
+pub use taskqueue_store::{
+    DEFAULT_TOMBSTONE_TTL, IssuedToken, LIST_LIMIT, LeaseProof, LeaseRequest, MemoryStore, NewTask,
+    OverLimit, PostgresOptions, PostgresStore, PurgeReport, QueueStats, SqliteOptions, SqliteStore,
+    Store, StoreConfig, StoreError, StoredTask, Synchronous, TagFilter,
 };

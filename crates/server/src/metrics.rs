@@ -29,7 +29,7 @@ use prometheus::{
 use taskqueue_model::ApiMethod;
 
 use crate::api::ApiError;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The latency buckets, in seconds: 1 ms to 10 s.
 const LATENCY_BUCKETS: [f64; 13] = [

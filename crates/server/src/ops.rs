@@ -20,7 +20,7 @@ use taskqueue_clock::{Clock as _, VirtualClock};
 use taskqueue_model::Timestamp;
 
 use crate::api::ApiError;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The admin routes of virtual-time mode, on `clock`:
 ///

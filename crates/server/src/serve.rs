@@ -12,10 +12,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::app::{AppState, router};
+use crate::app::router;
 use crate::config::{HttpLimits, ServerConfig, StorageConfig};
 use crate::conn::ConnectionSettings;
-use crate::{MemoryStore, SqliteStore, Store, StoreError};
+use crate::state::AppState;
+use crate::{MemoryStore, PostgresStore, SqliteStore, Store, StoreError};
 
 /// How many tombstones and lease-log entries one purge call removes at most; the timer calls again while a call
 /// comes back full.
@@ -57,11 +58,15 @@ pub enum StartError {
 ///
 /// # Errors
 ///
-/// [`StoreError::Storage`] if the SQLite file cannot be opened.
-pub fn open_store(config: &ServerConfig) -> Result<Arc<dyn Store>, StoreError> {
+/// [`StoreError::Storage`] if the SQLite file cannot be opened (or another server holds it), or the PostgreSQL
+/// database cannot be reached.
+pub async fn open_store(config: &ServerConfig) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match &config.storage {
         StorageConfig::Memory => Arc::new(MemoryStore::new(config.store.clone())),
         StorageConfig::Sqlite { path } => Arc::new(SqliteStore::open(path, config.store.clone())?),
+        StorageConfig::Postgres { url } => {
+            Arc::new(PostgresStore::connect(url.expose(), config.store.clone()).await?)
+        }
     })
 }
 
@@ -72,7 +77,7 @@ pub fn open_store(config: &ServerConfig) -> Result<Arc<dyn Store>, StoreError> {
 ///
 /// [`StartError`] if the store cannot be opened or the address bound.
 pub async fn start(config: ServerConfig, mode: ClockMode) -> Result<RunningServer, StartError> {
-    let store = open_store(&config)?;
+    let store = open_store(&config).await?;
     start_with_store(config, store, mode).await
 }
 
@@ -193,13 +198,12 @@ async fn purge_forever(state: AppState) {
         loop {
             match state.store.purge(now, PURGE_BATCH).await {
                 Ok(report) => {
-                    if report.tombstones < u64::from(PURGE_BATCH)
-                        && report.lease_log < u64::from(PURGE_BATCH)
-                    {
+                    if !report.is_full(PURGE_BATCH) {
                         if !report.is_empty() {
                             tracing::debug!(
                                 tombstones = report.tombstones,
                                 lease_log = report.lease_log,
+                                tokens = report.tokens,
                                 "purged"
                             );
                         }

@@ -19,7 +19,8 @@ use taskqueue_model::Timestamp;
 
 use crate::metrics::Metrics;
 use crate::{
-    LeaseProof, LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreError, StoredTask,
+    IssuedToken, LeaseProof, LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreError,
+    StoredTask,
 };
 
 /// How long expired entries may stay in the lease book while leases go on without a scrape.
@@ -288,5 +289,15 @@ impl Store for WatchedStore {
         let outcome = self.inner.purge(now, limit).await;
         self.watch.write("purge", &outcome);
         outcome
+    }
+
+    async fn save_token(&self, token: IssuedToken) -> Result<(), StoreError> {
+        let outcome = self.inner.save_token(token).await;
+        self.watch.write("save_token", &outcome);
+        outcome
+    }
+
+    async fn find_token(&self, digest: [u8; 32]) -> Result<Option<IssuedToken>, StoreError> {
+        self.inner.find_token(digest).await
     }
 }

@@ -30,8 +30,9 @@ use taskqueue_model::ApiMethod;
 use super::error::ApiError;
 use super::params::Params;
 use crate::access::{Caller, check_acl};
-use crate::app::AppState;
 use crate::config::QueueDef;
+use crate::oauth::TokenRefusal;
+use crate::state::AppState;
 
 /// What the request presented as credentials.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -80,7 +81,7 @@ fn presented<'a>(headers: &'a HeaderMap, params: &'a Params) -> Presented<'a> {
 /// # Errors
 ///
 /// 401 `required`, 401 `authError` or 403 `insufficientPermissions`, as the module documentation says.
-pub(crate) fn authenticate(
+pub(crate) async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
@@ -91,10 +92,13 @@ pub(crate) fn authenticate(
         Presented::Malformed => return Err(ApiError::invalid_credentials()),
         Presented::Token(token) => token,
     };
-    let caller = state
-        .tokens
-        .authenticate(token, state.now())
-        .map_err(|_| ApiError::invalid_credentials())?;
+    let caller = match state.tokens.authenticate(token, state.now()).await {
+        Ok(caller) => caller,
+        Err(TokenRefusal::Unavailable) => return Err(ApiError::backend_error()),
+        Err(TokenRefusal::Unknown | TokenRefusal::Expired) => {
+            return Err(ApiError::invalid_credentials());
+        }
+    };
     let policy = state.config.scope_policy;
     if !policy.allows(&caller.scopes, method) {
         return Err(ApiError::insufficient_scope(

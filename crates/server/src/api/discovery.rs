@@ -9,7 +9,7 @@ use serde_json::Value;
 use taskqueue_model::DISCOVERY_DOCUMENT;
 
 use super::ApiError;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Where Google served the document, relative to the root URL.
 pub(super) const DISCOVERY_PATH: &str = "/discovery/v1/apis/taskqueue/v1beta2/rest";

@@ -27,8 +27,8 @@ use super::fields::FieldMask;
 use super::methods::{self, Call, project_matches};
 use super::params::Params;
 use super::respond::{Layout, Reply};
-use crate::app::AppState;
 use crate::config::QueueDef;
+use crate::state::AppState;
 
 /// The header that carries the intended method of a POST.
 const METHOD_OVERRIDE: &str = "x-http-method-override";
@@ -170,7 +170,7 @@ async fn handle(
         span.record("task", debug(task));
     }
 
-    let caller = auth::authenticate(state, &parts.headers, params, method)?;
+    let caller = auth::authenticate(state, &parts.headers, params, method).await?;
     span.record("caller", caller.email.as_str());
 
     let standard = params.standard()?;

@@ -45,8 +45,8 @@ use super::body;
 use super::error::ApiError;
 use super::params::{Params, quoted};
 use super::respond::Reply;
-use crate::app::AppState;
 use crate::config::{ModifyMissingTask, PatchLeaseTimestamp, QueueDef, RepeatedDelete};
+use crate::state::AppState;
 use crate::wire::{self, PayloadField};
 use crate::{LIST_LIMIT, LeaseProof, LeaseRequest, StoreError, StoredTask};
 

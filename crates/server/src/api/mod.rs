@@ -52,7 +52,7 @@ use axum::routing::any;
 
 pub use error::{ApiError, REALM};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The prefix of every API path.
 const API_ROOT: &str = "/taskqueue/v1beta2/projects/{project}/taskqueues/{taskqueue}";

@@ -34,8 +34,8 @@ use taskqueue_model::validate;
 use super::load::{check_project, normalize_public_url};
 use super::yaml::is_email;
 use super::{ConfigError, HttpLimits, TokenPolicy};
+use crate::DEFAULT_TOMBSTONE_TTL;
 use crate::digest::SecretDigest;
-use crate::store_config::DEFAULT_TOMBSTONE_TTL;
 
 /// The configuration file's name in DIR.
 pub const CONFIG_FILE: &str = "taskqueue-server.yaml";

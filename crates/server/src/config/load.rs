@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
-use taskqueue_auth::{JwtKeySet, RsaVerifyingKey, Scope, ScopeSet};
+use taskqueue_auth::{JwtKeySet, RsaVerifyingKey, Scope, ScopeSet, SecretString};
 use taskqueue_model::validate;
 
 use super::queue_yaml::parse_queue_yaml;
@@ -59,6 +59,7 @@ struct RawConfig {
 enum RawStorage {
     Memory,
     Sqlite(Spanned<String>),
+    Postgres(Spanned<String>),
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -286,6 +287,21 @@ pub fn parse(text: &str, path: &Path) -> Result<ServerConfig, ConfigError> {
             }
             StorageConfig::Sqlite {
                 path: resolve(&file.value),
+            }
+        }
+        RawStorage::Postgres(url) => {
+            if let Err(error) = crate::PostgresStore::check_url(&url.value) {
+                // The parser's message never repeats the URL, so no password reaches the error.
+                return Err(at(
+                    path,
+                    url,
+                    format!(
+                        "`postgres` needs a PostgreSQL URL (postgres://user:password@host:port/database): {error}"
+                    ),
+                ));
+            }
+            StorageConfig::Postgres {
+                url: SecretString::from(url.value.clone()),
             }
         }
     };

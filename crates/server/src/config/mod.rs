@@ -13,8 +13,8 @@
 //! listen: 127.0.0.1:8080                # optional, default 127.0.0.1:8080
 //! public_url: http://127.0.0.1:8080     # optional; the token endpoint (token_uri, JWT audience) is {public_url}/token
 //! queue_file: queue.yaml                # GAE queue.yaml: the pull queues, their ACLs and task_retry_limit
-//! storage:                              # or: `storage: memory` (lost on exit)
-//!   sqlite: data/tasks.sqlite
+//! storage:                              # or: `storage: memory` (lost on exit), or
+//!   sqlite: data/tasks.sqlite           #   `storage: { postgres: "postgres://user:password@host/db" }`
 //! tombstone_ttl: 7d                     # optional, default 7d
 //! over_limit: delete                    # optional, `delete` (default) or `skip`
 //! scope_policy: seed                    # optional, `seed` (default) or `discovery`
@@ -70,7 +70,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use taskqueue_auth::{JwtKeySet, ScopeSet};
+use taskqueue_auth::{JwtKeySet, ScopeSet, SecretString};
 
 use crate::StoreConfig;
 use crate::access::ScopePolicy;
@@ -344,6 +344,11 @@ pub enum StorageConfig {
     Sqlite {
         /// The database file.
         path: PathBuf,
+    },
+    /// A PostgreSQL database, which several server instances can share (`storage: { postgres: URL }`).
+    Postgres {
+        /// `postgres://user:password@host:port/database`; secret, since it may hold the password.
+        url: SecretString,
     },
 }
 

@@ -13,7 +13,7 @@ use taskqueue_auth::{OAuthErrorCode, ScopeSet, SecretString};
 
 use super::error::OAuthError;
 use super::grants::{self, GrantType};
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The largest form body read, in bytes: an assertion of `taskqueue_auth::MAX_JWT_LEN` (16 KiB) stays under it
 /// even fully percent-encoded, and nothing else in a token request is large.
@@ -188,7 +188,7 @@ pub(crate) async fn token(
             if let Some(Ok(grant_type)) = form.get("grant_type").map(GrantType::parse) {
                 grant = grant_type.name();
             }
-            dispatch(&state, &headers, &form, now)
+            dispatch(&state, &headers, &form, now).await
         }
         Err(error) => {
             trace_refused_before_grant(&error);
@@ -265,7 +265,7 @@ async fn read_form(headers: &HeaderMap, body: Body) -> Result<TokenForm, OAuthEr
 }
 
 /// Runs the grant the form asks for, and traces the outcome.
-fn dispatch(
+async fn dispatch(
     state: &AppState,
     headers: &HeaderMap,
     form: &TokenForm,
@@ -280,8 +280,10 @@ fn dispatch(
     };
     let mut principal = None;
     let outcome = match grant_type {
-        GrantType::RefreshToken => grants::refresh_token(state, headers, form, now, &mut principal),
-        GrantType::JwtBearer => grants::jwt_bearer(state, form, now, &mut principal),
+        GrantType::RefreshToken => {
+            grants::refresh_token(state, headers, form, now, &mut principal).await
+        }
+        GrantType::JwtBearer => grants::jwt_bearer(state, form, now, &mut principal).await,
     };
     let principal = principal.unwrap_or("unknown");
     match &outcome {

@@ -36,6 +36,15 @@ impl OAuthError {
         }
     }
 
+    /// 503 `temporarily_unavailable`: the server could not save the token it would issue.
+    pub(crate) fn temporarily_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            OAuthErrorCode::TemporarilyUnavailable,
+            "the token store is unavailable; try again later",
+        )
+    }
+
     /// 400 `invalid_request`.
     pub(crate) fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(

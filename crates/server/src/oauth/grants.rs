@@ -8,8 +8,8 @@ use taskqueue_auth::{JwtValidation, JwtVerifyError, ScopeSet, UnverifiedJwt};
 
 use super::endpoint::{ClientCredentials, Granted, TokenForm};
 use super::error::OAuthError;
-use crate::app::AppState;
 use crate::config::UserPrincipal;
+use crate::state::AppState;
 
 /// The `grant_type` of the JWT-bearer grant.
 pub const JWT_BEARER_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -69,7 +69,7 @@ impl GrantType {
 
 /// The refresh-token grant: authenticates the client, finds the user whose refresh token it is, and issues a
 /// token with the consented scopes, or the narrower `scope` asked for. Sets `principal` once the user is known.
-pub(crate) fn refresh_token<'a>(
+pub(crate) async fn refresh_token<'a>(
     state: &'a AppState,
     headers: &HeaderMap,
     form: &TokenForm,
@@ -125,13 +125,13 @@ pub(crate) fn refresh_token<'a>(
         }
         _ => user.scopes.clone(),
     };
-    Ok(issue(state, &user.email, scopes, now))
+    issue(state, &user.email, scopes, now).await
 }
 
 /// The JWT-bearer grant: reads the assertion's unverified `iss` to find the service account, verifies the
 /// assertion with its keys, and issues a token with the assertion's `scope`. Sets `principal` once the service
 /// account is known.
-pub(crate) fn jwt_bearer<'a>(
+pub(crate) async fn jwt_bearer<'a>(
     state: &'a AppState,
     form: &TokenForm,
     now: SystemTime,
@@ -177,7 +177,7 @@ pub(crate) fn jwt_bearer<'a>(
         ));
     }
     let scopes = ScopeSet::parse_space_separated(claims.scope.as_deref().unwrap_or_default());
-    Ok(issue(state, &account.email, scopes, now))
+    issue(state, &account.email, scopes, now).await
 }
 
 /// `invalid_grant` for an assertion that failed verification, with Google's wording where clients look for it.
@@ -196,12 +196,28 @@ fn refused(error: &JwtVerifyError) -> OAuthError {
 }
 
 /// Issues a token for `email` with `scopes` under the configured lifetime.
-fn issue(state: &AppState, email: &str, scopes: ScopeSet, now: SystemTime) -> Granted {
+///
+/// # Errors
+///
+/// `temporarily_unavailable` if the token cannot be saved in the store.
+async fn issue(
+    state: &AppState,
+    email: &str,
+    scopes: ScopeSet,
+    now: SystemTime,
+) -> Result<Granted, OAuthError> {
     let lifetime = state.config.tokens.access_token_lifetime;
-    let access_token = state.tokens.issue(email, scopes.clone(), lifetime, now);
-    Granted {
+    let access_token = state
+        .tokens
+        .issue(email, scopes.clone(), lifetime, now)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "cannot save an access token");
+            OAuthError::temporarily_unavailable()
+        })?;
+    Ok(Granted {
         access_token,
         expires_in: lifetime.as_secs(),
         scopes,
-    }
+    })
 }

@@ -27,8 +27,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use taskqueue_auth::{Scope, ScopeSet};
 
-use crate::app::AppState;
 use crate::config::MetadataConfig;
+use crate::state::AppState;
 
 /// The header a metadata server requires on requests and sets on responses.
 const FLAVOR_HEADER: &str = "metadata-flavor";
@@ -103,9 +103,21 @@ async fn token(
     };
     let now = state.now();
     let lifetime = state.config.tokens.access_token_lifetime;
-    let access_token = state
+    let access_token = match state
         .tokens
-        .issue(&config.service_account, scopes.clone(), lifetime, now);
+        .issue(&config.service_account, scopes.clone(), lifetime, now)
+        .await
+    {
+        Ok(token) => token,
+        Err(error) => {
+            tracing::warn!(%error, "cannot save an access token");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the token store is unavailable\n",
+            )
+                .into_response();
+        }
+    };
     tracing::info!(
         grant = "metadata",
         principal = config.service_account.as_str(),

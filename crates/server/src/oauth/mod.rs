@@ -37,17 +37,16 @@ mod endpoint;
 mod error;
 mod grants;
 mod metadata;
-mod tokens;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::routing::post;
 
+pub use crate::tokens::{ACCESS_TOKEN_PREFIX, TokenRefusal, TokenStore};
 pub use endpoint::MAX_TOKEN_REQUEST_BYTES;
 pub use grants::{GOOGLE_TOKEN_AUDIENCE, GOOGLE_TOKEN_AUDIENCES, JWT_BEARER_GRANT_TYPE};
-pub use tokens::{ACCESS_TOKEN_PREFIX, TokenRefusal, TokenStore};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The OAuth routes: `POST /token` and the metadata routes under `/computeMetadata`.
 pub fn routes() -> Router<AppState> {

@@ -207,7 +207,7 @@ async fn run_matrix(
             for method in METHODS {
                 // A fresh server per cell, so that every cell starts from the same tasks.
                 let api = server(policy).await;
-                let token = api.token(ME, scopes);
+                let token = api.token(ME, scopes).await;
                 let reply = send(&api, method, role, Some(&token)).await;
                 let cell = format!("{policy:?} × {label} × {role} × {method}");
                 match expected(policy, method, scopes, role) {
@@ -298,7 +298,7 @@ async fn the_expected_outcomes_follow_the_stated_rules() {
 #[tokio::test]
 async fn acl_emails_compare_case_insensitively() {
     let api = server(ScopePolicy::Seed).await;
-    let token = api.token(&ME.to_uppercase(), FULL);
+    let token = api.token(&ME.to_uppercase(), FULL).await;
     assert_eq!(
         send(&api, "tasks.get", "acl-user", Some(&token))
             .await
@@ -310,7 +310,7 @@ async fn acl_emails_compare_case_insensitively() {
 #[tokio::test]
 async fn without_a_valid_token_every_method_is_a_401_whatever_else_is_wrong() {
     let api = server(ScopePolicy::Seed).await;
-    let expired = api.full_token();
+    let expired = api.full_token().await;
     api.advance(3600);
     for method in METHODS {
         for queue in ["acl-neither", "no-such-queue", "bad_queue!"] {
@@ -343,7 +343,7 @@ async fn without_a_valid_token_every_method_is_a_401_whatever_else_is_wrong() {
 #[tokio::test]
 async fn the_token_never_appears_in_a_response() {
     let api = Api::new();
-    let token = api.full_token();
+    let token = api.full_token().await;
     for uri in [
         url("/tasks/nope"),
         url("/tasks/lease?numTasks=0&leaseSecs=1"),
@@ -363,7 +363,7 @@ async fn the_token_never_appears_in_a_response() {
 #[tokio::test]
 async fn each_request_is_traced_with_its_method_queue_and_status_but_never_a_token() {
     let api = Api::new();
-    let token = api.full_token();
+    let token = api.full_token().await;
     let (traces, _guard) = crate::api_support::Traces::capture();
     let body = json!({"id": "t1", "payloadBase64": "aGk="}).to_string();
     assert_eq!(
@@ -421,7 +421,7 @@ async fn each_request_is_traced_with_its_method_queue_and_status_but_never_a_tok
 #[tokio::test]
 async fn taskqueues_get_shows_the_acl_as_consumers_and_producers() {
     let api = server(ScopePolicy::Seed).await;
-    let token = api.full_token();
+    let token = api.full_token().await;
     let queue = |name: &'static str| {
         let api = &api;
         let token = token.clone();

@@ -565,7 +565,7 @@ async fn every_bad_request_gets_a_4xx_envelope_and_the_server_keeps_serving() {
     api.seed(QUEUE, NewTask::new(b"two".to_vec()).with_name("t2"))
         .await;
     api.advance(10);
-    let token = api.full_token();
+    let token = api.full_token().await;
     let corpus = corpus();
     assert!(corpus.len() >= 70, "{} cases", corpus.len());
     for case in &corpus {
@@ -610,7 +610,7 @@ async fn every_bad_request_gets_a_4xx_envelope_and_the_server_keeps_serving() {
 #[tokio::test]
 async fn a_payload_of_exactly_one_mib_is_accepted() {
     let api = Api::new();
-    let token = api.full_token();
+    let token = api.full_token().await;
     let payload = taskqueue_model::Payload::new(vec![0xfb_u8; 1 << 20]).to_base64();
     let body = json!({"id": "big", "payloadBase64": payload}).to_string();
     assert!(body.len() <= api.state.config.limits.max_body_bytes);
@@ -627,7 +627,7 @@ async fn a_payload_of_exactly_one_mib_is_accepted() {
 #[tokio::test]
 async fn the_body_limit_follows_the_configuration() {
     let api = Api::with(|config| config.limits.max_body_bytes = 64);
-    let token = api.full_token();
+    let token = api.full_token().await;
     let small = json!({"payloadBase64": "aGk="}).to_string();
     assert_eq!(
         api.call(Method::POST, &url("/tasks"), Some(&token), Some(&small))

@@ -120,6 +120,8 @@ impl Served {
                 Duration::from_secs(30 * 86_400),
                 clock.now(),
             )
+            .await
+            .expect("the token is saved")
             .expose()
             .to_owned();
         Self {
@@ -575,7 +577,7 @@ async fn each_choice_flips_its_answer() {
         .with_modify_missing_task(ModifyMissingTask::NotFound)
         .with_unleased_lease_timestamp(UnleasedLeaseTimestamp::Eta);
     let api = Api::with(|config| config.choices = strict);
-    let token = api.full_token();
+    let token = api.full_token().await;
     let call = |method: Method, rest: &str, body: Option<&str>| {
         let uri = url(rest);
         let token = token.clone();
@@ -639,7 +641,7 @@ async fn each_choice_flips_its_answer() {
 
     // The defaults give the other answers.
     let api = Api::new();
-    let token = api.full_token();
+    let token = api.full_token().await;
     let send = |method: Method, rest: &str, body: Option<&str>| {
         let uri = url(rest);
         let token = token.clone();

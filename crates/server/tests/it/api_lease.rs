@@ -15,12 +15,12 @@ struct Worker {
 }
 
 impl Worker {
-    fn new() -> Self {
-        Self::on(Api::new())
+    async fn new() -> Self {
+        Self::on(Api::new()).await
     }
 
-    fn on(api: Api) -> Self {
-        let token = api.full_token();
+    async fn on(api: Api) -> Self {
+        let token = api.full_token().await;
         Self { api, token }
     }
 
@@ -129,7 +129,7 @@ fn ids(pairs: &[(String, i64)]) -> Vec<&str> {
 
 #[tokio::test]
 async fn leases_go_in_eta_then_name_order_and_skip_tasks_not_yet_due() {
-    let worker = Worker::new();
+    let worker = Worker::new().await;
     worker.put("c", None, None).await;
     worker.put("a", None, None).await;
     worker.put("early", None, Some(-100)).await;
@@ -156,7 +156,7 @@ async fn leases_go_in_eta_then_name_order_and_skip_tasks_not_yet_due() {
 
 #[tokio::test]
 async fn each_lease_increments_retry_count_and_an_expired_lease_relets_the_task() {
-    let worker = Worker::new();
+    let worker = Worker::new().await;
     worker.put("t1", None, None).await;
     let first = worker.lease("numTasks=1&leaseSecs=60").await;
     assert_eq!(first[0]["retry_count"], 1);
@@ -204,7 +204,7 @@ async fn each_lease_increments_retry_count_and_an_expired_lease_relets_the_task(
 
 #[tokio::test]
 async fn group_by_tag_with_and_without_a_tag() {
-    let worker = Worker::new();
+    let worker = Worker::new().await;
     worker.put("x1", Some("x"), Some(-30)).await;
     worker.put("y1", Some("y"), Some(-20)).await;
     worker.put("x2", Some("x"), Some(-10)).await;
@@ -252,7 +252,7 @@ async fn group_by_tag_with_and_without_a_tag() {
 #[tokio::test]
 async fn update_and_patch_prove_ownership_with_the_current_lease_timestamp() {
     for method in [Method::POST, Method::PATCH] {
-        let worker = Worker::new();
+        let worker = Worker::new().await;
         worker.put("t1", None, None).await;
         let leased = worker.lease("numTasks=1&leaseSecs=60").await;
         let held = leased[0]["leaseTimestamp"]
@@ -321,7 +321,7 @@ async fn update_and_patch_prove_ownership_with_the_current_lease_timestamp() {
 
 #[tokio::test]
 async fn new_lease_seconds_zero_releases_the_task_at_once() {
-    let worker = Worker::new();
+    let worker = Worker::new().await;
     worker.put("t1", None, None).await;
     worker.put("t2", None, Some(5)).await;
     let leased = worker.lease("numTasks=1&leaseSecs=300").await;
@@ -344,7 +344,7 @@ async fn new_lease_seconds_zero_releases_the_task_at_once() {
 
 #[tokio::test]
 async fn deleting_a_leased_task_works_and_its_name_stays_tombstoned_for_seven_days() {
-    let worker = Worker::new();
+    let worker = Worker::new().await;
     worker.put("t1", None, None).await;
     worker.lease("numTasks=1&leaseSecs=300").await;
     let deleted = worker.delete("t1").await;
@@ -371,7 +371,7 @@ async fn deleting_a_leased_task_works_and_its_name_stays_tombstoned_for_seven_da
         "Task name already taken: t1"
     );
     worker.api.advance(7 * 24 * 3600 - 1);
-    let worker = Worker::on(worker.api);
+    let worker = Worker::on(worker.api).await;
     worker
         .api
         .call(
@@ -398,7 +398,7 @@ async fn deleting_a_leased_task_works_and_its_name_stays_tombstoned_for_seven_da
 
 #[tokio::test]
 async fn a_live_name_is_taken_too() {
-    let worker = Worker::new();
+    let worker = Worker::new().await;
     worker.put("t1", None, None).await;
     let body = json!({"id": "t1", "payloadBase64": "aGk="}).to_string();
     let reply = worker
@@ -423,7 +423,7 @@ async fn the_lease_limit_comes_from_the_queue() {
             .queues
             .insert(QueueDef::new(QUEUE).with_max_leases(Some(2)));
     });
-    let worker = Worker::on(api);
+    let worker = Worker::on(api).await;
     let queue = worker
         .api
         .call(Method::GET, &url(""), Some(&worker.token), None)
@@ -448,7 +448,7 @@ async fn the_lease_limit_comes_from_the_queue() {
 
 #[tokio::test]
 async fn list_returns_at_most_100_tasks_without_payloads() {
-    let worker = Worker::new();
+    let worker = Worker::new().await;
     for n in 0..120 {
         worker.put(&format!("t{n:03}"), None, None).await;
     }
@@ -482,7 +482,7 @@ async fn stats(worker: &Worker) -> Value {
 
 #[tokio::test]
 async fn get_stats_counts_tasks_and_recent_leases() {
-    let worker = Worker::new();
+    let worker = Worker::new().await;
     assert_eq!(
         stats(&worker).await,
         json!({"totalTasks": 0, "leasedLastMinute": "0", "leasedLastHour": "0"})
@@ -504,6 +504,6 @@ async fn get_stats_counts_tasks_and_recent_leases() {
     );
     worker.api.advance(3600);
     // A new token: the first one expired with the hour.
-    let worker = Worker::on(worker.api);
+    let worker = Worker::on(worker.api).await;
     assert_eq!(stats(&worker).await["leasedLastHour"], "0");
 }

@@ -293,7 +293,7 @@ async fn every_method_answers_in_the_production_wire_format() {
     );
     for case in cases {
         let api = seeded().await;
-        let token = api.full_token();
+        let token = api.full_token().await;
         let reply = api
             .call(
                 case.method.clone(),
@@ -327,7 +327,7 @@ async fn every_method_answers_in_the_production_wire_format() {
 #[tokio::test]
 async fn an_insert_then_lease_round_trip_keeps_the_payload_bytes() {
     let api = Api::new();
-    let token = api.full_token();
+    let token = api.full_token().await;
     // Every byte value, so both URL-safe symbols appear in the base64.
     let payload: Vec<u8> = (0..=255).collect();
     let encoded = taskqueue_model::Payload::new(payload.clone()).to_base64();

@@ -200,7 +200,7 @@ fn tasks_of(json: &Value) -> Vec<(String, i64, i64)> {
 
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let api = Api::new();
-    let token = api.token(ME, FULL);
+    let token = api.token(ME, FULL).await;
     let url = |rest: &str| url_in(PROJECT, EMPTY_QUEUE, rest);
     let mut model = Model::default();
     for (step, op) in ops.into_iter().enumerate() {

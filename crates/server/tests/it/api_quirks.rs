@@ -39,7 +39,7 @@ fn with_override(
 #[tokio::test]
 async fn the_project_may_carry_a_one_character_partition_prefix() {
     let api = seeded().await;
-    let token = api.full_token();
+    let token = api.full_token().await;
     for project in ["s~dev-project", "b~dev-project", "e~dev-project", PROJECT] {
         let task = api
             .call(
@@ -112,7 +112,7 @@ async fn the_project_may_carry_a_one_character_partition_prefix() {
 #[tokio::test]
 async fn an_insert_body_may_name_the_queue_in_either_form() {
     let api = Api::new();
-    let token = api.full_token();
+    let token = api.full_token().await;
     for (n, queue_name) in [
         QUEUE.to_owned(),
         format!("projects/{PROJECT}/taskqueues/{QUEUE}"),
@@ -143,7 +143,7 @@ async fn an_insert_body_may_name_the_queue_in_either_form() {
 #[tokio::test]
 async fn x_http_method_override_turns_a_post_into_another_method() {
     let api = seeded().await;
-    let token = api.full_token();
+    let token = api.full_token().await;
     let body = json!({"queueName": QUEUE, "leaseTimestamp": micros(60)}).to_string();
 
     let patched = api
@@ -260,7 +260,7 @@ async fn x_http_method_override_turns_a_post_into_another_method() {
 #[tokio::test]
 async fn a_token_in_oauth_token_is_used_when_there_is_no_authorization_header() {
     let api = seeded().await;
-    let token = api.full_token();
+    let token = api.full_token().await;
     let reply = api
         .call(
             Method::GET,
@@ -321,7 +321,9 @@ async fn a_token_in_oauth_token_is_used_when_there_is_no_authorization_header() 
         refused.assert_error(401, "authError");
     }
     // A consumer-scoped query token still may not lease.
-    let consumer = api.token(ME, &[taskqueue_auth::Scope::TaskqueueConsumer]);
+    let consumer = api
+        .token(ME, &[taskqueue_auth::Scope::TaskqueueConsumer])
+        .await;
     api.call(
         Method::POST,
         &format!(
@@ -338,7 +340,7 @@ async fn a_token_in_oauth_token_is_used_when_there_is_no_authorization_header() 
 #[tokio::test]
 async fn pretty_print_is_the_default_and_false_gives_compact_json() {
     let api = seeded().await;
-    let token = api.full_token();
+    let token = api.full_token().await;
     let pretty = api
         .call(Method::GET, &url("/tasks/t1"), Some(&token), None)
         .await;
@@ -379,7 +381,7 @@ async fn pretty_print_is_the_default_and_false_gives_compact_json() {
 #[tokio::test]
 async fn alt_must_be_json() {
     let api = seeded().await;
-    let token = api.full_token();
+    let token = api.full_token().await;
     assert_eq!(
         api.call(
             Method::GET,
@@ -408,7 +410,7 @@ async fn alt_must_be_json() {
 #[tokio::test]
 async fn fields_selects_a_partial_response() {
     let api = seeded().await;
-    let token = api.full_token();
+    let token = api.full_token().await;
     let get = |query: &'static str| {
         let api = &api;
         let token = token.clone();
@@ -450,7 +452,7 @@ async fn fields_selects_a_partial_response() {
 #[tokio::test]
 async fn other_standard_and_unknown_parameters_are_ignored() {
     let api = seeded().await;
-    let token = api.full_token();
+    let token = api.full_token().await;
     let uri = format!(
         "{}?quotaUser=someone&userIp=203.0.113.7&key=AIzaKey&unknownParam=1&callback=x",
         url("/tasks/t1")
@@ -476,7 +478,7 @@ async fn other_standard_and_unknown_parameters_are_ignored() {
 #[tokio::test]
 async fn a_task_named_lease_is_reachable_except_by_post() {
     let api = Api::new();
-    let token = api.full_token();
+    let token = api.full_token().await;
     let body = json!({"id": "lease", "payloadBase64": "aGk="}).to_string();
     api.call(Method::POST, &url("/tasks"), Some(&token), Some(&body))
         .await

@@ -83,18 +83,20 @@ impl Api {
     }
 
     /// A token for `email` with `scopes`, valid for an hour from now.
-    pub(crate) fn token(&self, email: &str, scopes: &[Scope]) -> String {
+    pub(crate) async fn token(&self, email: &str, scopes: &[Scope]) -> String {
         let scopes: ScopeSet = scopes.iter().cloned().collect();
         self.state
             .tokens
             .issue(email, scopes, Duration::from_secs(3600), self.clock.now())
+            .await
+            .expect("the token is saved")
             .expose()
             .to_owned()
     }
 
     /// A token for [`ME`] with the `taskqueue` scope.
-    pub(crate) fn full_token(&self) -> String {
-        self.token(ME, FULL)
+    pub(crate) async fn full_token(&self) -> String {
+        self.token(ME, FULL).await
     }
 
     /// Moves the clock forward.

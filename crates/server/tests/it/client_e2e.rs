@@ -40,15 +40,19 @@ async fn server() -> RunningServer {
 }
 
 /// A client of `server` holding a token the server issued to `email` with `scopes`, on the server's clock.
-fn client(server: &RunningServer, email: &str, scopes: &[Scope]) -> Client {
+async fn client(server: &RunningServer, email: &str, scopes: &[Scope]) -> Client {
     let state = server.state();
     let scopes = ScopeSet::from_iter(scopes.iter().cloned());
-    let token = state.tokens.issue(
-        email,
-        scopes.clone(),
-        Duration::from_secs(3600),
-        state.now(),
-    );
+    let token = state
+        .tokens
+        .issue(
+            email,
+            scopes.clone(),
+            Duration::from_secs(3600),
+            state.now(),
+        )
+        .await
+        .expect("the token is saved");
     let clock: SharedClock = server.virtual_clock().expect("virtual").clone();
     Client::builder()
         .base_url(server.api_base_url())
@@ -63,7 +67,7 @@ fn client(server: &RunningServer, email: &str, scopes: &[Scope]) -> Client {
 #[tokio::test]
 async fn a_worker_runs_every_method_against_the_server() {
     let server = server().await;
-    let client = client(&server, WORKER, &[Scope::Taskqueue]);
+    let client = client(&server, WORKER, &[Scope::Taskqueue]).await;
     let queue = QueueRef::new("s~dev-project", "pull-queue");
 
     let inserted = client
@@ -156,7 +160,7 @@ async fn the_client_sees_the_servers_refusals_as_typed_errors() {
     let server = server().await;
     let queue = QueueRef::new("dev-project", "pull-queue");
 
-    let consumer = client(&server, WORKER, &[Scope::TaskqueueConsumer]);
+    let consumer = client(&server, WORKER, &[Scope::TaskqueueConsumer]).await;
     let denied = consumer
         .insert_task(InsertTaskRequest::new(queue.clone(), Task::new("x")))
         .await
@@ -169,14 +173,14 @@ async fn the_client_sees_the_servers_refusals_as_typed_errors() {
             .is_ok()
     );
 
-    let stranger = client(&server, STRANGER, &[Scope::Taskqueue]);
+    let stranger = client(&server, STRANGER, &[Scope::Taskqueue]).await;
     let refused = stranger
         .list_tasks(ListTasksRequest::new(queue.clone()))
         .await
         .expect_err("not in the ACL");
     assert!(refused.is_acl_denied(), "{refused}");
 
-    let worker = client(&server, WORKER, &[Scope::Taskqueue]);
+    let worker = client(&server, WORKER, &[Scope::Taskqueue]).await;
     server
         .virtual_clock()
         .expect("virtual")
@@ -187,7 +191,7 @@ async fn the_client_sees_the_servers_refusals_as_typed_errors() {
         .expect_err("the token expired");
     assert!(expired.is_unauthenticated(), "{expired}");
 
-    let fresh = client(&server, WORKER, &[Scope::Taskqueue]);
+    let fresh = client(&server, WORKER, &[Scope::Taskqueue]).await;
     let unknown = fresh
         .get_queue(GetQueueRequest::new(QueueRef::new(
             "dev-project",
@@ -224,7 +228,7 @@ async fn concurrent_workers_over_http_never_share_a_task_and_lose_none() {
     .await
     .expect("start");
     let queue = QueueRef::new("s~dev-project", "pull-queue");
-    let producer = client(&server, WORKER, &[Scope::Taskqueue]);
+    let producer = client(&server, WORKER, &[Scope::Taskqueue]).await;
     for n in 0..TASKS {
         producer
             .insert_task(InsertTaskRequest::new(
@@ -236,9 +240,14 @@ async fn concurrent_workers_over_http_never_share_a_task_and_lose_none() {
     }
 
     // Virtual time stands still, so no lease expires: every task is leased exactly once.
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            let (worker, queue) = (client(&server, WORKER, &[Scope::Taskqueue]), queue.clone());
+    let mut clients = Vec::new();
+    for _ in 0..WORKERS {
+        clients.push(client(&server, WORKER, &[Scope::Taskqueue]).await);
+    }
+    let workers: Vec<_> = clients
+        .into_iter()
+        .map(|worker| {
+            let queue = queue.clone();
             tokio::spawn(async move {
                 let mut held = Vec::new();
                 loop {

@@ -19,7 +19,7 @@ const ACKED_BEFORE_KILL: usize = 150;
 const WRITERS: usize = 6;
 
 /// An access token from the refresh-token grant, with `authorized-user.json`'s secrets.
-fn access_token(addr: SocketAddr, authorized_user: &Path) -> String {
+pub(crate) fn access_token(addr: SocketAddr, authorized_user: &Path) -> String {
     let file: serde_json::Value =
         serde_json::from_slice(&std::fs::read(authorized_user).expect("read")).expect("json");
     let form = format!(
@@ -54,7 +54,7 @@ fn encode(value: &str) -> String {
         .collect()
 }
 
-fn insert_request(addr: SocketAddr, token: &str, body_len: usize) -> String {
+pub(crate) fn insert_request(addr: SocketAddr, token: &str, body_len: usize) -> String {
     format!(
         "POST /taskqueue/v1beta2/projects/s~dev-project/taskqueues/pull-queue/tasks HTTP/1.1\r\nHost: {addr}\r\n\
          Authorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {body_len}\r\n\r\n"

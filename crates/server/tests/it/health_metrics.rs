@@ -14,8 +14,8 @@ use axum::http::{Method, Request, header};
 use serde_json::Value;
 use taskqueue_model::Timestamp;
 use taskqueue_server::{
-    LeaseProof, LeaseRequest, MemoryStore, NewTask, PurgeReport, QueueStats, Store, StoreConfig,
-    StoreError, StoredTask,
+    IssuedToken, LeaseProof, LeaseRequest, MemoryStore, NewTask, PurgeReport, QueueStats, Store,
+    StoreConfig, StoreError, StoredTask,
 };
 
 use crate::api_support::{Api, QUEUE, url};
@@ -95,6 +95,13 @@ impl Store for FillableStore {
         self.check()?;
         self.inner.purge(now, limit).await
     }
+    async fn save_token(&self, token: IssuedToken) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.save_token(token).await
+    }
+    async fn find_token(&self, digest: [u8; 32]) -> Result<Option<IssuedToken>, StoreError> {
+        self.inner.find_token(digest).await
+    }
 }
 
 async fn get_json(api: &Api, path: &str) -> (u16, Value) {
@@ -117,7 +124,7 @@ async fn readiness_fails_with_a_reason_while_writes_fail_and_recovers() {
         full: AtomicBool::new(false),
     });
     let api = Api::with_store(Arc::clone(&store) as Arc<dyn Store>);
-    let token = api.full_token();
+    let token = api.full_token().await;
     assert_eq!(
         get_json(&api, "/readyz").await,
         (200, serde_json::json!({"status": "ready"}))
@@ -229,7 +236,7 @@ fn value(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)])
 #[tokio::test]
 async fn metrics_follow_inserts_leases_deletes_expiries_and_token_requests() {
     let api = Api::new();
-    let token = api.full_token();
+    let token = api.full_token().await;
     let queue = [("queue", QUEUE)];
     let before = scrape(&api).await;
     assert_eq!(

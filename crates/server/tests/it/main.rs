@@ -1,9 +1,8 @@
-//! Integration tests of `taskqueue-server`'s storage layer, one module per concern: the lease-semantics table
-//! run against both stores, the SQLite store checked against the memory model on random operation sequences,
-//! concurrent leases, durability across reopening, bad database files, and the wire conversions.
+//! Integration tests of `taskqueue-server`, one module per concern: the API methods and their quirks, access
+//! control, OAuth, configuration, the binary, SIGKILL crashes, several instances on one store, and the wire
+//! conversions. The store's own suite lives in `taskqueue-store`.
 //!
-//! Time is explicit: a `VirtualClock` or fixed instants, never a real sleep. The SIGKILL crash test needs the
-//! server binary and belongs with it.
+//! Time is explicit: a `VirtualClock` or fixed instants, except where the binary runs on the system clock.
 
 mod api_access;
 mod api_bad_input;
@@ -13,17 +12,14 @@ mod api_methods;
 mod api_model;
 mod api_quirks;
 mod api_support;
-mod bad_files;
 mod binary;
 mod client_e2e;
-mod concurrency;
 mod config;
 mod config_init;
 mod connections;
 mod crash;
-mod durability;
-mod equivalence;
 mod health_metrics;
+mod instances;
 mod oauth_e2e;
 mod oauth_metadata;
 mod oauth_support;
@@ -31,7 +27,13 @@ mod oauth_token;
 mod ops;
 mod process;
 mod refusals;
-mod semantics;
-mod support;
 mod traces;
 mod wire;
+// The store's fixtures and throwaway PostgreSQL cluster, shared with taskqueue-store's tests rather than copied;
+// these tests use only part of them.
+#[allow(dead_code)]
+#[path = "../../../store/tests/it/pg_cluster.rs"]
+mod pg_cluster;
+#[allow(dead_code)]
+#[path = "../../../store/tests/it/support.rs"]
+mod support;

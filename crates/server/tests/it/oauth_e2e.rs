@@ -90,6 +90,7 @@ async fn service_account_source_gets_a_token_by_the_jwt_bearer_grant() {
         .state
         .tokens
         .authenticate(token.secret(), served.clock.now())
+        .await
         .expect("the token authenticates");
     assert_eq!((caller.email.as_str(), caller.scopes), (SA_EMAIL, scopes));
 }
@@ -146,6 +147,7 @@ async fn authorized_user_source_gets_tokens_by_the_refresh_token_grant() {
             .state
             .tokens
             .authenticate(token.secret(), served.clock.now())
+            .await
             .expect("the token authenticates");
         assert_eq!((caller.email.as_str(), caller.scopes), (USER_EMAIL, scopes));
     }
@@ -206,6 +208,7 @@ async fn metadata_server_source_and_probe_work_against_the_metadata_endpoint() {
             .state
             .tokens
             .authenticate(token.secret(), served.clock.now())
+            .await
             .expect("the token authenticates");
         let expected = if scopes.is_empty() {
             instance_scopes()

@@ -125,6 +125,7 @@ async fn tokens_carry_the_instance_account_and_the_requested_subset_of_its_scope
             .state
             .tokens
             .authenticate(&answer.access_token(), harness.clock.now())
+            .await
             .expect("the token authenticates");
         assert_eq!(caller.email, SA_EMAIL, "{path}");
         assert_eq!(caller.scopes, scopes, "{path}");
@@ -172,6 +173,7 @@ async fn metadata_tokens_expire_with_the_configured_lifetime() {
             .state
             .tokens
             .authenticate(&token, harness.clock.now())
+            .await
             .is_ok()
     );
     harness.clock.advance(Duration::from_secs(1));
@@ -179,7 +181,8 @@ async fn metadata_tokens_expire_with_the_configured_lifetime() {
         harness
             .state
             .tokens
-            .authenticate(&token, harness.clock.now()),
+            .authenticate(&token, harness.clock.now())
+            .await,
         Err(TokenRefusal::Expired)
     );
 }

@@ -27,7 +27,7 @@ enum Expect {
 }
 
 /// Checks an answer against `expect`, and that a granted token authenticates as promised.
-fn check(harness: &Harness, name: &str, answer: &Answer, expect: &Expect) {
+async fn check(harness: &Harness, name: &str, answer: &Answer, expect: &Expect) {
     assert_eq!(
         answer.header("cache-control"),
         Some("no-store"),
@@ -55,6 +55,7 @@ fn check(harness: &Harness, name: &str, answer: &Answer, expect: &Expect) {
                 .state
                 .tokens
                 .authenticate(&token, harness.clock.now())
+                .await
                 .unwrap_or_else(|refusal| panic!("{name}: the token authenticates: {refusal}"));
             assert_eq!(caller.email, *email, "{name}");
             assert_eq!(caller.scopes, *scopes, "{name}");
@@ -310,7 +311,7 @@ async fn refresh_token_grant_table() {
         let answer = harness
             .post_token(Some(FORM), form(pairs).into_bytes(), &headers)
             .await;
-        check(&harness, name, &answer, expect);
+        check(&harness, name, &answer, expect).await;
         for secret in [
             CLIENT_SECRET,
             REFRESH_TOKEN,
@@ -348,6 +349,7 @@ async fn each_refresh_issues_a_new_token_and_the_old_one_stays_valid() {
                 .state
                 .tokens
                 .authenticate(token, harness.clock.now())
+                .await
                 .is_ok()
         );
     }
@@ -524,7 +526,7 @@ async fn good_assertions_get_tokens_with_their_scopes() {
         let assertion = sign_with(crate::oauth_support::PRIVATE_PEM, kid, &claims);
         let answer = harness.exchange(&assertion).await;
         let scopes = ScopeSet::parse_space_separated(claims.scope.as_deref().expect("scope"));
-        check(&harness, name, &answer, &Expect::Granted(SA_EMAIL, scopes));
+        check(&harness, name, &answer, &Expect::Granted(SA_EMAIL, scopes)).await;
         answer.assert_free_of(&assertion, name);
     }
 }
@@ -754,7 +756,8 @@ async fn attack_assertions_are_invalid_grants_and_good_ones_still_work_after_eac
             name,
             &answer,
             &Expect::Refused(StatusCode::BAD_REQUEST, "invalid_grant"),
-        );
+        )
+        .await;
         answer.assert_free_of(assertion, name);
         // A good assertion right after is still honoured.
         let answer = harness.exchange(&sign(&claims(harness.now_secs()))).await;
@@ -900,7 +903,8 @@ async fn impersonation_is_unauthorized_client() {
         "sub names a user",
         &answer,
         &Expect::Refused(StatusCode::BAD_REQUEST, "unauthorized_client"),
-    );
+    )
+    .await;
     assert!(harness.state.tokens.is_empty(), "no token was issued");
 }
 
@@ -1014,10 +1018,13 @@ async fn issued_tokens_live_exactly_the_configured_lifetime() {
         let tokens = &harness.state.tokens;
         let caller = tokens
             .authenticate(&token, issued_at + Duration::from_secs(599))
+            .await
             .expect(name);
         assert_eq!(caller.email, email, "{name}");
         assert_eq!(
-            tokens.authenticate(&token, issued_at + Duration::from_secs(600)),
+            tokens
+                .authenticate(&token, issued_at + Duration::from_secs(600))
+                .await,
             Err(TokenRefusal::Expired),
             "{name}"
         );
@@ -1028,7 +1035,8 @@ async fn issued_tokens_live_exactly_the_configured_lifetime() {
         harness
             .state
             .tokens
-            .authenticate(&refresh.access_token(), now),
+            .authenticate(&refresh.access_token(), now)
+            .await,
         Err(TokenRefusal::Expired)
     );
     assert_eq!(harness.state.tokens.purge(now), 2);

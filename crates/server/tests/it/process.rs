@@ -119,6 +119,8 @@ pub(crate) fn exchange(
 
 pub(crate) fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).expect("connect");
+    // A request is written as headers then body: without this, the body waits for the headers' delayed ACK.
+    stream.set_nodelay(true).expect("nodelay");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");

@@ -79,6 +79,8 @@ async fn server() -> Server {
             Duration::from_secs(3600),
             clock.now(),
         )
+        .await
+        .expect("the token is saved")
         .expose()
         .to_owned();
     Server { state, token }

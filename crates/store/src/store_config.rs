@@ -15,7 +15,7 @@ pub const DEFAULT_TOMBSTONE_TTL: Duration = Duration::from_secs(7 * 24 * 60 * 60
 ///
 /// ```
 /// use std::time::Duration;
-/// use taskqueue_server::{OverLimit, StoreConfig};
+/// use taskqueue_store::{OverLimit, StoreConfig};
 ///
 /// let config = StoreConfig::default()
 ///     .with_tombstone_ttl(Duration::from_secs(600))

@@ -1,6 +1,6 @@
 //! The store's domain types: [`StoredTask`], [`NewTask`], [`LeaseRequest`], [`QueueStats`] and [`PurgeReport`].
 //!
-//! They are plain Rust, without serde: [`wire`](crate::wire) converts them to and from the model's JSON types.
+//! They are plain Rust, without serde: the server's `wire` module converts them to and from the model's JSON types.
 
 use std::fmt;
 use std::time::Duration;
@@ -114,7 +114,7 @@ impl fmt::Debug for StoredTask {
 ///
 /// ```
 /// use taskqueue_model::Timestamp;
-/// use taskqueue_server::NewTask;
+/// use taskqueue_store::NewTask;
 ///
 /// let task = NewTask::new(b"work".to_vec())
 ///     .with_name("t1")
@@ -193,7 +193,7 @@ pub enum TagFilter {
 /// The parameters of one lease: how many tasks, for how long, and which.
 ///
 /// ```
-/// use taskqueue_server::{LeaseRequest, TagFilter};
+/// use taskqueue_store::{LeaseRequest, TagFilter};
 ///
 /// let request = LeaseRequest::from_query(100, 300, true, Some("batch-7"))?;
 /// assert_eq!(request.tags, TagFilter::Tag("batch-7".to_owned()));
@@ -306,12 +306,48 @@ pub struct PurgeReport {
     pub tombstones: u64,
     /// Lease-log entries older than an hour removed.
     pub lease_log: u64,
+    /// Expired access tokens removed.
+    pub tokens: u64,
 }
 
 impl PurgeReport {
     /// Whether nothing was removed (a timer may stop purging until its next tick).
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.tombstones == 0 && self.lease_log == 0
+        self.tombstones == 0 && self.lease_log == 0 && self.tokens == 0
+    }
+
+    /// Whether some kind of entry reached `limit`, so that more may be left to purge.
+    #[must_use]
+    pub fn is_full(&self, limit: u32) -> bool {
+        let limit = u64::from(limit);
+        self.tombstones >= limit || self.lease_log >= limit || self.tokens >= limit
+    }
+}
+
+/// An access token the server issued, as the store keeps it: the SHA-256 digest of the token (never the token),
+/// the principal it stands for, its scopes and its expiry.
+///
+/// Keeping tokens in the store lets every server instance on one database accept a token any of them issued,
+/// and a restart sign nobody out. `Debug` leaves the digest out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// SHA-256 of the token.
+    pub digest: [u8; 32],
+    /// The caller's email.
+    pub principal: String,
+    /// The granted scopes, as their URLs.
+    pub scopes: Vec<String>,
+    /// The first instant at which the token is refused.
+    pub expires_at: Timestamp,
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("principal", &self.principal)
+            .field("scopes", &self.scopes)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use taskqueue_server::{
+use taskqueue_store::{
     LIST_LIMIT, LeaseProof, LeaseRequest, NewTask, SqliteStore, Store, StoreConfig, StoreError,
     TagFilter,
 };

@@ -4,7 +4,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use taskqueue_clock::{Clock, VirtualClock};
 use taskqueue_model::Timestamp;
-use taskqueue_server::{MemoryStore, SqliteOptions, SqliteStore, Store, StoreConfig, Synchronous};
+use taskqueue_store::{
+    MemoryStore, PostgresStore, SqliteOptions, SqliteStore, Store, StoreConfig, Synchronous,
+};
 use tempfile::TempDir;
 
 /// The tests' epoch, 2030-01-01T00:00:00Z, as in the conformance scenarios.
@@ -61,7 +63,24 @@ pub(crate) fn sqlite(config: StoreConfig) -> Backend {
     sqlite_with(config, Synchronous::Full)
 }
 
-/// Both stores, configured alike.
-pub(crate) fn backends(config: &StoreConfig) -> Vec<Backend> {
-    vec![memory(config.clone()), sqlite(config.clone())]
+/// A PostgreSQL store in a new schema of the test database ([`crate::pg_cluster`]).
+pub(crate) async fn postgres(config: StoreConfig) -> Backend {
+    let url = crate::pg_cluster::fresh_url().await;
+    let store = PostgresStore::connect(&url, config)
+        .await
+        .unwrap_or_else(|e| panic!("a new PostgreSQL store opens: {e}"));
+    Backend {
+        name: "postgres",
+        store: Box::new(store),
+        _dir: None,
+    }
+}
+
+/// Every store, configured alike.
+pub(crate) async fn backends(config: &StoreConfig) -> Vec<Backend> {
+    vec![
+        memory(config.clone()),
+        sqlite(config.clone()),
+        postgres(config.clone()).await,
+    ]
 }

@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Barrier;
 
-use taskqueue_server::{
-    LeaseProof, LeaseRequest, MemoryStore, NewTask, SqliteStore, Store, StoreConfig, StoreError,
+use taskqueue_store::{
+    LeaseProof, LeaseRequest, MemoryStore, NewTask, PostgresStore, SqliteStore, Store, StoreConfig,
+    StoreError,
 };
 
-use crate::support::at;
+use crate::support::{at, backends, postgres};
 
 const PRODUCERS: usize = 4;
 const TASKS_PER_PRODUCER: usize = 100;
@@ -22,6 +23,7 @@ const MAX_POLLS: usize = 100_000;
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
+        .enable_all()
         .build()
         .expect("a multi-thread runtime")
 }
@@ -131,14 +133,50 @@ fn concurrent_leases_on_one_sqlite_store_hand_out_each_task_once() {
 }
 
 #[test]
-fn concurrent_leases_through_two_sqlite_stores_on_one_file_hand_out_each_task_once() {
-    // Two connections, as two server processes would have: SQLite's file lock serializes their transactions.
+fn a_second_sqlite_store_on_one_file_is_refused_until_the_first_closes() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("tasks.db");
     let first = SqliteStore::open(&path, StoreConfig::default()).expect("open");
-    let second = SqliteStore::open(&path, StoreConfig::default()).expect("open again");
-    let stores: Vec<Arc<dyn Store>> = vec![Arc::new(first), Arc::new(second)];
-    let results = runtime().block_on(produce_and_consume(stores));
+    let refused = SqliteStore::open(&path, StoreConfig::default()).expect_err("a second store");
+    let message = refused.to_string();
+    assert!(refused.is_storage(), "{message}");
+    for part in [
+        path.display().to_string(),
+        "in use by another taskqueue-server".to_owned(),
+        "PostgreSQL".to_owned(),
+    ] {
+        assert!(message.contains(&part), "`{part}` in: {message}");
+    }
+    drop(first);
+    SqliteStore::open(&path, StoreConfig::default())
+        .expect("the file is free once the first store closed");
+}
+
+#[test]
+fn concurrent_leases_on_one_postgres_store_hand_out_each_task_once() {
+    let runtime = runtime();
+    let store = runtime.block_on(async { postgres(StoreConfig::default()).await });
+    let stores: Vec<Arc<dyn Store>> = vec![Arc::from(store.store)];
+    let results = runtime.block_on(produce_and_consume(stores));
+    assert_each_leased_once(&results);
+}
+
+#[test]
+fn concurrent_leases_through_three_postgres_stores_on_one_database_hand_out_each_task_once() {
+    // Three pools, as three server instances would have.
+    let runtime = runtime();
+    let stores: Vec<Arc<dyn Store>> = runtime.block_on(async {
+        let url = crate::pg_cluster::fresh_url().await;
+        let mut stores: Vec<Arc<dyn Store>> = Vec::new();
+        for _ in 0..3 {
+            let store = PostgresStore::connect(&url, StoreConfig::default())
+                .await
+                .expect("connect");
+            stores.push(Arc::new(store));
+        }
+        stores
+    });
+    let results = runtime.block_on(produce_and_consume(stores));
     assert_each_leased_once(&results);
 }
 
@@ -151,11 +189,19 @@ fn concurrent_leases_on_the_memory_store_hand_out_each_task_once() {
 
 #[test]
 fn of_many_holders_presenting_the_same_lease_timestamp_at_once_exactly_one_extends() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(dir.path().join("tasks.db"), StoreConfig::default()).expect("open"),
-    );
-    let outcomes = runtime().block_on(async {
+    let runtime = runtime();
+    for backend in runtime.block_on(backends(&StoreConfig::default())) {
+        let store: Arc<dyn Store> = Arc::from(backend.store);
+        one_of_many_holders_extends(&runtime, &store, backend.name);
+    }
+}
+
+fn one_of_many_holders_extends(
+    runtime: &tokio::runtime::Runtime,
+    store: &Arc<dyn Store>,
+    backend: &str,
+) {
+    let outcomes = runtime.block_on(async {
         let now = at(0);
         store
             .insert("work", NewTask::new(b"x".to_vec()).with_name("t1"), now)
@@ -169,7 +215,7 @@ fn of_many_holders_presenting_the_same_lease_timestamp_at_once_exactly_one_exten
         let later = at(10);
         let mut holders = Vec::new();
         for secs in 1..=8 {
-            let store = Arc::clone(&store);
+            let store = Arc::clone(store);
             holders.push(tokio::spawn(async move {
                 store
                     .modify_lease("work", "t1", LeaseProof::Eta(token), 100 + secs, later)
@@ -183,11 +229,11 @@ fn of_many_holders_presenting_the_same_lease_timestamp_at_once_exactly_one_exten
         outcomes
     });
     let extended = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
-    assert_eq!(extended, 1, "{outcomes:?}");
+    assert_eq!(extended, 1, "[{backend}] {outcomes:?}");
     assert!(
         outcomes
             .iter()
             .all(|outcome| outcome.is_ok() || *outcome == Err(StoreError::LeaseExpired)),
-        "{outcomes:?}"
+        "[{backend}] {outcomes:?}"
     );
 }

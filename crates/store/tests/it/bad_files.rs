@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use taskqueue_server::{NewTask, SqliteStore, Store, StoreConfig, StoreError};
+use taskqueue_store::{NewTask, SqliteStore, Store, StoreConfig, StoreError};
 
 use crate::support::at;
 

@@ -11,18 +11,18 @@ use taskqueue_model::Timestamp;
 
 use crate::store_config::{HOUR, MINUTE, NameGenerator, is_over_limit, lease_second, window_start};
 use crate::{
-    LeaseProof, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, Store, StoreConfig,
-    StoreError, StoredTask, TagFilter,
+    IssuedToken, LeaseProof, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, Store,
+    StoreConfig, StoreError, StoredTask, TagFilter,
 };
 
 /// A [`Store`] in memory: nothing survives the process. For tests, and for trying the server out.
 ///
 /// ```
 /// use taskqueue_model::Timestamp;
-/// use taskqueue_server::{LeaseRequest, MemoryStore, NewTask, Store, StoreConfig};
+/// use taskqueue_store::{LeaseRequest, MemoryStore, NewTask, Store, StoreConfig};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), taskqueue_server::StoreError> {
+/// # async fn main() -> Result<(), taskqueue_store::StoreError> {
 /// let store = MemoryStore::new(StoreConfig::default());
 /// let now = Timestamp::from_micros(1_700_000_000_000_000);
 /// store.insert("pull", NewTask::new(b"work".to_vec()).with_name("t1"), now).await?;
@@ -45,6 +45,8 @@ struct State {
     tombstones: BTreeMap<(String, String), Timestamp>,
     /// Tasks leased per `(queue, second)`.
     lease_log: BTreeMap<(String, i64), u64>,
+    /// Issued access tokens by digest.
+    tokens: BTreeMap<[u8; 32], IssuedToken>,
     names: NameGenerator,
 }
 
@@ -59,6 +61,7 @@ impl MemoryStore {
                 tasks: BTreeMap::new(),
                 tombstones: BTreeMap::new(),
                 lease_log: BTreeMap::new(),
+                tokens: BTreeMap::new(),
                 names,
             }),
         }
@@ -324,9 +327,29 @@ impl Store for MemoryStore {
         for key in &old {
             state.lease_log.remove(key);
         }
+        let expired_tokens: Vec<[u8; 32]> = state
+            .tokens
+            .iter()
+            .filter(|(_, token)| token.expires_at <= now)
+            .map(|(digest, _)| *digest)
+            .take(limit)
+            .collect();
+        for digest in &expired_tokens {
+            state.tokens.remove(digest);
+        }
         Ok(PurgeReport {
             tombstones: u64::try_from(expired.len()).unwrap_or(u64::MAX),
             lease_log: u64::try_from(old.len()).unwrap_or(u64::MAX),
+            tokens: u64::try_from(expired_tokens.len()).unwrap_or(u64::MAX),
         })
+    }
+
+    async fn save_token(&self, token: IssuedToken) -> Result<(), StoreError> {
+        self.lock()?.tokens.insert(token.digest, token);
+        Ok(())
+    }
+
+    async fn find_token(&self, digest: [u8; 32]) -> Result<Option<IssuedToken>, StoreError> {
+        Ok(self.lock()?.tokens.get(&digest).cloned())
     }
 }

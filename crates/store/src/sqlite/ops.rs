@@ -10,8 +10,8 @@ use taskqueue_model::Timestamp;
 use crate::sqlite::worker::Context;
 use crate::store_config::{HOUR, MINUTE, is_over_limit, lease_second, window_start};
 use crate::{
-    LeaseProof, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, StoreError, StoredTask,
-    TagFilter,
+    IssuedToken, LeaseProof, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats, StoreError,
+    StoredTask, TagFilter,
 };
 
 /// How many expired tombstones and old lease-log entries a delete or a lease purges on the side.
@@ -58,6 +58,12 @@ pub(crate) const PURGE_TOMBSTONES: &str = "DELETE FROM tombstones WHERE (queue, 
      (SELECT queue, name FROM tombstones WHERE deleted_at <= ?1 ORDER BY deleted_at LIMIT ?2)";
 pub(crate) const PURGE_LEASE_LOG: &str = "DELETE FROM lease_log WHERE (queue, second) IN \
      (SELECT queue, second FROM lease_log WHERE second < ?1 ORDER BY second LIMIT ?2)";
+pub(crate) const SAVE_TOKEN: &str = "INSERT OR REPLACE INTO access_tokens \
+     (digest, principal, scopes, expires_at) VALUES (?1, ?2, ?3, ?4)";
+pub(crate) const FIND_TOKEN: &str =
+    "SELECT principal, scopes, expires_at FROM access_tokens WHERE digest = ?1";
+pub(crate) const PURGE_TOKENS: &str = "DELETE FROM access_tokens WHERE digest IN \
+     (SELECT digest FROM access_tokens WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)";
 
 /// Every statement, named, for the query-plan test.
 #[cfg(test)]
@@ -80,6 +86,9 @@ pub(crate) const STATEMENTS: &[(&str, &str)] = &[
     ("LEASED_BETWEEN", LEASED_BETWEEN),
     ("PURGE_TOMBSTONES", PURGE_TOMBSTONES),
     ("PURGE_LEASE_LOG", PURGE_LEASE_LOG),
+    ("SAVE_TOKEN", SAVE_TOKEN),
+    ("FIND_TOKEN", FIND_TOKEN),
+    ("PURGE_TOKENS", PURGE_TOKENS),
 ];
 
 /// A SQLite failure as a [`StoreError::Storage`], or [`StoreError::StorageFull`] when the disk is full.
@@ -435,8 +444,46 @@ pub(crate) fn purge(
         .map_err(sql)?
         .execute(params![window_start(now, HOUR), limit])
         .map_err(sql)?;
+    let tokens = conn
+        .prepare_cached(PURGE_TOKENS)
+        .map_err(sql)?
+        .execute(params![now.as_micros(), limit])
+        .map_err(sql)?;
     Ok(PurgeReport {
         tombstones: u64::try_from(tombstones).unwrap_or(u64::MAX),
         lease_log: u64::try_from(lease_log).unwrap_or(u64::MAX),
+        tokens: u64::try_from(tokens).unwrap_or(u64::MAX),
     })
+}
+
+pub(crate) fn save_token(conn: &Connection, token: &IssuedToken) -> Result<(), StoreError> {
+    conn.prepare_cached(SAVE_TOKEN)
+        .map_err(sql)?
+        .execute(params![
+            token.digest.as_slice(),
+            token.principal,
+            token.scopes.join(" "),
+            token.expires_at.as_micros()
+        ])
+        .map_err(sql)?;
+    Ok(())
+}
+
+pub(crate) fn find_token(
+    conn: &Connection,
+    digest: [u8; 32],
+) -> Result<Option<IssuedToken>, StoreError> {
+    conn.prepare_cached(FIND_TOKEN)
+        .map_err(sql)?
+        .query_row(params![digest.as_slice()], |row| {
+            let scopes: String = row.get(1)?;
+            Ok(IssuedToken {
+                digest,
+                principal: row.get(0)?,
+                scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+                expires_at: Timestamp::from_micros(row.get(2)?),
+            })
+        })
+        .optional()
+        .map_err(sql)
 }

@@ -24,8 +24,8 @@ use tokio::sync::oneshot;
 
 use crate::store_config::NameGenerator;
 use crate::{
-    LeaseProof, LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreConfig, StoreError,
-    StoredTask,
+    IssuedToken, LeaseProof, LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreConfig,
+    StoreError, StoredTask,
 };
 use worker::{Call, Context, Durability, Message};
 
@@ -112,7 +112,7 @@ impl SqliteOptions {
 ///
 /// ```
 /// use taskqueue_model::Timestamp;
-/// use taskqueue_server::{NewTask, SqliteStore, Store, StoreConfig};
+/// use taskqueue_store::{NewTask, SqliteStore, Store, StoreConfig};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -130,6 +130,8 @@ impl SqliteOptions {
 /// ```
 pub struct SqliteStore {
     path: PathBuf,
+    /// The lock file, locked while the store is open (released when the process ends, however it ends).
+    _lock: std::fs::File,
     jobs: Option<Sender<Message>>,
     worker: Option<JoinHandle<()>>,
     syncer: Option<JoinHandle<()>>,
@@ -167,6 +169,7 @@ impl SqliteStore {
         options: SqliteOptions,
     ) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
+        let lock = lock(&path)?;
         let connection = schema::open(&path, &options)?;
         let context = Context {
             names: NameGenerator::new(config.name_seed),
@@ -191,6 +194,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::storage("cannot start the SQLite writer thread", e))?;
         Ok(Self {
             path,
+            _lock: lock,
             jobs: Some(sender),
             worker: Some(worker),
             syncer,
@@ -234,6 +238,45 @@ impl Drop for SqliteStore {
         if let Some(syncer) = self.syncer.take() {
             let _ = syncer.join();
         }
+    }
+}
+
+/// Takes the exclusive lock of `{path}.lock`, creating it if needed: one store per file, whichever process opens it.
+///
+/// Leases are serialized by the one writer thread of a store; two stores on one file (two server instances, or
+/// one process opening the file twice) would each hand out tasks the other already leased in the same instant,
+/// so the second is refused. The operating system releases the lock when the file is closed or the process
+/// dies, even by SIGKILL, so a crashed server never leaves a stale lock behind.
+fn lock(path: &Path) -> Result<std::fs::File, StoreError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| {
+            StoreError::Storage(format!(
+                "cannot open the task store {}: cannot create its lock file {}: {e}",
+                path.display(),
+                lock_path.display()
+            ))
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Storage(format!(
+            "the task store {} is in use by another taskqueue-server (it holds {}): SQLite cannot share \
+             leases between servers, so stop the other one, or use PostgreSQL (`storage: {{ postgres: URL }}`) \
+             to run several",
+            path.display(),
+            lock_path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Storage(format!(
+            "cannot open the task store {}: cannot lock {}: {e}",
+            path.display(),
+            lock_path.display()
+        ))),
     }
 }
 
@@ -348,6 +391,16 @@ impl Store for SqliteStore {
 
     async fn purge(&self, now: Timestamp, limit: u32) -> Result<PurgeReport, StoreError> {
         self.call(move |conn, cx| ops::purge(conn, cx, now, limit))
+            .await
+    }
+
+    async fn save_token(&self, token: IssuedToken) -> Result<(), StoreError> {
+        self.call(move |conn, _| ops::save_token(conn, &token))
+            .await
+    }
+
+    async fn find_token(&self, digest: [u8; 32]) -> Result<Option<IssuedToken>, StoreError> {
+        self.call(move |conn, _| ops::find_token(conn, digest))
             .await
     }
 }

@@ -5,7 +5,9 @@ use std::fmt;
 use async_trait::async_trait;
 use taskqueue_model::Timestamp;
 
-use crate::{LeaseProof, LeaseRequest, NewTask, PurgeReport, QueueStats, StoreError, StoredTask};
+use crate::{
+    IssuedToken, LeaseProof, LeaseRequest, NewTask, PurgeReport, QueueStats, StoreError, StoredTask,
+};
 
 /// Task storage with the lease semantics of docs/wire-format.md §5: the contract every backend (memory, SQLite,
 /// later PostgreSQL) implements identically.
@@ -135,10 +137,26 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// [`StoreError::Storage`].
     async fn stats(&self, queue: &str, now: Timestamp) -> Result<QueueStats, StoreError>;
 
-    /// Removes up to `limit` expired tombstones and up to `limit` lease-log entries older than an hour, in every
-    /// queue, using indexes (no full scan). Results never depend on it: expired entries are ignored anyway; it
+    /// Keeps an issued access token (its digest) until it expires. A token saved again replaces the first.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Storage`].
+    async fn save_token(&self, token: IssuedToken) -> Result<(), StoreError>;
+
+    /// The token whose SHA-256 digest is `digest`, if it was saved and not yet purged (it may have expired:
+    /// the caller compares `expires_at` with its clock).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Storage`].
+    async fn find_token(&self, digest: [u8; 32]) -> Result<Option<IssuedToken>, StoreError>;
+
+    /// Removes up to `limit` expired tombstones, up to `limit` lease-log entries older than an hour and up to
+    /// `limit` access tokens expired at `now`, in every queue, using indexes (no full scan). Results never depend on it: expired entries are ignored anyway; it
     /// only bounds the storage. Backends may also purge a few entries opportunistically during writes, so the
-    /// counts are backend-specific. A server calls it on a timer, again while a report comes back full.
+    /// counts are backend-specific. A server calls it on a timer, again while a report comes back full; several servers
+    /// on one database may purge at once.
     ///
     /// # Errors
     ///

@@ -1,20 +1,20 @@
-//! The SQLite store against the memory model: random sequences of operations (inserts, leases, lease
-//! modifications with the right or a wrong `leaseTimestamp` or none, deletes, reads, purges, time moving on) applied to
-//! both give identical results, step by step.
+//! The SQLite and PostgreSQL stores against the memory model: random sequences of operations (inserts, leases,
+//! lease modifications with the right or a wrong `leaseTimestamp` or none, deletes, reads, purges, time moving on)
+//! applied to all three give identical results, step by step.
 //!
 //! Names, tags and times come from small pools so that collisions, tombstones, expiries and lease limits happen
-//! often. Generated names agree because both stores get the same seed.
+//! often. Generated names agree because every store gets the same seed.
 
 use std::time::Duration;
 
 use proptest::prelude::*;
 use taskqueue_model::Timestamp;
-use taskqueue_server::{
+use taskqueue_store::{
     LeaseProof, LeaseRequest, MemoryStore, NewTask, OverLimit, QueueStats, Store, StoreConfig,
     StoreError, StoredTask, Synchronous, TagFilter,
 };
 
-use crate::support::{at, sqlite_with};
+use crate::support::{at, postgres, sqlite_with};
 
 const QUEUES: [&str; 2] = ["q1", "q2"];
 const NAMES: [&str; 5] = ["t0", "t1", "t2", "t3", "t4"];
@@ -218,7 +218,9 @@ async fn run(setup: &Setup, ops: &[Op]) -> Result<(), String> {
         .with_name_seed(7);
     let model = MemoryStore::new(config.clone());
     // NORMAL is as crash-safe for a killed process and keeps the run fast; durability has its own tests.
-    let sqlite = sqlite_with(config, Synchronous::Normal);
+    let sqlite = sqlite_with(config.clone(), Synchronous::Normal);
+    let postgres = postgres(config).await;
+    let backends = [&sqlite, &postgres];
     let mut now = at(0);
     for (index, op) in ops.iter().enumerate() {
         if let Op::Advance { secs } = op {
@@ -244,11 +246,14 @@ async fn run(setup: &Setup, ops: &[Op]) -> Result<(), String> {
             _ => LeaseProof::AnyHolder,
         };
         let expected = apply(&model, op, now, setup.max_leases, token).await;
-        let actual = apply(sqlite.store.as_ref(), op, now, setup.max_leases, token).await;
-        if expected != actual {
-            return Err(format!(
-                "step {index} {op:?} at {now}:\n  model:  {expected:?}\n  sqlite: {actual:?}"
-            ));
+        for backend in backends {
+            let actual = apply(backend.store.as_ref(), op, now, setup.max_leases, token).await;
+            if expected != actual {
+                return Err(format!(
+                    "step {index} {op:?} at {now}:\n  model:  {expected:?}\n  {}: {actual:?}",
+                    backend.name
+                ));
+            }
         }
         if matches!(expected, Err(StoreError::Storage(_))) {
             return Err(format!("step {index} {op:?}: storage error {expected:?}"));
@@ -260,14 +265,17 @@ async fn run(setup: &Setup, ops: &[Op]) -> Result<(), String> {
             model.list(queue, 1000, now).await,
             model.stats(queue, now).await,
         );
-        let sqlite_state = (
-            sqlite.store.list(queue, 1000, now).await,
-            sqlite.store.stats(queue, now).await,
-        );
-        if model_state != sqlite_state {
-            return Err(format!(
-                "final state of {queue}:\n  model:  {model_state:?}\n  sqlite: {sqlite_state:?}"
-            ));
+        for backend in backends {
+            let state = (
+                backend.store.list(queue, 1000, now).await,
+                backend.store.stats(queue, now).await,
+            );
+            if model_state != state {
+                return Err(format!(
+                    "final state of {queue}:\n  model:  {model_state:?}\n  {}: {state:?}",
+                    backend.name
+                ));
+            }
         }
     }
     Ok(())
@@ -275,6 +283,7 @@ async fn run(setup: &Setup, ops: &[Op]) -> Result<(), String> {
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .expect("a current-thread runtime")
 }
@@ -288,7 +297,7 @@ proptest! {
     })]
 
     #[test]
-    fn sqlite_agrees_with_the_memory_model(setup in setup(), ops in prop::collection::vec(op(), 1..60)) {
+    fn sqlite_and_postgres_agree_with_the_memory_model(setup in setup(), ops in prop::collection::vec(op(), 1..60)) {
         let outcome = runtime().block_on(run(&setup, &ops));
         prop_assert!(outcome.is_ok(), "{setup:?}\n{}", outcome.err().unwrap_or_default());
     }

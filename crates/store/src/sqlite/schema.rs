@@ -12,10 +12,10 @@ pub(crate) const APPLICATION_ID: i64 = 0x5451_5253;
 
 /// The schema, one migration per version: `MIGRATIONS[i]` takes `PRAGMA user_version` from `i` to `i + 1`.
 /// Never edit a released migration; append a new one.
-pub(crate) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
+pub(crate) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 /// The schema version this build writes: the number of migrations.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// Version 1.
 ///
@@ -63,6 +63,18 @@ CREATE INDEX lease_log_by_second ON lease_log (second);
 const SCHEMA_V2: &str = "
 DROP INDEX tasks_by_tag;
 CREATE INDEX tasks_by_tag ON tasks (queue, tag, eta, name) WHERE tag IS NOT NULL;
+";
+
+/// Version 3: `access_tokens`, the SHA-256 digests of the access tokens issued, with their caller and expiry, so
+/// that a restart signs nobody out; `access_tokens_by_expiry` finds the expired ones for purging.
+const SCHEMA_V3: &str = "
+CREATE TABLE access_tokens (
+    digest     BLOB    NOT NULL PRIMARY KEY,
+    principal  TEXT    NOT NULL,
+    scopes     TEXT    NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX access_tokens_by_expiry ON access_tokens (expires_at);
 ";
 
 /// Opens (creating if needed) the task store at `path`: checks that it is a SQLite file of ours, turns on WAL

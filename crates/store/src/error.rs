@@ -25,8 +25,10 @@
 ///
 /// `LeaseExpired` covers an expired lease, a foreign or stale `leaseTimestamp`, and a task that is not leased at
 /// all: "GAE does not differentiate between the two conditions" (AppScale, docs/wire-format.md §4).
+///
+/// The enum is exhaustive on purpose: its variants are the service's answers, which callers map one by one (a
+/// new one would be a breaking change they must handle).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum StoreError {
     /// No task of that name is in the queue, and no unexpired tombstone either (UNKNOWN_TASK).
     #[error("task not found")]

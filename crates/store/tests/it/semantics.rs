@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use taskqueue_clock::VirtualClock;
 use taskqueue_model::Timestamp;
-use taskqueue_server::{
+use taskqueue_store::{
     LIST_LIMIT, LeaseProof, LeaseRequest, NewTask, OverLimit, Store, StoreConfig, StoreError,
     TagFilter,
 };
@@ -770,10 +770,10 @@ async fn run_case(store: &dyn Store, clock: &VirtualClock, case: &Case, backend:
 }
 
 #[tokio::test]
-async fn the_lease_semantics_table_holds_for_both_stores() {
+async fn the_lease_semantics_table_holds_for_every_store() {
     let cases = cases();
     for case in &cases {
-        for backend in backends(&case.config) {
+        for backend in backends(&case.config).await {
             let clock = clock();
             run_case(backend.store.as_ref(), &clock, case, backend.name).await;
         }
@@ -784,7 +784,7 @@ async fn the_lease_semantics_table_holds_for_both_stores() {
 #[tokio::test]
 async fn list_returns_at_most_100_tasks_in_eta_then_name_order() {
     let t0 = at(0);
-    for backend in backends(&StoreConfig::default()) {
+    for backend in backends(&StoreConfig::default()).await {
         let store = backend.store.as_ref();
         // 150 tasks over 7 distinct ETAs, inserted in a scrambled order.
         let mut expected = Vec::new();
@@ -812,7 +812,7 @@ async fn list_returns_at_most_100_tasks_in_eta_then_name_order() {
 #[tokio::test]
 async fn queues_are_independent_namespaces() {
     let t0 = at(0);
-    for backend in backends(&StoreConfig::default()) {
+    for backend in backends(&StoreConfig::default()).await {
         let store = backend.store.as_ref();
         let context = backend.name;
         store
@@ -861,7 +861,7 @@ async fn queues_are_independent_namespaces() {
 #[tokio::test]
 async fn generated_names_are_16_lowercase_hex_digits_and_unique() {
     let t0 = at(0);
-    for backend in backends(&StoreConfig::default()) {
+    for backend in backends(&StoreConfig::default()).await {
         let store = backend.store.as_ref();
         let mut names = std::collections::BTreeSet::new();
         for _ in 0..200 {
@@ -889,7 +889,7 @@ async fn seeded_stores_generate_the_same_names() {
     let t0 = at(0);
     let config = StoreConfig::default().with_name_seed(42);
     let mut sequences = Vec::new();
-    for backend in backends(&config) {
+    for backend in backends(&config).await {
         let mut names = Vec::new();
         for _ in 0..5 {
             let task = backend
@@ -907,7 +907,7 @@ async fn seeded_stores_generate_the_same_names() {
 #[tokio::test]
 async fn purge_removes_expired_tombstones_and_old_lease_counts_without_changing_results() {
     let config = StoreConfig::default().with_tombstone_ttl(Duration::from_secs(60));
-    for backend in backends(&config) {
+    for backend in backends(&config).await {
         let store = backend.store.as_ref();
         let context = backend.name;
         let t0 = at(0);

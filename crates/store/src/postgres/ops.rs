@@ -1,0 +1,467 @@
+//! The store operations in SQL for PostgreSQL: one autocommit statement each where the semantics allow, every
+//! statement prepared once per pooled connection.
+
+use std::time::Duration;
+
+use deadpool_postgres::Object;
+use taskqueue_model::Timestamp;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use crate::postgres::pg;
+use crate::store_config::{HOUR, MINUTE, lease_second, window_start};
+use crate::{
+    IssuedToken, LeaseProof, LeaseRequest, NewTask, OverLimit, PurgeReport, QueueStats,
+    StoreConfig, StoreError, StoredTask, TagFilter,
+};
+
+/// How many rows of `lease_log` one (queue, second) is spread over; see the schema.
+pub(crate) const LEASE_LOG_SHARDS: i16 = 16;
+
+/// Inserts unless a live task has the name or a live tombstone blocks it; clears an expired tombstone.
+const INSERT: &str = "WITH inserted AS ( \
+         INSERT INTO tasks (queue, name, payload, tag, enqueued_at, eta, leased, retry_count) \
+         SELECT $1::text, $2::text, $3::bytea, $4::text, $5::bigint, $6::bigint, FALSE, 0 \
+         WHERE NOT EXISTS (SELECT 1 FROM tombstones \
+                           WHERE queue = $1 AND name = $2 AND deleted_at > $7::bigint) \
+         ON CONFLICT (queue, name) DO NOTHING \
+         RETURNING name), \
+     cleared AS (DELETE FROM tombstones WHERE queue = $1 AND name IN (SELECT name FROM inserted)) \
+     SELECT COUNT(*) FROM inserted";
+const TASK_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM tasks WHERE queue = $1 AND name = $2)";
+const TOMBSTONE: &str = "SELECT deleted_at FROM tombstones WHERE queue = $1 AND name = $2";
+const SELECT_TASK: &str = "SELECT name, payload, tag, enqueued_at, eta, leased, retry_count \
+     FROM tasks WHERE queue = $1 AND name = $2";
+const LIST: &str = "SELECT name, ''::bytea, tag, enqueued_at, eta, leased, retry_count \
+     FROM tasks WHERE queue = $1 ORDER BY eta, name LIMIT $2";
+/// Deletes the task and writes its tombstone; affects one row if the task existed.
+const DELETE: &str = "WITH removed AS (DELETE FROM tasks WHERE queue = $1 AND name = $2 RETURNING name) \
+     INSERT INTO tombstones (queue, name, deleted_at) SELECT $1::text, name, $3::bigint FROM removed \
+     ON CONFLICT (queue, name) DO UPDATE SET deleted_at = EXCLUDED.deleted_at";
+/// Extends or releases a lease held at `$6` (leased, `eta >= $6`: the expiry instant is still held), proved by
+/// its ETA `$3` unless `$3` is NULL ([`LeaseProof::AnyHolder`]).
+const MODIFY: &str = "UPDATE tasks SET eta = $4, leased = $5 \
+     WHERE queue = $1 AND name = $2 AND leased AND eta >= $6::bigint \
+       AND ($3::bigint IS NULL OR eta = $3::bigint) \
+     RETURNING name, payload, tag, enqueued_at, eta, leased, retry_count";
+const OLDEST_AVAILABLE_TAG: &str = "SELECT tag FROM tasks \
+     WHERE queue = $1 AND eta <= $2 AND (eta < $2 OR NOT leased) \
+       AND ($3::bigint IS NULL OR retry_count < $3) \
+     ORDER BY eta, name LIMIT 1";
+const STATS: &str = "SELECT \
+     (SELECT COUNT(*) FROM tasks WHERE queue = $1), \
+     (SELECT MIN(eta) FROM tasks WHERE queue = $1), \
+     (SELECT COALESCE(SUM(count), 0)::bigint FROM lease_log WHERE queue = $1 AND second BETWEEN $2 AND $4), \
+     (SELECT COALESCE(SUM(count), 0)::bigint FROM lease_log WHERE queue = $1 AND second BETWEEN $3 AND $4)";
+const PURGE_TOMBSTONES: &str = "DELETE FROM tombstones WHERE (queue, name) IN \
+     (SELECT queue, name FROM tombstones WHERE deleted_at <= $1 ORDER BY deleted_at LIMIT $2 \
+      FOR UPDATE SKIP LOCKED)";
+const PURGE_LEASE_LOG: &str = "DELETE FROM lease_log WHERE (queue, second, shard) IN \
+     (SELECT queue, second, shard FROM lease_log WHERE second < $1 ORDER BY second LIMIT $2 \
+      FOR UPDATE SKIP LOCKED)";
+const PURGE_TOKENS: &str = "DELETE FROM access_tokens WHERE digest IN \
+     (SELECT digest FROM access_tokens WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 \
+      FOR UPDATE SKIP LOCKED)";
+const SAVE_TOKEN: &str = "INSERT INTO access_tokens (digest, principal, scopes, expires_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (digest) DO UPDATE \
+     SET principal = EXCLUDED.principal, scopes = EXCLUDED.scopes, expires_at = EXCLUDED.expires_at";
+const FIND_TOKEN: &str =
+    "SELECT principal, scopes, expires_at FROM access_tokens WHERE digest = $1";
+
+/// Which tasks a lease statement picks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pick {
+    /// The first available ones, any tag.
+    Any,
+    /// The first available ones of the tag in `$10`.
+    Tag,
+    /// The untagged ones among the first available ones.
+    UntaggedAmongFirst,
+}
+
+/// The lease statement: picks the tasks with `FOR UPDATE SKIP LOCKED`, deletes and tombstones those at the lease
+/// limit (`$5`, NULL unless the policy is [`OverLimit::Delete`]), leases the others until `$7`, and adds their
+/// number to a shard (`$9`) of the second's lease-log row (`$8`), all in one statement.
+///
+/// `$3` is the lease limit when over-limit tasks are skipped, else NULL; `$4` how many to pick.
+fn lease_statement(pick: Pick) -> String {
+    let tag = match pick {
+        Pick::Tag => "AND tag = $10::text",
+        Pick::Any | Pick::UntaggedAmongFirst => "",
+    };
+    let untagged = match pick {
+        Pick::UntaggedAmongFirst => "WHERE tag IS NULL",
+        Pick::Any | Pick::Tag => "",
+    };
+    format!(
+        "WITH chosen AS ( \
+             SELECT name, tag, eta, retry_count FROM tasks \
+             WHERE queue = $1::text AND eta <= $2::bigint AND (eta < $2::bigint OR NOT leased) {tag} \
+               AND ($3::bigint IS NULL OR retry_count < $3::bigint) \
+             ORDER BY eta, name LIMIT $4::bigint FOR UPDATE SKIP LOCKED), \
+         picked AS (SELECT name, eta, retry_count, \
+                    COALESCE(retry_count >= $5::bigint, FALSE) AS over FROM chosen {untagged}), \
+         removed AS ( \
+             DELETE FROM tasks t USING picked p \
+             WHERE t.queue = $1 AND t.name = p.name AND p.over RETURNING t.name), \
+         buried AS ( \
+             INSERT INTO tombstones (queue, name, deleted_at) SELECT $1, name, $6::bigint FROM removed \
+             ON CONFLICT (queue, name) DO UPDATE SET deleted_at = EXCLUDED.deleted_at), \
+         leased AS ( \
+             UPDATE tasks t SET eta = $7::bigint, leased = TRUE, \
+                 retry_count = LEAST(t.retry_count + 1, 4294967295) \
+             FROM picked p WHERE t.queue = $1 AND t.name = p.name AND NOT p.over \
+             RETURNING t.name, t.payload, t.tag, t.enqueued_at, t.eta, t.leased, t.retry_count, \
+                 p.eta AS picked_eta), \
+         logged AS ( \
+             INSERT INTO lease_log (queue, second, shard, count) \
+             SELECT $1, $8::bigint, $9::smallint, COUNT(*) FROM leased HAVING COUNT(*) > 0 \
+             ON CONFLICT (queue, second, shard) DO UPDATE SET count = lease_log.count + EXCLUDED.count) \
+         SELECT name, payload, tag, enqueued_at, eta, leased, retry_count FROM leased \
+         ORDER BY picked_eta, name"
+    )
+}
+
+/// Reads a row of `name, payload, tag, enqueued_at, eta, leased, retry_count`.
+fn task_from_row(queue: &str, row: &Row) -> Result<StoredTask, StoreError> {
+    let retry_count: i64 = row.try_get(6).map_err(pg)?;
+    Ok(StoredTask {
+        queue: queue.to_owned(),
+        name: row.try_get(0).map_err(pg)?,
+        payload: row.try_get(1).map_err(pg)?,
+        tag: row.try_get(2).map_err(pg)?,
+        enqueued_at: Timestamp::from_micros(row.try_get(3).map_err(pg)?),
+        eta: Timestamp::from_micros(row.try_get(4).map_err(pg)?),
+        leased: row.try_get(5).map_err(pg)?,
+        retry_count: u32::try_from(retry_count).unwrap_or(u32::MAX),
+    })
+}
+
+async fn query(
+    client: &Object,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, StoreError> {
+    let statement = client.prepare_cached(sql).await.map_err(pg)?;
+    client.query(&statement, params).await.map_err(pg)
+}
+
+async fn execute(
+    client: &Object,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, StoreError> {
+    let statement = client.prepare_cached(sql).await.map_err(pg)?;
+    client.execute(&statement, params).await.map_err(pg)
+}
+
+async fn query_one(
+    client: &Object,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Row, StoreError> {
+    let statement = client.prepare_cached(sql).await.map_err(pg)?;
+    client.query_one(&statement, params).await.map_err(pg)
+}
+
+/// Whether a tombstone deleted after the cutoff blocks the name.
+async fn is_tombstoned(
+    client: &Object,
+    config: &StoreConfig,
+    queue: &str,
+    name: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let rows = query(client, TOMBSTONE, &[&queue, &name]).await?;
+    let cutoff = config.tombstone_cutoff(now).as_micros();
+    Ok(rows
+        .first()
+        .map(|row| row.try_get::<_, i64>(0))
+        .transpose()
+        .map_err(pg)?
+        .is_some_and(|deleted_at| deleted_at > cutoff))
+}
+
+/// The error for a name with no live task: tombstoned or unknown.
+async fn missing(
+    client: &Object,
+    config: &StoreConfig,
+    queue: &str,
+    name: &str,
+    now: Timestamp,
+) -> StoreError {
+    match is_tombstoned(client, config, queue, name, now).await {
+        Ok(true) => StoreError::Tombstoned,
+        Ok(false) => StoreError::NotFound,
+        Err(error) => error,
+    }
+}
+
+async fn task_exists(client: &Object, queue: &str, name: &str) -> Result<bool, StoreError> {
+    query_one(client, TASK_EXISTS, &[&queue, &name])
+        .await?
+        .try_get(0)
+        .map_err(pg)
+}
+
+pub(crate) async fn insert(
+    client: &Object,
+    config: &StoreConfig,
+    queue: &str,
+    name: &str,
+    task: &NewTask,
+    now: Timestamp,
+) -> Result<StoredTask, StoreError> {
+    let eta = task.eta.unwrap_or(now);
+    let cutoff = config.tombstone_cutoff(now).as_micros();
+    // A refusal is re-examined: the task or tombstone that caused it may have gone in between (a concurrent
+    // delete turns a live task into a tombstone), so the answer names what blocks the name now.
+    for _ in 0..3 {
+        let inserted: i64 = query_one(
+            client,
+            INSERT,
+            &[
+                &queue,
+                &name,
+                &task.payload,
+                &task.tag,
+                &now.as_micros(),
+                &eta.as_micros(),
+                &cutoff,
+            ],
+        )
+        .await?
+        .try_get(0)
+        .map_err(pg)?;
+        if inserted == 1 {
+            return Ok(StoredTask {
+                queue: queue.to_owned(),
+                name: name.to_owned(),
+                payload: task.payload.clone(),
+                tag: task.tag.clone(),
+                enqueued_at: now,
+                eta,
+                leased: false,
+                retry_count: 0,
+            });
+        }
+        if task_exists(client, queue, name).await? {
+            return Err(StoreError::AlreadyExists);
+        }
+        if is_tombstoned(client, config, queue, name, now).await? {
+            return Err(StoreError::Tombstoned);
+        }
+    }
+    Err(StoreError::AlreadyExists)
+}
+
+pub(crate) async fn get(
+    client: &Object,
+    config: &StoreConfig,
+    queue: &str,
+    name: &str,
+    now: Timestamp,
+) -> Result<StoredTask, StoreError> {
+    match query(client, SELECT_TASK, &[&queue, &name]).await?.first() {
+        Some(row) => task_from_row(queue, row),
+        None => Err(missing(client, config, queue, name, now).await),
+    }
+}
+
+pub(crate) async fn list(
+    client: &Object,
+    queue: &str,
+    limit: u32,
+) -> Result<Vec<StoredTask>, StoreError> {
+    query(client, LIST, &[&queue, &i64::from(limit)])
+        .await?
+        .iter()
+        .map(|row| task_from_row(queue, row))
+        .collect()
+}
+
+pub(crate) async fn delete(
+    client: &Object,
+    config: &StoreConfig,
+    queue: &str,
+    name: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if execute(client, DELETE, &[&queue, &name, &now.as_micros()]).await? == 1 {
+        Ok(())
+    } else {
+        Err(missing(client, config, queue, name, now).await)
+    }
+}
+
+pub(crate) async fn lease(
+    client: &Object,
+    config: &StoreConfig,
+    queue: &str,
+    request: &LeaseRequest,
+    max_leases: Option<u32>,
+    now: Timestamp,
+) -> Result<Vec<StoredTask>, StoreError> {
+    if request.num_tasks == 0 {
+        return Ok(Vec::new());
+    }
+    let (skip_at, delete_at) = match config.over_limit {
+        OverLimit::Skip => (max_leases.map(i64::from), None),
+        OverLimit::Delete => (None, max_leases.map(i64::from)),
+    };
+    let now_micros = now.as_micros();
+    let (pick, tag) = match &request.tags {
+        TagFilter::Any => (Pick::Any, None),
+        TagFilter::Tag(tag) => (Pick::Tag, Some(tag.clone())),
+        TagFilter::OldestTag => {
+            let rows = query(
+                client,
+                OLDEST_AVAILABLE_TAG,
+                &[&queue, &now_micros, &skip_at],
+            )
+            .await?;
+            match rows.first() {
+                None => return Ok(Vec::new()),
+                Some(row) => match row.try_get::<_, Option<String>>(0).map_err(pg)? {
+                    Some(tag) => (Pick::Tag, Some(tag)),
+                    None => (Pick::UntaggedAmongFirst, None),
+                },
+            }
+        }
+    };
+    let expiry = now.saturating_add(request.lease_duration()).as_micros();
+    let limit = i64::from(request.num_tasks);
+    let second = lease_second(now);
+    let shard = fastrand::i16(0..LEASE_LOG_SHARDS);
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+        &queue,
+        &now_micros,
+        &skip_at,
+        &limit,
+        &delete_at,
+        &now_micros,
+        &expiry,
+        &second,
+        &shard,
+    ];
+    if let Some(tag) = &tag {
+        params.push(tag);
+    }
+    query(client, &lease_statement(pick), &params)
+        .await?
+        .iter()
+        .map(|row| task_from_row(queue, row))
+        .collect()
+}
+
+pub(crate) async fn modify_lease(
+    client: &Object,
+    config: &StoreConfig,
+    queue: &str,
+    name: &str,
+    proof: LeaseProof,
+    new_lease_secs: u32,
+    now: Timestamp,
+) -> Result<StoredTask, StoreError> {
+    let eta = now.saturating_add(Duration::from_secs(u64::from(new_lease_secs)));
+    let expected_eta = match proof {
+        LeaseProof::Eta(eta) => Some(eta.as_micros()),
+        LeaseProof::AnyHolder => None,
+    };
+    let rows = query(
+        client,
+        MODIFY,
+        &[
+            &queue,
+            &name,
+            &expected_eta,
+            &eta.as_micros(),
+            &(new_lease_secs > 0),
+            &now.as_micros(),
+        ],
+    )
+    .await?;
+    match rows.first() {
+        Some(row) => task_from_row(queue, row),
+        None if task_exists(client, queue, name).await? => Err(StoreError::LeaseExpired),
+        None => Err(missing(client, config, queue, name, now).await),
+    }
+}
+
+pub(crate) async fn stats(
+    client: &Object,
+    queue: &str,
+    now: Timestamp,
+) -> Result<QueueStats, StoreError> {
+    let row = query_one(
+        client,
+        STATS,
+        &[
+            &queue,
+            &window_start(now, MINUTE),
+            &window_start(now, HOUR),
+            &lease_second(now),
+        ],
+    )
+    .await?;
+    let total: i64 = row.try_get(0).map_err(pg)?;
+    let oldest: Option<i64> = row.try_get(1).map_err(pg)?;
+    let minute: i64 = row.try_get(2).map_err(pg)?;
+    let hour: i64 = row.try_get(3).map_err(pg)?;
+    Ok(QueueStats {
+        total_tasks: u64::try_from(total).unwrap_or(0),
+        oldest_eta: oldest.map(Timestamp::from_micros),
+        leased_last_minute: u64::try_from(minute).unwrap_or(0),
+        leased_last_hour: u64::try_from(hour).unwrap_or(0),
+    })
+}
+
+pub(crate) async fn purge(
+    client: &Object,
+    config: &StoreConfig,
+    now: Timestamp,
+    limit: u32,
+) -> Result<PurgeReport, StoreError> {
+    let limit = i64::from(limit);
+    let cutoff = config.tombstone_cutoff(now).as_micros();
+    let tombstones = execute(client, PURGE_TOMBSTONES, &[&cutoff, &limit]).await?;
+    let lease_log = execute(client, PURGE_LEASE_LOG, &[&window_start(now, HOUR), &limit]).await?;
+    let tokens = execute(client, PURGE_TOKENS, &[&now.as_micros(), &limit]).await?;
+    Ok(PurgeReport {
+        tombstones,
+        lease_log,
+        tokens,
+    })
+}
+
+pub(crate) async fn save_token(client: &Object, token: &IssuedToken) -> Result<(), StoreError> {
+    execute(
+        client,
+        SAVE_TOKEN,
+        &[
+            &token.digest.as_slice(),
+            &token.principal,
+            &token.scopes.join(" "),
+            &token.expires_at.as_micros(),
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+pub(crate) async fn find_token(
+    client: &Object,
+    digest: [u8; 32],
+) -> Result<Option<IssuedToken>, StoreError> {
+    let rows = query(client, FIND_TOKEN, &[&digest.as_slice()]).await?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let scopes: String = row.try_get(1).map_err(pg)?;
+    Ok(Some(IssuedToken {
+        digest,
+        principal: row.try_get(0).map_err(pg)?,
+        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+        expires_at: Timestamp::from_micros(row.try_get(2).map_err(pg)?),
+    }))
+}
