@@ -3,7 +3,7 @@
 //! This first layer is its storage and lease semantics, without HTTP:
 //!
 //! - [`Store`], the storage seam, whose documentation is the specification of the lease semantics of
-//!   taskqueue-api.md §5: leases in (ETA, name) order, `retry_count` incremented and returned incremented,
+//!   docs/wire-format.md §5: leases in (ETA, name) order, `retry_count` incremented and returned incremented,
 //!   `groupByTag` with and without a tag, lease limits ([`OverLimit`]), extensions and releases proved with the
 //!   current ETA or by an unexpired lease alone ([`LeaseProof`]), a lease held up to its expiry instant, deletes
 //!   while leased, tombstones, lists of at most [`LIST_LIMIT`], statistics.
