@@ -36,7 +36,7 @@ const LATENCY_BUCKETS: [f64; 13] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// A token request's outcome, put in the token endpoint's response extensions for [`record_requests`] to count.
+/// A token request's outcome, put in the token endpoint's response extensions for `record_requests` to count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TokenGrant {
     /// The grant type's short name (`refresh_token`, `jwt_bearer`), or `unknown`.
