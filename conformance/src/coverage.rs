@@ -9,7 +9,7 @@
 //!   write (`taskqueue` or `cloud-taskqueue`), with a 2xx API exchange.
 //! - `scope:S`: a call of the method whose `credentials.scopes` are exactly
 //!   `[S]` (and whose `granted`, if given, is the same), expecting `ok` if the
-//!   seed's scope table allows the method under `S` and `scope_denied` if it
+//!   scope table (docs/wire-format.md §7) allows the method under `S` and `scope_denied` if it
 //!   does not. The opposite expectation is a contradiction and fails the
 //!   coverage check; other error kinds neither cover nor contradict.
 //!   `scope:foreign` is any scope URL that is not one of the four.
@@ -76,7 +76,7 @@ impl ScopeCase {
 pub enum Case {
     /// A successful call under a read/write scope.
     Happy,
-    /// A call under exactly one scope, whose outcome follows the seed's table.
+    /// A call under exactly one scope, whose outcome follows the scope table.
     Scope(ScopeCase),
     /// A 401, a fresh token, and a successful retry within one call.
     Refresh401,
@@ -130,7 +130,7 @@ pub fn parse_scope(name: &str) -> Scope {
     crate::setup::scope(name).unwrap_or_else(|_| Scope::parse(name))
 }
 
-/// What `method` needs from a token, per the seed's table.
+/// What `method` needs from a token, per the scope table.
 pub fn access_of(method: ApiMethod) -> Access {
     if method.is_write() {
         Access::Write
@@ -308,12 +308,12 @@ pub struct StepCases {
     pub method: Option<ApiMethod>,
     /// The cases the step covers (if it runs and passes).
     pub cases: Vec<Case>,
-    /// An expectation that contradicts the seed's scope table.
+    /// An expectation that contradicts the scope table.
     pub contradiction: Option<String>,
 }
 
 /// The cases a step of `scenario` covers, and any contradiction with the
-/// seed's scope table. An `advance` step covers nothing.
+/// scope table (docs/wire-format.md §7). An `advance` step covers nothing.
 pub fn cases_of(scenario: &Scenario, step: &Step) -> StepCases {
     let Some(call) = &step.call else {
         return StepCases::default();
@@ -389,7 +389,7 @@ pub fn cases_of(scenario: &Scenario, step: &Step) -> StepCases {
                     "`scope_denied`".to_owned()
                 };
                 contradiction = Some(format!(
-                    "{} under [{}] expects {got}, but the seed's scope table {table} it \
+                    "{} under [{}] expects {got}, but the scope table {table} it \
                      (expect {wanted})",
                     method.short_name(),
                     scenario.credentials.scopes[0],
@@ -429,7 +429,7 @@ fn shows_refresh_after_401(exchanges: &[Spanned<Exchange>]) -> bool {
 pub struct Derivation {
     /// For each covered pair, the steps that cover it.
     pub covered: BTreeMap<(ApiMethod, Case), Vec<Evidence>>,
-    /// Expectations that contradict the seed's scope table, as messages
+    /// Expectations that contradict the scope table, as messages
     /// naming the file, the line and the step.
     pub contradictions: Vec<String>,
 }
@@ -511,7 +511,7 @@ pub struct PairRow {
 pub struct CoverageReport {
     /// Every inventory pair, in inventory order.
     pub rows: Vec<PairRow>,
-    /// Problems other than gaps: contradictions with the seed's scope table,
+    /// Problems other than gaps: contradictions with the scope table,
     /// ineligible entries that are covered after all or name no method of
     /// the inventory.
     pub problems: Vec<String>,

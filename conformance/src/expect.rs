@@ -10,8 +10,6 @@
 //! `decode` → `is_decode`, `auth` → `transport().is_auth()` (and
 //! `oauth_error` against the token endpoint's error code).
 
-use std::time::SystemTime;
-
 use serde_json::Value;
 use taskqueue_auth::ScopeSet;
 use taskqueue_client::Error;
@@ -19,6 +17,7 @@ use taskqueue_client::Error;
 use crate::mock::short_scope;
 use crate::report::WireCounters;
 use crate::scenario::{Counters, Expect, ExpectedError};
+use crate::template::Window;
 use crate::{setup, subset, template};
 
 /// A call's outcome against its expectation.
@@ -33,9 +32,9 @@ pub struct Checked {
 
 /// Compares `outcome` with the step's expectation, if it has one; a call
 /// step without `expect` (which the loader refuses) is a problem itself.
-pub fn judge(expect: Option<&Expect>, outcome: &Result<Value, Error>, now: SystemTime) -> Checked {
+pub fn judge(expect: Option<&Expect>, outcome: &Result<Value, Error>, window: Window) -> Checked {
     match expect {
-        Some(expected) => check(expected, outcome, now),
+        Some(expected) => check(expected, outcome, window),
         None => Checked {
             result: match outcome {
                 Ok(_) => "ok".to_owned(),
@@ -46,14 +45,15 @@ pub fn judge(expect: Option<&Expect>, outcome: &Result<Value, Error>, now: Syste
     }
 }
 
-/// Compares `outcome` with `expect`, expanding time templates of
-/// `expect.ok` at `now` (the virtual time when the call returned).
-pub fn check(expect: &Expect, outcome: &Result<Value, Error>, now: SystemTime) -> Checked {
+/// Compares `outcome` with `expect`, time templates of `expect.ok` read
+/// within `window` (on the mock target, the virtual time when the call
+/// returned; see [`template::expand_within`]).
+pub fn check(expect: &Expect, outcome: &Result<Value, Error>, window: Window) -> Checked {
     let mut problems = Vec::new();
     let result = match outcome {
         Ok(actual) => {
             let expected_ok = match &expect.ok {
-                Some(expected) => match template::expand(expected, now) {
+                Some(expected) => match template::expand_within(expected, actual, window) {
                     Ok(expected) => Some(expected),
                     Err(why) => {
                         problems.push(format!("expect.ok: {why}"));

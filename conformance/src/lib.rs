@@ -12,6 +12,7 @@ pub mod coverage;
 pub mod dispatch;
 pub mod duration;
 pub mod expect;
+mod forwarded;
 pub mod ledger;
 pub mod load;
 pub mod mock;

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use taskqueue_clock::{Clock, SystemClock};
 use taskqueue_conformance::coverage::{self, Inventory};
 use taskqueue_conformance::ledger::{self, Ledger};
-use taskqueue_conformance::real::{self, RealConfig};
+use taskqueue_conformance::real::{self, RealArgs, RealConfig};
 use taskqueue_conformance::reports::secrets::SecretScanner;
 use taskqueue_conformance::reports::{self, Progress, RunReport};
 use taskqueue_conformance::snapshot;
@@ -43,18 +43,32 @@ Options:
   --matrix PATH         Write the behaviour x method x target matrix (Markdown) to PATH
   --ledger PATH         The expected-failures ledger (default: conformance/expected-failures.yaml)
   --snapshots DIR       Check each record against DIR/<id>@<target>.snap with insta
-                        (default: conformance/snapshots, conformance/snapshots/server or
-                        conformance/snapshots/real)
+                        (default: conformance/snapshots or conformance/snapshots/server;
+                        real target: target/conformance/real/<endpoint>, where each run
+                        writes its records as <id>@real.yaml)
   --no-snapshots        Do not check snapshots
+  --check-snapshots     Real target: check DIR/<id>@real.snap with insta instead of writing
   --ineligible PATH     The coverage exemptions (default: conformance/coverage/ineligible.yaml)
   --jobs N              Mock or server scenarios run at once (default: the available parallelism)
   --base-url URL        Real target: the API base URL, ending in projects/ (or TQ_CONFORMANCE_BASE_URL)
   --project PROJECT     Real target: the project path segment (or TQ_CONFORMANCE_PROJECT)
-  --queue QUEUE         Real target: the queue (or TQ_CONFORMANCE_QUEUE)
+  --queues Q1,Q2,...    Real target: the queue pool, one scenario at a time per queue, each
+                        drained before and after (or TQ_CONFORMANCE_QUEUES; --queue Q for one)
+  --credentials FILE    Real target: an authorized_user or service_account key file that
+                        mints a token per scope set (or TQ_CONFORMANCE_CREDENTIALS)
+  --max-wait SECS       Real target: advances up to this long wait in real time; longer ones
+                        make the scenario not applicable (default 5)
+  --time-tolerance SECS Real target: how far a time the endpoint sends may lie outside the
+                        call (default 3)
+  --reference-server BINARY
+                        Real target: start BINARY (taskqueue-server: a path, or a name found
+                        beside this program) on 127.0.0.1 first, with a
+                        fresh `init` in target/conformance/reference-server (SQLite, real time,
+                        6 queues), and run against it with its authorized_user key
   -h, --help            Print this message
 
-Real-target credentials come from the environment only: TQ_CONFORMANCE_TOKEN (a static
-access token), else Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, ...).
+Real-target credentials: --credentials FILE, else TQ_CONFORMANCE_TOKEN (a static access
+token: only scenarios without token exchanges run), else Application Default Credentials.
 
 Exit status: 0 passed; 1 a failure, coverage gap or stale ledger entry; 2 usage or load
 error; 3 a report would contain a secret (nothing written).
@@ -75,7 +89,12 @@ struct Options {
     jobs: Option<usize>,
     base_url: Option<String>,
     project: Option<String>,
-    queue: Option<String>,
+    queues: Option<String>,
+    credentials: Option<String>,
+    max_wait: Option<std::time::Duration>,
+    time_tolerance: Option<std::time::Duration>,
+    check_snapshots: bool,
+    reference_server: Option<PathBuf>,
 }
 
 /// The options of `args`; `Ok(None)` for help.
@@ -93,7 +112,12 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         jobs: None,
         base_url: None,
         project: None,
-        queue: None,
+        queues: None,
+        credentials: None,
+        max_wait: None,
+        time_tolerance: None,
+        check_snapshots: false,
+        reference_server: None,
     };
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -106,6 +130,10 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         }
         if flag == "--no-snapshots" {
             options.no_snapshots = true;
+            continue;
+        }
+        if flag == "--check-snapshots" {
+            options.check_snapshots = true;
             continue;
         }
         let mut value = || {
@@ -138,7 +166,23 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             }
             "--base-url" => options.base_url = Some(value()?),
             "--project" => options.project = Some(value()?),
-            "--queue" => options.queue = Some(value()?),
+            "--queue" | "--queues" => options.queues = Some(value()?),
+            "--credentials" => options.credentials = Some(value()?),
+            "--reference-server" => options.reference_server = Some(value()?.into()),
+            "--max-wait" | "--time-tolerance" => {
+                let text = value()?;
+                let seconds = text
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+                    .ok_or_else(|| format!("`{flag} {text}` is not a number of seconds"))?;
+                let duration = std::time::Duration::from_secs_f64(seconds);
+                if flag == "--max-wait" {
+                    options.max_wait = Some(duration);
+                } else {
+                    options.time_tolerance = Some(duration);
+                }
+            }
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
@@ -278,6 +322,12 @@ fn run(options: &Options) -> ExitCode {
     };
     let snapshot_problems = if options.no_snapshots {
         Vec::new()
+    } else if options.target == Target::Real && !options.check_snapshots {
+        let dir = options
+            .snapshots
+            .clone()
+            .unwrap_or_else(|| real_snapshot_dir(options));
+        write_records(&records, &dir, &secrets)
     } else {
         let dir = options.snapshots.clone().unwrap_or_else(|| {
             default_path(match options.target {
@@ -310,6 +360,66 @@ fn run(options: &Options) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// `binary` if it names a file, else the file of that name in this
+/// program's directory (cargo builds `taskqueue-server` there).
+fn beside_this_binary(binary: &Path) -> PathBuf {
+    if binary.is_file() {
+        return binary.to_owned();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join(binary)))
+        .filter(|path| path.is_file())
+        .unwrap_or_else(|| binary.to_owned())
+}
+
+/// How many queues the reference server of `--reference-server` gets: one
+/// worker each.
+const REFERENCE_QUEUES: usize = 6;
+
+/// The real target's snapshot directory: one per endpoint, under
+/// `target/conformance/real/`.
+fn real_snapshot_dir(options: &Options) -> PathBuf {
+    if options.reference_server.is_some() {
+        return default_path("target/conformance/real/reference-server");
+    }
+    let endpoint = options
+        .base_url
+        .clone()
+        .or_else(|| std::env::var(real::ENV_BASE_URL).ok())
+        .unwrap_or_else(|| "default".to_owned());
+    let slug: String = endpoint
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    default_path("target/conformance/real").join(slug.trim_matches('_'))
+}
+
+/// Writes every record as `<id>@real.yaml` in `dir` after the secret scan:
+/// the real target's records, kept to compare runs; problems as text.
+fn write_records(records: &[ScenarioRecord], dir: &Path, secrets: &SecretScanner) -> Vec<String> {
+    if let Err(error) = std::fs::create_dir_all(dir) {
+        return vec![format!("cannot create {}: {error}", dir.display())];
+    }
+    records
+        .iter()
+        .filter_map(|record| {
+            let name = snapshot::snapshot_name(record);
+            let text = match serde_saphyr::to_string(record) {
+                Ok(text) => text,
+                Err(error) => return Some(format!("{name}: cannot be written: {error}")),
+            };
+            if let Err(hit) = secrets.scan(&format!("record {name}"), &text) {
+                return Some(hit.to_string());
+            }
+            let path = dir.join(format!("{name}.yaml"));
+            std::fs::write(&path, text)
+                .err()
+                .map(|error| format!("cannot write {}: {error}", path.display()))
+        })
+        .collect()
 }
 
 /// Checks the snapshot of every record that did not fail (a failure is
@@ -361,21 +471,52 @@ fn execute(
                 progress.show(done.done, Target::Mock, &done.scenario.scenario.id);
             }));
             progress.finish();
-            Ok((records, SecretScanner::new()))
+            // The mock's credentials are the same for every scenario (its
+            // tokens are per scenario, checked against each record).
+            let mut secrets = SecretScanner::new();
+            secrets.add(taskqueue_conformance::setup::CLIENT_SECRET);
+            secrets.add(taskqueue_conformance::setup::REFRESH_TOKEN);
+            secrets.add_key_file(taskqueue_conformance::setup::SERVICE_ACCOUNT_KEY);
+            Ok((records, secrets))
         }
         Target::Real => {
+            let reference = match &options.reference_server {
+                Some(binary) => Some(real::reference::start(
+                    &beside_this_binary(binary),
+                    &default_path("target/conformance/reference-server"),
+                    REFERENCE_QUEUES,
+                )?),
+                None => None,
+            };
+            let queues = reference.as_ref().map(|server| server.queues.join(","));
+            let credentials = reference
+                .as_ref()
+                .map(|server| server.credentials.display().to_string());
             let config = RealConfig::resolve(
-                options.base_url.as_deref(),
-                options.project.as_deref(),
-                options.queue.as_deref(),
+                &RealArgs {
+                    base_url: reference
+                        .as_ref()
+                        .map(|server| server.base_url.as_str())
+                        .or(options.base_url.as_deref()),
+                    project: reference
+                        .as_ref()
+                        .map(|_| real::reference::PROJECT)
+                        .or(options.project.as_deref()),
+                    queues: queues.as_deref().or(options.queues.as_deref()),
+                    credentials: credentials.as_deref().or(options.credentials.as_deref()),
+                    max_wait: options.max_wait,
+                    time_tolerance: options.time_tolerance,
+                },
                 |name| std::env::var(name).ok(),
             )?;
-            let progress = Progress::for_stderr(scenarios.len(), true);
-            let run = runtime.block_on(real::run_real(&config, scenarios, |index, loaded| {
-                progress.show(index, Target::Real, &loaded.scenario.id);
+            let progress = Progress::for_stderr(scenarios.len(), false);
+            let run = runtime.block_on(real::run_real(&config, scenarios, |done, loaded| {
+                progress.show(done, Target::Real, &loaded.scenario.id);
             }));
             progress.finish();
             let run = run?;
+            eprintln!("{}", run.header);
+            drop(reference);
             Ok((run.records, run.secrets))
         }
     }
@@ -446,7 +587,7 @@ mod tests {
         assert_eq!(options.jobs, Some(3));
         assert_eq!(options.base_url.as_deref(), Some("http://x/"));
         assert_eq!(options.project.as_deref(), Some("s~p"));
-        assert_eq!(options.queue.as_deref(), Some("q"));
+        assert_eq!(options.queues.as_deref(), Some("q"));
         let default = parse(&[]).expect("valid").expect("not help");
         assert_eq!(default.target, Target::Mock);
         assert_eq!(default.filter, None);

@@ -134,6 +134,15 @@ pub fn summary(report: &RunReport) -> String {
         report.results.len(),
         report.target
     );
+    let skipped = counts.get("skip").copied().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "report card: {} of {} applicable scenario(s) pass on {} ({skipped} not applicable, each \
+         with its reason above)",
+        counts.get("pass").copied().unwrap_or(0),
+        report.results.len() - skipped,
+        report.target
+    );
     match (&report.coverage, &report.coverage_skipped) {
         (Some(coverage), _) => {
             let (covered, ineligible, gaps) = coverage.counts();

@@ -41,6 +41,7 @@ use crate::load::LoadedScenario;
 use crate::report::{Outcome, ScenarioRecord, StepRecord, Target, WireCounters};
 use crate::scenario::Step;
 use crate::setup::Setup;
+use crate::template::Window;
 use crate::{dispatch, expect, setup, template};
 
 /// The real-time bound on one call: a safety net should the client hang.
@@ -458,7 +459,7 @@ async fn run_step(setup: &Setup, number: usize, step: &Step) -> (StepRecord, Vec
             problems.push(harness);
         }
         Ok(outcome) => {
-            let checked = expect::judge(step.expect.as_ref(), &outcome, clock.now());
+            let checked = expect::judge(step.expect.as_ref(), &outcome, Window::at(clock.now()));
             record.result = checked.result;
             problems.extend(checked.problems);
         }

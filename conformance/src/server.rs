@@ -50,8 +50,10 @@ use std::time::Duration;
 
 use taskqueue_clock::Clock;
 
+use crate::forwarded::{Behind, Rules, call_step};
 use crate::load::LoadedScenario;
 use crate::real::compare::Labels;
+use crate::real::faults::TokenErrors;
 use crate::report::{Outcome, ScenarioRecord, StepRecord, Target};
 use crate::reports::secrets::SecretScanner;
 use crate::runner::{
@@ -59,9 +61,9 @@ use crate::runner::{
     run_advance, run_pool, step_method,
 };
 use crate::scenario::Step;
-use crate::{dispatch, expect, template};
+use crate::{dispatch, template};
 use applicability::Applicability;
-use compare::{Names, compare_all};
+use compare::Names;
 use target::ServerTarget;
 
 /// The real-time bound on one call: a safety net should the client hang.
@@ -197,7 +199,7 @@ async fn execute(loaded: &LoadedScenario) -> ServerScenario {
     let scenario = &loaded.scenario;
     let mut record = empty_record_on(loaded, Target::Server);
     let mut secrets = Vec::new();
-    let note = match applicability::decide(scenario) {
+    let (note, injected_note) = match applicability::decide(scenario) {
         Applicability::Skip(reason) => {
             record.outcome = Outcome::Skipped(reason);
             return ServerScenario {
@@ -205,7 +207,11 @@ async fn execute(loaded: &LoadedScenario) -> ServerScenario {
                 secrets: Secrets::default(),
             };
         }
-        Applicability::Run { note } => note,
+        Applicability::Run { note, injected } => (
+            note,
+            (!injected.is_empty())
+                .then(|| format!("note: the forwarder injects: {}", injected.join("; "))),
+        ),
     };
     let target = match target::start(scenario, &mut secrets).await {
         Ok(target) => target,
@@ -228,11 +234,17 @@ async fn execute(loaded: &LoadedScenario) -> ServerScenario {
         names: Names::new(&spec.generated),
         grant: scenario.credentials.grant,
         revoke: spec.revoke.clone(),
+        token_errors: if spec.run.is_some() {
+            TokenErrors::Upstream
+        } else {
+            TokenErrors::Injected
+        },
     };
     let mut first_notes = vec![format!("note: server: {}", target.summary)];
     if let Some(note) = note {
         first_notes.push(format!("note: runs although its script has faults: {note}"));
     }
+    first_notes.extend(injected_note);
     for (index, step) in scenario.steps.iter().enumerate() {
         let number = index + 1;
         if number > 1
@@ -275,6 +287,49 @@ async fn execute(loaded: &LoadedScenario) -> ServerScenario {
     ServerScenario { record, secrets }
 }
 
+impl Behind for ServerTarget {
+    fn client(&self) -> &taskqueue_client::Client {
+        &self.client
+    }
+
+    fn queue(&self) -> &taskqueue_client::QueueRef {
+        &self.queue
+    }
+
+    fn forwarder(&self) -> &crate::real::forwarder::Forwarder {
+        &self.forwarder
+    }
+
+    fn now(&self) -> std::time::SystemTime {
+        self.clock.now()
+    }
+
+    fn sleeps(&self) -> Vec<Duration> {
+        self.clock.sleeps()
+    }
+
+    /// Drives the virtual clock to each sleep the call takes, within a
+    /// real-time bound should the client hang.
+    async fn finish(
+        &self,
+        call: dispatch::CallFuture<'_>,
+    ) -> Result<Result<serde_json::Value, taskqueue_client::Error>, String> {
+        tokio::time::timeout(CALL_TIMEOUT, drive(&self.clock, call))
+            .await
+            .map_err(|_| {
+                format!(
+                    "the call did not finish within {} s of real time",
+                    CALL_TIMEOUT.as_secs()
+                )
+            })
+    }
+
+    /// Token expiries relative to `clock.start`.
+    fn line(&self, exchange: &crate::real::forwarder::Recorded) -> String {
+        exchange.line_since(Some(self.start))
+    }
+}
+
 /// One scenario's run on its target.
 struct Run<'a> {
     target: &'a ServerTarget,
@@ -282,6 +337,7 @@ struct Run<'a> {
     names: Names,
     grant: crate::scenario::Grant,
     revoke: Vec<crate::scenario::Revocation>,
+    token_errors: TokenErrors,
 }
 
 impl Run<'_> {
@@ -303,72 +359,24 @@ impl Run<'_> {
             return (record, problems);
         };
         let step = self.names.apply_step(step);
-        let forwarder = &self.target.forwarder;
-        forwarder.take();
-        let sleeps_before = clock.sleeps().len();
-        let now = clock.now();
-        let outcome = match dispatch::start(
-            &self.target.client,
-            &self.target.queue,
-            method,
-            &step.args,
-            now,
-        ) {
-            Ok(call) => match tokio::time::timeout(CALL_TIMEOUT, drive(clock, call)).await {
-                Ok(outcome) => Some(outcome),
-                Err(_) => {
-                    problems.push(format!(
-                        "the call did not finish within {} s of real time",
-                        CALL_TIMEOUT.as_secs()
-                    ));
-                    None
-                }
-            },
-            Err(error) => {
-                problems.push(format!("bad args: {error}"));
-                None
-            }
+        let rules = Rules {
+            grant: self.grant,
+            tolerance: Duration::ZERO,
+            tokens_observed: true,
+            enqueue_times_seeded: true,
+            token_errors: self.token_errors,
         };
-        let recorded = forwarder.take();
-        let start = clock.now().checked_sub(clock.elapsed());
-        record.wire = recorded
-            .iter()
-            .map(|exchange| exchange.line_since(start))
-            .collect();
-        let tokens = recorded
-            .iter()
-            .filter(|exchange| exchange.token_exchange.is_some())
-            .count();
-        record.counters.token_requests = u32::try_from(tokens).unwrap_or(u32::MAX);
-        record.counters.api_requests = u32::try_from(recorded.len() - tokens).unwrap_or(u32::MAX);
-        let sleeps: Vec<Duration> = clock.sleeps().into_iter().skip(sleeps_before).collect();
-        record.record_sleeps(&sleeps);
-        let comparison = compare_all(
-            &step.exchanges,
-            &recorded,
-            self.grant,
+        let (found, _) = call_step(
+            self.target,
+            rules,
+            method,
+            &step,
+            &mut record,
             &mut self.labels,
             &mut self.names,
-            now,
-        );
-        problems.extend(comparison.problems);
-        match outcome {
-            None => record.result = "not run".to_owned(),
-            Some(outcome) => {
-                let mut expected = step.expect.as_ref().map(|e| self.names.apply_expect(e));
-                if let (Some(expected), Ok(actual)) = (&mut expected, &outcome)
-                    && let Some(ok) = &expected.ok
-                {
-                    expected.ok = Some(compare::align(ok, actual));
-                }
-                let checked = expect::judge(expected.as_ref(), &outcome, clock.now());
-                record.result = checked.result;
-                problems.extend(checked.problems);
-            }
-        }
-        if let Some(counters) = &step.counters {
-            problems.extend(expect::counter_problems(counters, &record.counters));
-        }
+        )
+        .await;
+        problems.extend(found);
         (record, problems)
     }
 }

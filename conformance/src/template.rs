@@ -86,6 +86,77 @@ pub fn expand(value: &Value, now: SystemTime) -> Result<Value, String> {
     })
 }
 
+/// The instants a time template may be read at when an answer is judged:
+/// from the call's start to the answer's arrival, widened by a tolerance
+/// on a clock the harness does not share with the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// The earliest instant.
+    pub from: SystemTime,
+    /// The latest instant.
+    pub to: SystemTime,
+}
+
+impl Window {
+    /// The one instant `at` (the mock target, where nothing happens between).
+    pub fn at(at: SystemTime) -> Window {
+        Window { from: at, to: at }
+    }
+
+    /// From `from` to `to` (which must not be earlier), widened by
+    /// `tolerance` either way.
+    pub fn between(from: SystemTime, to: SystemTime, tolerance: Duration) -> Window {
+        Window {
+            from: from.checked_sub(tolerance).unwrap_or(from),
+            to: to.max(from) + tolerance,
+        }
+    }
+}
+
+/// `want` ready for a subset comparison with `have`: every time template
+/// whose value in `have` (a string of digits or a number) lies between the
+/// template read at `window.from` and at `window.to` becomes that value;
+/// any other template is read at `window.to`, so the comparison names the
+/// difference. With `Window::at`, this is [`expand`].
+pub fn expand_within(want: &Value, have: &Value, window: Window) -> Result<Value, String> {
+    Ok(match want {
+        Value::String(text) => match expand_str(text, window.from)? {
+            Some(low) => {
+                let high = expand_str(text, window.to)?.unwrap_or(low);
+                let observed = match have {
+                    Value::String(digits) => digits.trim().parse::<i64>().ok(),
+                    Value::Number(number) => number.as_i64(),
+                    _ => None,
+                };
+                match observed {
+                    Some(observed) if (low..=high).contains(&observed) => have.clone(),
+                    _ => Value::String(high.to_string()),
+                }
+            }
+            None => want.clone(),
+        },
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(index, item)| {
+                    expand_within(item, have.get(index).unwrap_or(&Value::Null), window)
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(key, item)| {
+                    let have = have.get(key).unwrap_or(&Value::Null);
+                    Ok((key.clone(), expand_within(item, have, window)?))
+                })
+                .collect::<Result<_, String>>()?,
+        ),
+        Value::Null | Value::Bool(_) | Value::Number(_) => want.clone(),
+    })
+}
+
 /// The instant `value` names, in microseconds since the epoch: a time
 /// template read at `now`, or a whole number (as a JSON number or a string
 /// of digits, the int64 wire form).
@@ -133,6 +204,34 @@ mod tests {
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn a_template_matches_any_instant_of_its_window_and_names_the_latest_otherwise() {
+        let window = Window::between(at(100), at(102), Duration::from_secs(1));
+        let want = json!({ "t": "{{now+10s}}", "items": [{ "t": "{{now}}" }], "id": "t1" });
+        let cases = [
+            // (observed, expected after expansion)
+            (json!(109_000_000), json!(109_000_000)),
+            (json!("113000000"), json!("113000000")),
+            (json!("108999999"), json!("113000000")),
+            (json!("113000001"), json!("113000000")),
+            (json!("not a time"), json!("113000000")),
+        ];
+        for (observed, expanded) in cases {
+            let have = json!({ "t": observed, "items": [{ "t": "101000000" }], "id": "t1" });
+            assert_eq!(
+                expand_within(&want, &have, window),
+                Ok(json!({ "t": expanded, "items": [{ "t": "101000000" }], "id": "t1" })),
+                "{have}"
+            );
+        }
+        let exact = Window::at(at(100));
+        assert_eq!(
+            expand_within(&want, &json!({}), exact),
+            expand(&want, at(100)),
+            "one instant is plain expansion"
+        );
     }
 
     #[test]

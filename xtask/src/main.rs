@@ -5,9 +5,10 @@
 //!   failure.
 //! - `cargo xtask test`: only the test step of `ci`.
 //! - `cargo xtask conformance`: the conformance suite on the mock target,
-//!   then on the server target (the reference server in process), each with
-//!   its JUnit XML and matrix under `target/conformance/`, and the wall time
-//!   of each.
+//!   then on the server target (the reference server in process), then on
+//!   the real target against the `taskqueue-server` binary, each with its
+//!   JUnit XML and matrix under `target/conformance/`, and the wall time of
+//!   each.
 //! - `cargo xtask bench client [-- <args>]`: the client's `tasks.get`
 //!   benchmark against raw reqwest.
 //! - `cargo xtask bench auth [-- <args>]`: the token cache's hot path
@@ -39,14 +40,18 @@ Commands:
                             cargo test --workspace --locked       (INSTA_UPDATE=no, CI=true)
                             cargo run -p taskqueue-conformance --locked -- --target mock ...
                             cargo run -p taskqueue-conformance --locked -- --target server ...
+                            cargo build -p taskqueue-server --bin taskqueue-server --locked
+                            cargo run -p taskqueue-conformance --locked -- --target real ...
                             cargo doc --workspace --no-deps --locked  (RUSTDOCFLAGS=-D warnings)
   test                    Run only the test step of `ci`.
   conformance             Run the conformance suite on the mock target (every scenario, the
                           expected-failures ledger and the coverage check), then on the server
                           target (the reference server in process: every scenario that applies,
-                          with the ledger); writes target/conformance/{junit.xml,matrix.md} and
-                          target/conformance/server/{junit.xml,matrix.md}, and prints the wall
-                          time of each.
+                          with the ledger), then on the real target against the taskqueue-server
+                          binary started on 127.0.0.1 (fresh init, SQLite, real time, 6 queues:
+                          every applicable scenario); writes {junit.xml,matrix.md} under
+                          target/conformance/, target/conformance/server/ and
+                          target/conformance/real/, and prints the wall time of each.
   bench client [-- ARGS]  Benchmark `tasks.get` through taskqueue-client against raw reqwest
                           (BENCH_ROUNDS and BENCH_BATCH override the rounds and the batch size).
   bench auth [-- ARGS]    Benchmark the cached `token()` hot path of taskqueue-auth's TokenCache
@@ -140,9 +145,62 @@ fn ci_steps() -> Vec<Step> {
         test_step(),
         conformance_mock_step(),
         conformance_server_step(),
+    ]
+    .into_iter()
+    .chain(conformance_real_steps())
+    .chain([
         Step::cargo(&["doc", "--workspace", "--no-deps", "--locked"])
             .env("RUSTDOCFLAGS", "-D warnings"),
-    ]
+        msrv_step(),
+        package_step(),
+    ])
+    .collect()
+}
+
+/// The crates published to crates.io, in dependency order.
+const PUBLISHED: [&str; 5] = [
+    "taskqueue-model",
+    "taskqueue-clock",
+    "taskqueue-auth",
+    "taskqueue-transport",
+    "taskqueue-client",
+];
+
+/// The MSRV check. Only one toolchain exists on CI, so the check is clippy's
+/// `incompatible_msrv`, which reads each crate's `rust-version` and refuses
+/// any standard-library item stabilized after it, here over every target and
+/// every feature of the published crates (the clippy step covers the default
+/// features of all crates). Language features are not checked by it: the
+/// newest the code uses (let chains, 1.88) set `rust-version`.
+fn msrv_step() -> Step {
+    let mut args = vec!["clippy"];
+    for package in PUBLISHED {
+        args.extend(["-p", package]);
+    }
+    args.extend([
+        "--all-targets",
+        "--all-features",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+        "-D",
+        "clippy::incompatible_msrv",
+    ]);
+    Step::cargo(&args)
+}
+
+/// `cargo package` for the published crates together, so that each is
+/// verified against the others' packaged sources: the manifests are
+/// publishable (versions on path dependencies, metadata) and each tarball
+/// builds on its own.
+fn package_step() -> Step {
+    let mut args = vec!["package"];
+    for package in PUBLISHED {
+        args.extend(["-p", package]);
+    }
+    args.push("--locked");
+    Step::cargo(&args)
 }
 
 /// Every test of the workspace; an unreviewed insta snapshot fails.
@@ -152,10 +210,46 @@ fn test_step() -> Step {
         .env("CI", "true")
 }
 
-/// The conformance suite on both targets: the mock, then the reference
-/// server in process.
+/// The conformance suite on the three targets: the mock, the reference
+/// server in process, then the `taskqueue-server` binary as a real
+/// endpoint.
 fn conformance_steps() -> Vec<Step> {
-    vec![conformance_mock_step(), conformance_server_step()]
+    let mut steps = vec![conformance_mock_step(), conformance_server_step()];
+    steps.extend(conformance_real_steps());
+    steps
+}
+
+/// The conformance suite on the real target against the `taskqueue-server`
+/// binary, which the harness starts on 127.0.0.1 (fresh `init`, SQLite,
+/// real time, 6 queues), with its JUnit XML and matrix under
+/// `target/conformance/real/`: the binary is built first. Every applicable
+/// scenario must pass; the rest are skipped with their reasons.
+fn conformance_real_steps() -> Vec<Step> {
+    vec![
+        Step::cargo(&[
+            "build",
+            "-p",
+            "taskqueue-server",
+            "--bin",
+            "taskqueue-server",
+            "--locked",
+        ]),
+        Step::cargo(&[
+            "run",
+            "-p",
+            "taskqueue-conformance",
+            "--locked",
+            "--",
+            "--target",
+            "real",
+            "--reference-server",
+            "taskqueue-server",
+            "--junit",
+            "target/conformance/real/junit.xml",
+            "--matrix",
+            "target/conformance/real/matrix.md",
+        ]),
+    ]
 }
 
 /// The conformance suite on the mock target, with its JUnit XML and matrix
@@ -270,7 +364,14 @@ mod tests {
                 "INSTA_UPDATE=no CI=true cargo test --workspace --locked",
                 CONFORMANCE_MOCK,
                 CONFORMANCE_SERVER,
+                BUILD_SERVER,
+                CONFORMANCE_REAL,
                 "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked",
+                "cargo clippy -p taskqueue-model -p taskqueue-clock -p taskqueue-auth -p \
+                 taskqueue-transport -p taskqueue-client --all-targets --all-features --locked -- -D \
+                 warnings -D clippy::incompatible_msrv",
+                "cargo package -p taskqueue-model -p taskqueue-clock -p taskqueue-auth -p \
+                 taskqueue-transport -p taskqueue-client --locked",
             ]
         );
         assert_eq!(
@@ -287,11 +388,23 @@ mod tests {
                                       server --junit target/conformance/server/junit.xml \
                                       --matrix target/conformance/server/matrix.md";
 
+    const BUILD_SERVER: &str = "cargo build -p taskqueue-server --bin taskqueue-server --locked";
+
+    const CONFORMANCE_REAL: &str = "cargo run -p taskqueue-conformance --locked -- --target real \
+                                    --reference-server taskqueue-server --junit \
+                                    target/conformance/real/junit.xml --matrix \
+                                    target/conformance/real/matrix.md";
+
     #[test]
-    fn conformance_runs_the_mock_then_the_server_suite_with_their_reports() {
+    fn conformance_runs_the_mock_then_the_server_suite_then_the_binary_with_their_reports() {
         assert_eq!(
             shown(&["conformance"]),
-            [CONFORMANCE_MOCK, CONFORMANCE_SERVER]
+            [
+                CONFORMANCE_MOCK,
+                CONFORMANCE_SERVER,
+                BUILD_SERVER,
+                CONFORMANCE_REAL
+            ]
         );
         assert!(USAGE.contains("  conformance "));
         assert!(parse(&["conformance", "--fast"]).is_err());

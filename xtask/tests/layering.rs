@@ -9,7 +9,7 @@
 //! reqwest is a normal dependency of taskqueue-transport and of
 //! taskqueue-auth, there behind the default `http` feature (token endpoints,
 //! metadata server); taskqueue-auth without default features, as the
-//! reference server uses it, reaches no HTTP stack.
+//! reference server uses it, reaches no HTTP stack and no URL parser.
 
 use std::env;
 use std::ffi::OsString;
@@ -257,7 +257,75 @@ fn auth_without_default_features_reaches_no_http_stack() {
         AUTH,
         Features::NoDefault,
         "an HTTP stack (only its default `http` feature may)",
-        |name| HTTP_STACK.contains(&name) || [TRANSPORT, CLIENT].contains(&name),
+        |name| {
+            HTTP_STACK.contains(&name)
+                || URL_STACK.contains(&name)
+                || [TRANSPORT, CLIENT].contains(&name)
+        },
+    );
+}
+
+/// The crates of URL parsing and internationalized domain names, which only
+/// HTTP code needs.
+const URL_STACK: &[&str] = &[
+    "url",
+    "idna",
+    "idna_adapter",
+    "icu_normalizer",
+    "icu_properties",
+];
+
+/// Libraries leave choices to their users: no crate forces serde_json's
+/// `preserve_order` or tokio's macros on its dependents, with default
+/// features (what a plain dependent gets).
+#[test]
+fn the_libraries_force_no_preserve_order_and_no_tokio_macros() {
+    for package in [MODEL, CLOCK, AUTH, TRANSPORT, CLIENT] {
+        assert_no_dependency_with(package, Features::Default, "tokio-macros", |name| {
+            name == "tokio-macros"
+        });
+        let args = [
+            "tree",
+            "--locked",
+            "--package",
+            package,
+            "--edges",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p} {f}",
+        ]
+        .map(str::to_owned);
+        let stdout = cargo(&args);
+        let serde_json: Vec<&str> = stdout
+            .lines()
+            .filter(|line| line.starts_with("serde_json "))
+            .collect();
+        assert!(
+            serde_json
+                .iter()
+                .all(|line| !line.contains("preserve_order")),
+            "{package} forces serde_json's `preserve_order` on its dependents: {serde_json:?}"
+        );
+        if package != CLOCK {
+            assert!(
+                !serde_json.is_empty(),
+                "{package} uses serde_json: the check must see it"
+            );
+        }
+    }
+}
+
+/// The server as a library (`default-features = false`): none of its
+/// binary's crates (clap, tracing-subscriber, and rsa for `init`).
+#[test]
+fn server_as_a_library_brings_no_command_line_crates() {
+    assert_no_dependency_with(
+        SERVER,
+        Features::NoDefault,
+        "clap, tracing-subscriber or rsa (the `cli` feature's crates)",
+        |name| ["clap", "tracing-subscriber", "rsa"].contains(&name),
     );
 }
 
@@ -436,6 +504,20 @@ fn store_is_the_servers_storage_and_the_server_reaches_sqlite_and_postgres_only_
         assert!(
             direct_dependencies(STORE).iter().any(|name| name == driver),
             "{STORE} uses {driver}: the control that the check sees it"
+        );
+    }
+}
+
+/// The published crates depend on nothing unpublished: not the test
+/// fixtures, the server or the harness (dev-dependencies are stripped when
+/// packaging, normal ones are not).
+#[test]
+fn published_crates_depend_on_no_unpublished_crate() {
+    for package in [MODEL, CLOCK, AUTH, TRANSPORT, CLIENT] {
+        assert_no_dependency(
+            package,
+            "an unpublished workspace crate (test-support, server, conformance)",
+            |name| ["taskqueue-test-support", SERVER, CONFORMANCE].contains(&name),
         );
     }
 }

@@ -189,19 +189,19 @@ fn expectations_against_the_seed_table_are_contradictions() {
             "[taskqueue.consumer]",
             "tasks.insert",
             "{ ok: {} }",
-            "tasks.insert under [taskqueue.consumer] expects `ok`, but the seed's scope table denies it (expect `error: { kind: scope_denied }`)",
+            "tasks.insert under [taskqueue.consumer] expects `ok`, but the scope table denies it (expect `error: { kind: scope_denied }`)",
         ),
         (
             "[taskqueue]",
             "tasks.get",
             "{ error: { kind: scope_denied } }",
-            "tasks.get under [taskqueue] expects `scope_denied`, but the seed's scope table allows it (expect `ok`)",
+            "tasks.get under [taskqueue] expects `scope_denied`, but the scope table allows it (expect `ok`)",
         ),
         (
             "['https://example.com/auth/x']",
             "tasks.get",
             "{ ok: {} }",
-            "tasks.get under [https://example.com/auth/x] expects `ok`, but the seed's scope table denies it",
+            "tasks.get under [https://example.com/auth/x] expects `ok`, but the scope table denies it",
         ),
     ];
     for (scopes, method, expect, message) in cases_table {

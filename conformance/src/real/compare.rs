@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::forwarder::{Recorded, error_reason};
 use crate::mock::describe;
 use crate::scenario::{ApiExchange, Exchange, Spanned};
+use crate::template::Window;
 use crate::{request_match, subset, template};
 
 /// The one-to-one correspondence of scripted and observed token labels
@@ -120,9 +121,9 @@ pub fn compare(
 pub(crate) enum Templates {
     /// Only their presence is checked: the server's clock is not ours.
     Wildcards,
-    /// Expanded at this instant (the answer's, on a clock the server shares)
-    /// and compared like any value.
-    At(SystemTime),
+    /// Read within this window (from the call's start to the answer, on a
+    /// clock the server shares) and compared like any value.
+    Within(Window),
 }
 
 /// How the recorded exchange `got` differs from the scripted `want`:
@@ -191,7 +192,7 @@ pub(crate) fn differences(
                 Some(have) => {
                     let want = match templates {
                         Templates::Wildcards => Ok(templates_as_wildcards(&want, have)),
-                        Templates::At(at) => template::expand(&want, at),
+                        Templates::Within(window) => template::expand_within(&want, have, window),
                     };
                     match want {
                         Ok(want) => {
@@ -285,6 +286,7 @@ mod tests {
             token_exchange: None,
             at: None,
             revoked: false,
+            injected: false,
         }
     }
 

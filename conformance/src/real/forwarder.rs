@@ -25,11 +25,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
-use taskqueue_clock::SharedClock;
+use taskqueue_clock::{Clock, SharedClock, SystemClock};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use url::Url;
 
+use super::faults::{Plan, Side};
 use super::http1::{Connection, RawRequest};
 use crate::mock::short_scope;
 
@@ -89,6 +90,9 @@ pub struct Recorded {
     pub at: Option<SystemTime>,
     /// Whether the bearer token was revoked: the upstream got a stand-in.
     pub revoked: bool,
+    /// Whether the forwarder answered itself, a fault of the step's plan
+    /// ([`Forwarder::set_plan`]), instead of forwarding.
+    pub injected: bool,
 }
 
 impl Recorded {
@@ -138,6 +142,9 @@ impl Recorded {
         }
         if let Some(error) = &self.upstream_error {
             line.push_str(&format!(" (forwarder: {error})"));
+        }
+        if self.injected {
+            line.push_str(" (injected)");
         }
         line
     }
@@ -194,6 +201,9 @@ impl Recorded {
         if let Some(error) = &self.upstream_error {
             line.push_str(&format!(" (forwarder: {error})"));
         }
+        if self.injected {
+            line.push_str(" (injected)");
+        }
         line
     }
 }
@@ -231,6 +241,10 @@ struct State {
     labels: Vec<(String, String)>,
     /// Every token value seen in the run, for the secret scanner.
     secrets: Vec<String>,
+    /// The running step's faults to inject.
+    plan: Plan,
+    /// Scopes asked for in place of the client's ([`ForwarderOptions::grant_scopes`]).
+    grant_scopes: Option<Vec<String>>,
 }
 
 /// What a forwarder does beyond forwarding.
@@ -241,6 +255,14 @@ pub struct ForwarderOptions {
     /// Token labels (`at-1`) the upstream gets a revoked stand-in for, to
     /// start with ([`Forwarder::set_revoked`] changes them).
     pub revoke: Vec<String>,
+    /// Scopes (full URLs) the token endpoint or metadata server is asked
+    /// for in place of those the client asks for, so the token it grants is
+    /// narrower than requested, as a user's partial consent or a VM's
+    /// access scopes make it.
+    pub grant_scopes: Option<Vec<String>>,
+    /// Where `POST /token` goes, when the token endpoint is not at the API's
+    /// origin (Google's `https://oauth2.googleapis.com/token`).
+    pub token_upstream: Option<Url>,
 }
 
 impl std::fmt::Debug for ForwarderOptions {
@@ -248,6 +270,8 @@ impl std::fmt::Debug for ForwarderOptions {
         f.debug_struct("ForwarderOptions")
             .field("clock", &self.clock.is_some())
             .field("revoke", &self.revoke)
+            .field("grant_scopes", &self.grant_scopes)
+            .field("token_upstream", &self.token_upstream)
             .finish()
     }
 }
@@ -258,6 +282,7 @@ struct Shared {
     queue_prefix: String,
     http: reqwest::Client,
     clock: Option<SharedClock>,
+    token_upstream: Option<Url>,
     state: Mutex<State>,
 }
 
@@ -363,8 +388,10 @@ impl Forwarder {
             queue_prefix,
             http,
             clock: options.clock,
+            token_upstream: options.token_upstream,
             state: Mutex::new(State {
                 revoked: options.revoke,
+                grant_scopes: options.grant_scopes,
                 ..State::default()
             }),
         });
@@ -403,6 +430,19 @@ impl Forwarder {
     /// `labels` (and no other).
     pub fn set_revoked(&self, labels: Vec<String>) {
         self.shared.lock().revoked = labels;
+    }
+
+    /// From now on, answers the faults of `plan` instead of forwarding
+    /// (see [`super::faults`]); an empty plan forwards everything.
+    pub fn set_plan(&self, plan: Plan) {
+        self.shared.lock().plan = plan;
+    }
+
+    /// From now on, asks the token endpoint for `scopes` in place of the
+    /// client's (see [`ForwarderOptions::grant_scopes`]); `None` forwards
+    /// what the client asks for.
+    pub fn set_grant_scopes(&self, scopes: Option<Vec<String>>) {
+        self.shared.lock().grant_scopes = scopes;
     }
 
     /// Starts a new scenario: forgets the exchanges and the token labels.
@@ -471,7 +511,7 @@ async fn forward(shared: &Shared, request: RawRequest) -> (u16, Vec<(String, Str
         .map(|rest| rest.trim_start_matches('/').to_owned())
         .unwrap_or_else(|| path.to_owned());
     let decoded_query = decode_query(query);
-    let mut token_exchange = token_request(path, &request, &decoded_query);
+    let token_exchange = token_request(path, &request, &decoded_query);
     let token = request
         .header("authorization")
         .and_then(|value| {
@@ -505,11 +545,38 @@ async fn forward(shared: &Shared, request: RawRequest) -> (u16, Vec<(String, Str
         token_exchange: None,
         at: None,
         revoked,
+        injected: false,
     };
+
+    let side = if token_exchange.is_some() {
+        Side::Token
+    } else {
+        Side::Api
+    };
+    let injection = shared.lock().plan.next(side);
+    let now = shared
+        .clock
+        .as_ref()
+        .map_or_else(|| SystemClock::new().now(), |clock| clock.now());
+    if let Some(injection) = injection {
+        recorded.injected = true;
+        let answer = injection.answer(now);
+        return finish(shared, recorded, token_exchange, answer);
+    }
 
     let mut url = shared.upstream.clone();
     url.set_path(path);
     url.set_query(query);
+    if path == "/token"
+        && let Some(token_upstream) = &shared.token_upstream
+    {
+        url = token_upstream.clone();
+    }
+    let mut request = request;
+    let grant_scopes = shared.lock().grant_scopes.clone();
+    if let (Some(token), Some(scopes)) = (&token_exchange, &grant_scopes) {
+        narrow_scopes(&mut url, &mut request, token, scopes);
+    }
     let answer = match reqwest::Method::from_bytes(request.method.as_bytes()) {
         Err(error) => Err(format!("method {}: {error}", request.method)),
         Ok(method) => {
@@ -557,6 +624,17 @@ async fn forward(shared: &Shared, request: RawRequest) -> (u16, Vec<(String, Str
             )
         }
     };
+    finish(shared, recorded, token_exchange, (status, headers, body))
+}
+
+/// Records `recorded` with its answer, scrubbed of secrets, and returns the
+/// answer for the client.
+fn finish(
+    shared: &Shared,
+    mut recorded: Recorded,
+    mut token_exchange: Option<TokenRecord>,
+    (status, headers, body): (u16, Vec<(String, String)>, Vec<u8>),
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
     recorded.status = status;
     recorded.at = shared.clock.as_ref().map(|clock| clock.now());
     match serde_json::from_slice::<Value>(&body) {
@@ -585,6 +663,35 @@ async fn forward(shared: &Shared, request: RawRequest) -> (u16, Vec<(String, Str
     recorded.token_exchange = token_exchange;
     shared.lock().exchanges.push(recorded);
     (status, headers, body)
+}
+
+/// Asks the token endpoint (the form's `scope`) or the metadata server (the
+/// `scopes` query) for `scopes` instead of what the client asked for.
+fn narrow_scopes(url: &mut Url, request: &mut RawRequest, token: &TokenRecord, scopes: &[String]) {
+    if token.grant == "metadata" {
+        let query: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(key, _)| key != "scopes")
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .chain([("scopes".to_owned(), scopes.join(","))])
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(query);
+    } else {
+        let form: Vec<(String, String)> = url::form_urlencoded::parse(&request.body)
+            .map(|(key, value)| {
+                let value = if key == "scope" {
+                    scopes.join(" ")
+                } else {
+                    value.into_owned()
+                };
+                (key.into_owned(), value)
+            })
+            .collect();
+        request.body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish()
+            .into_bytes();
+    }
 }
 
 /// The token exchange a request to `path` is, if it goes to the token
@@ -760,6 +867,7 @@ mod tests {
             token_exchange: None,
             at: None,
             revoked: false,
+            injected: false,
         };
         assert_eq!(
             recorded.line(),

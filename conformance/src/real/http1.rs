@@ -61,12 +61,6 @@ impl Connection {
         }
     }
 
-    /// The socket, for tests that speak to the forwarder directly.
-    #[cfg(test)]
-    pub(crate) fn stream_mut(&mut self) -> &mut TcpStream {
-        &mut self.stream
-    }
-
     /// Reads more bytes into the buffer; `Ok(0)` at end of stream.
     async fn fill(&mut self) -> io::Result<usize> {
         let mut chunk = [0u8; 16 * 1024];

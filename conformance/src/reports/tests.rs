@@ -115,6 +115,7 @@ FAIL auth.refresh (mock): step 2: expected status 200, got 401 <\"&'>
 xfail auth.real-only (mock): expected failure (issue 7): boom
 
 3 scenario(s) on mock: 1 pass, 1 xfail, 0 skip, 1 FAIL, 0 STALE
+report card: 1 of 3 applicable scenario(s) pass on mock (0 not applicable, each with its reason above)
 coverage: 7 pairs: 1 covered, 1 ineligible, 5 gap(s)
 result: FAILED (3 problem(s))
   - FAIL auth.refresh on mock

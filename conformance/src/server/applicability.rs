@@ -1,27 +1,31 @@
 //! Whether a scenario applies to the server target.
 //!
 //! A faithful server cannot produce every scripted answer: the mock also
-//! plays faults (5xx, 408 and 429 answers, HTML bodies), token endpoints
-//! that fail, and grants narrower than asked. Rather than mark 180 files by
-//! hand, applicability is derived from the script, and the scenario's
-//! `server` block decides when it says so:
+//! plays faults (5xx, 408 and 429 answers, HTML bodies, malformed bodies)
+//! and token endpoints that fail. The recording forwarder answers those
+//! itself ([`crate::real::faults`]), so such a scenario runs, and the record
+//! names what was injected. What nothing in front of a server can make it
+//! do is derived from the script too, and the scenario's `server` block
+//! decides when it says so:
 //!
-//! 1. `server.skip: <reason>`: skipped, with that reason;
-//! 2. `server.run: <reason>`: run, the reason noted in the record (for a
-//!    script whose faults the server does produce, such as `invalid_grant`
-//!    for a refresh token it does not know);
-//! 3. otherwise skipped when the script has any of: a token exchange
-//!    answering an error; an API answer with status 408, 429 or 5xx; an API
-//!    answer with a raw `body`; an `expect` of kind `decode` (a malformed
-//!    answer); `credentials.granted` other than the scopes asked for. The
-//!    skip names each reason and the step it comes from.
+//! 1. `server.skip: <reason>`: skipped, with that reason (a production
+//!    variant the server does not reproduce);
+//! 2. `server.run: <reason>`: run, the reason noted in the record, for a
+//!    script whose token-endpoint errors the server gives itself (such as
+//!    `invalid_grant` for a key it does not know): those are forwarded;
+//! 3. otherwise skipped when `credentials.granted` differs from the scopes
+//!    asked for with the JWT-bearer grant: the scopes are signed into the
+//!    assertion, and the server grants exactly those. With the other
+//!    grants the forwarder asks the server for the granted scopes instead
+//!    (`ForwarderOptions::grant_scopes`), as a partial consent does.
 //!
 //! Every skip carries its reason into the record, the snapshot and the
 //! reports.
 
 use std::collections::BTreeSet;
 
-use crate::scenario::{Exchange, Scenario};
+use crate::real::faults::is_api_fault;
+use crate::scenario::{Exchange, Grant, Scenario};
 use crate::setup::scopes;
 
 /// Whether and how a scenario runs on the server target.
@@ -31,6 +35,9 @@ pub enum Applicability {
     Run {
         /// `server.run`'s reason.
         note: Option<String>,
+        /// The faults the recording forwarder answers itself, each with the
+        /// places it comes from (see [`crate::real::faults`]).
+        injected: Vec<String>,
     },
     /// It does not run, and why.
     Skip(String),
@@ -46,12 +53,16 @@ pub fn decide(scenario: &Scenario) -> Applicability {
         if let Some(reason) = &server.value.run {
             return Applicability::Run {
                 note: Some(reason.trim().to_owned()),
+                injected: derived(scenario, Derived::Injected),
             };
         }
     }
     let reasons = derived_reasons(scenario);
     if reasons.is_empty() {
-        Applicability::Run { note: None }
+        Applicability::Run {
+            note: None,
+            injected: derived(scenario, Derived::Injected),
+        }
     } else {
         Applicability::Skip(format!(
             "not applicable (derived from the script): {}",
@@ -60,21 +71,42 @@ pub fn decide(scenario: &Scenario) -> Applicability {
     }
 }
 
-/// Why the script shows what a faithful server does not do, each reason
-/// once with the places it comes from (`step 1 line 14, step 2 line 37`),
-/// in order of first appearance.
+/// Why the script shows what a faithful server does not do and the
+/// forwarder cannot inject, each reason once with the places it comes from
+/// (`step 1 line 14, step 2 line 37`), in order of first appearance.
 pub fn derived_reasons(scenario: &Scenario) -> Vec<String> {
+    derived(scenario, Derived::NotApplicable)
+}
+
+/// The two kinds of what a script shows that a faithful server does not do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Derived {
+    /// Faults the recording forwarder answers itself.
+    Injected,
+    /// What nothing in front of the server can make it do.
+    NotApplicable,
+}
+
+fn derived(scenario: &Scenario, wanted: Derived) -> Vec<String> {
     // (what the script does, why the server does not, where).
     let mut found: Vec<(String, &'static str, Vec<String>)> = Vec::new();
-    let mut push = |what: String, why: &'static str, place: String| match found
-        .iter_mut()
-        .find(|(known, _, _)| *known == what)
-    {
-        Some((_, _, places)) => places.push(place),
-        None => found.push((what, why, vec![place])),
+    let mut push = |kind: Derived, what: String, why: &'static str, place: String| {
+        if kind != wanted {
+            return;
+        }
+        match found.iter_mut().find(|(known, _, _)| *known == what) {
+            Some((_, _, places)) => places.push(place),
+            None => found.push((what, why, vec![place])),
+        }
     };
+    let token_errors_injected = scenario
+        .server
+        .as_ref()
+        .is_none_or(|server| server.value.run.is_none());
     let credentials = &scenario.credentials;
-    if let Some(granted) = &credentials.granted {
+    if let Some(granted) = &credentials.granted
+        && credentials.grant == Grant::JwtBearer
+    {
         let set = |names: &[String]| -> Option<BTreeSet<String>> {
             scopes(names)
                 .ok()
@@ -82,8 +114,10 @@ pub fn derived_reasons(scenario: &Scenario) -> Vec<String> {
         };
         if set(granted) != set(&credentials.scopes) {
             push(
+                Derived::NotApplicable,
                 "credentials.granted differs from the scopes asked for".to_owned(),
-                "the reference server grants exactly the scopes asked for, or refuses them",
+                "the JWT-bearer grant signs the scopes into its assertion, which the forwarder \
+                 cannot narrow, and the reference server grants exactly those, or refuses them",
                 "credentials".to_owned(),
             );
         }
@@ -102,6 +136,7 @@ pub fn derived_reasons(scenario: &Scenario) -> Vec<String> {
                 .is_some_and(|error| error.kind == "decode")
         {
             push(
+                Derived::Injected,
                 "expects a decode error".to_owned(),
                 "a malformed answer the reference server never sends",
                 format!("step {number} line {}", step.referenced.line()),
@@ -111,8 +146,11 @@ pub fn derived_reasons(scenario: &Scenario) -> Vec<String> {
             let place = format!("step {number} line {}", exchange.referenced.line());
             match &exchange.value {
                 Exchange::Token(token) => {
-                    if let Some(error) = &token.error {
+                    if let Some(error) = &token.error
+                        && token_errors_injected
+                    {
                         push(
+                            Derived::Injected,
                             format!(
                                 "scripts a token-endpoint error ({}{})",
                                 error.status,
@@ -125,8 +163,9 @@ pub fn derived_reasons(scenario: &Scenario) -> Vec<String> {
                 }
                 Exchange::Api(api) => {
                     let status = api.response.status;
-                    if status == 408 || status == 429 || status >= 500 {
+                    if is_api_fault(&api.response) && api.response.body.is_none() {
                         push(
+                            Derived::Injected,
                             format!(
                                 "scripts a {status}{} answer",
                                 reason_of(api.response.json.as_ref())
@@ -136,6 +175,7 @@ pub fn derived_reasons(scenario: &Scenario) -> Vec<String> {
                         );
                     } else if api.response.body.is_some() {
                         push(
+                            Derived::Injected,
                             "scripts a non-JSON answer (`body`)".to_owned(),
                             "the reference server never sends one",
                             place,
@@ -147,7 +187,10 @@ pub fn derived_reasons(scenario: &Scenario) -> Vec<String> {
     }
     found
         .into_iter()
-        .map(|(what, why, places)| format!("{what} ({}): {why}", places.join(", ")))
+        .map(|(what, why, places)| match wanted {
+            Derived::Injected => format!("{what} ({})", places.join(", ")),
+            Derived::NotApplicable => format!("{what} ({}): {why}", places.join(", ")),
+        })
         .collect()
 }
 
@@ -176,50 +219,67 @@ mod tests {
     fn a_script_a_server_can_answer_runs() {
         assert_eq!(
             decide(&scenario(CREDENTIALS, OK, "")),
-            Applicability::Run { note: None }
+            Applicability::Run {
+                note: None,
+                injected: Vec::new()
+            }
         );
     }
 
     #[test]
-    fn faults_token_errors_raw_bodies_and_narrower_grants_are_skipped_with_reasons() {
+    fn faults_token_errors_and_raw_bodies_run_injected() {
         let cases = [
             (
-                CREDENTIALS,
                 "[{ token: { issue: at-1 } }, { api: { request: { method: GET, path: tasks/t1, token: \
                  at-1 }, response: { status: 503, json: { error: { code: 503, errors: [{ reason: \
                  backendError }] } } } } }]",
-                "scripts a 503 backendError answer (step 1 line 9): a fault the reference server \
-                 does not inject",
+                "scripts a 503 backendError answer (step 1 line 9)",
             ),
             (
-                CREDENTIALS,
                 "[{ token: { error: { status: 400, json: { error: invalid_grant } } } }]",
-                "scripts a token-endpoint error (400 invalid_grant) (step 1 line 9): the server \
-                 gives one only to credentials it refuses",
+                "scripts a token-endpoint error (400 invalid_grant) (step 1 line 9)",
             ),
             (
-                CREDENTIALS,
                 "[{ token: { issue: at-1 } }, { api: { request: { method: GET, path: tasks/t1, token: \
                  at-1 }, response: { status: 404, body: '<html>' } } }]",
-                "scripts a non-JSON answer (`body`) (step 1 line 9): the reference server \
-                 never sends one",
-            ),
-            (
-                "{ grant: refresh_token, scopes: [taskqueue], granted: [taskqueue.consumer] }",
-                OK,
-                "credentials.granted differs from the scopes asked for (credentials): the reference \
-                 server grants exactly the scopes asked for, or refuses them",
+                "scripts a non-JSON answer (`body`) (step 1 line 9)",
             ),
         ];
-        for (credentials, exchanges, reason) in cases {
-            match decide(&scenario(credentials, exchanges, "")) {
-                Applicability::Skip(why) => assert!(
-                    why.starts_with("not applicable (derived from the script): ")
-                        && why.contains(reason),
-                    "{why}"
+        for (exchanges, injected) in cases {
+            assert_eq!(
+                decide(&scenario(CREDENTIALS, exchanges, "")),
+                Applicability::Run {
+                    note: None,
+                    injected: vec![injected.to_owned()]
+                },
+                "{exchanges}"
+            );
+        }
+    }
+
+    #[test]
+    fn narrower_grants_run_except_for_signed_assertions() {
+        assert!(matches!(
+            decide(&scenario(
+                "{ grant: refresh_token, scopes: [taskqueue], granted: [taskqueue.consumer] }",
+                OK,
+                "",
+            )),
+            Applicability::Run { .. }
+        ));
+        match decide(&scenario(
+            "{ grant: jwt_bearer, scopes: [taskqueue], granted: [taskqueue.consumer] }",
+            OK,
+            "",
+        )) {
+            Applicability::Skip(why) => assert!(
+                why.starts_with(
+                    "not applicable (derived from the script): credentials.granted differs from \
+                     the scopes asked for (credentials): the JWT-bearer grant"
                 ),
-                other => panic!("{exchanges}: {other:?}"),
-            }
+                "{why}"
+            ),
+            other => panic!("{other:?}"),
         }
     }
 
@@ -233,7 +293,8 @@ mod tests {
                 "server: { run: the server refuses an unknown refresh token, principal: unregistered }\n"
             )),
             Applicability::Run {
-                note: Some("the server refuses an unknown refresh token".to_owned())
+                note: Some("the server refuses an unknown refresh token".to_owned()),
+                injected: Vec::new(),
             }
         );
         assert_eq!(

@@ -11,7 +11,7 @@
 //! `error` wants its status and OAuth error.
 //!
 //! Three wire forms are equivalent on this target ([`align`]), each a choice
-//! production's behaviour leaves open (taskqueue-api.md §3.3) that the
+//! production's behaviour leaves open (docs/wire-format.md §3.3) that the
 //! scripts, written after AppScale, make the other way:
 //!
 //! - a scripted short queue name (`queueName: pull-queue`, a queue's `id`)
@@ -23,7 +23,7 @@
 //!   field out);
 //! - the two spellings of a task collection's `kind`, `taskqueue#tasks` and
 //!   `taskqueues#tasks`, match each other (the docs contradict themselves,
-//!   taskqueue-api.md §3.2; the server sends the discovery document's).
+//!   docs/wire-format.md §3.2; the server sends the discovery document's).
 //!
 //! They apply to scripted answers and to `expect.ok` alike.
 //!
@@ -33,7 +33,7 @@
 //! arguments, request paths and bodies, answers and `expect`) stands for
 //! that name ([`Names`]).
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use taskqueue_model::QueuePath;
@@ -41,6 +41,7 @@ use taskqueue_model::QueuePath;
 use crate::real::compare::{Comparison, Labels, Templates, differences};
 use crate::real::forwarder::{Recorded, error_reason};
 use crate::scenario::{ApiExchange, Exchange, Expect, Grant, Spanned, Step, TokenExchange};
+use crate::template::Window;
 
 /// Task names of the script bound to the names the server generated.
 #[derive(Debug, Clone, Default)]
@@ -58,6 +59,14 @@ impl Names {
             generated: generated.to_vec(),
             bound: Vec::new(),
         }
+    }
+
+    /// Also stands `actual` for the script's `script` from the start (a
+    /// task name made unique per run on a real endpoint, a queue of the
+    /// pool).
+    pub fn with_fixed(mut self, script: &str, actual: &str) -> Names {
+        self.bound.push((script.to_owned(), actual.to_owned()));
+        self
     }
 
     /// The bindings so far, for the record.
@@ -239,6 +248,7 @@ pub fn compare_all(
     labels: &mut Labels,
     names: &mut Names,
     now: SystemTime,
+    tolerance: Duration,
 ) -> Comparison {
     let mut comparison = Comparison::default();
     for index in 0..script.len().max(recorded.len()) {
@@ -264,7 +274,13 @@ pub fn compare_all(
                     want.response.json = Some(align(script_json, actual));
                 }
                 let at = got.at.unwrap_or(now);
-                let problems = differences(&want, got, labels, now, Templates::At(at));
+                let problems = differences(
+                    &want,
+                    got,
+                    labels,
+                    now,
+                    Templates::Within(Window::between(now, at, tolerance)),
+                );
                 if !problems.is_empty() {
                     comparison.problems.push(format!(
                         "exchange {number} (scripted {}; observed {}): {}",
@@ -394,6 +410,7 @@ mod tests {
             token_exchange: None,
             at: Some(NOW + std::time::Duration::from_secs(5)),
             revoked: false,
+            injected: false,
         }
     }
 
@@ -438,6 +455,7 @@ mod tests {
             &mut Labels::default(),
             &mut names,
             NOW,
+            Duration::ZERO,
         );
         assert_eq!(comparison.problems, Vec::<String>::new());
 
@@ -458,6 +476,7 @@ mod tests {
             &mut Labels::default(),
             &mut names,
             NOW,
+            Duration::ZERO,
         );
         assert_eq!(comparison.problems.len(), 1, "{:?}", comparison.problems);
         assert!(
@@ -481,6 +500,7 @@ mod tests {
             &mut Labels::default(),
             &mut Names::default(),
             NOW,
+            Duration::ZERO,
         );
         assert_eq!(
             comparison.problems,
@@ -498,6 +518,7 @@ mod tests {
             &mut Labels::default(),
             &mut Names::default(),
             NOW,
+            Duration::ZERO,
         );
         assert_eq!(
             comparison.problems,
@@ -567,6 +588,7 @@ mod tests {
             &mut Labels::default(),
             &mut names,
             NOW,
+            Duration::ZERO,
         );
         assert_eq!(comparison.problems, Vec::<String>::new());
         assert_eq!(

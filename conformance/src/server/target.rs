@@ -176,6 +176,9 @@ pub async fn start(scenario: &Scenario, secrets: &mut Vec<String>) -> Result<Ser
         ForwarderOptions {
             clock: Some(shared.clone()),
             revoke: Vec::new(),
+            grant_scopes: (consented != requested)
+                .then(|| consented.iter().map(|s| s.as_str().to_owned()).collect()),
+            token_upstream: None,
         },
     )
     .await?;

@@ -4,21 +4,84 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::Error;
+use crate::{Error, NetworkOptions, ProxySetting, RootStore};
 
-/// The rustls configuration of every HTTP client in the workspace: the ring
-/// provider and Mozilla's root certificates, per client, no global state.
+/// The rustls configuration of every HTTP client in the workspace with the
+/// default [`NetworkOptions`]: the ring provider and Mozilla's root
+/// certificates, per client, no global state.
 pub fn rustls_client_config() -> Result<rustls::ClientConfig, rustls::Error> {
+    rustls_client_config_for(&NetworkOptions::default())
+}
+
+/// The rustls configuration for `network`: the ring provider, the root
+/// store it names ([`RootStore`]) plus its added roots, ALPN for HTTP/2 and
+/// HTTP/1.1.
+///
+/// # Errors
+///
+/// An added root that is not a usable CA certificate, or
+/// [`RootStore::Platform`] without the `platform-verifier` feature.
+pub fn rustls_client_config_for(
+    network: &NetworkOptions,
+) -> Result<rustls::ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let mut config = match network.root_store() {
+        RootStore::Platform => platform_verified(builder, network, provider)?,
+        store => {
+            let mut roots = rustls::RootCertStore::empty();
+            if store == RootStore::Bundled {
+                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            }
+            for root in network.extra_roots() {
+                roots.add(root.clone())?;
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
     };
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+#[cfg(feature = "platform-verifier")]
+fn platform_verified(
+    builder: rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>,
+    network: &NetworkOptions,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<rustls::ClientConfig, rustls::Error> {
+    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(
+        network.extra_roots().iter().cloned(),
+        provider,
+    )?;
+    Ok(builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
+}
+
+#[cfg(not(feature = "platform-verifier"))]
+fn platform_verified(
+    _builder: rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>,
+    _network: &NetworkOptions,
+    _provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<rustls::ClientConfig, rustls::Error> {
+    Err(rustls::Error::General(
+        "RootStore::Platform needs the `platform-verifier` feature of taskqueue-auth".to_owned(),
+    ))
+}
+
+/// The reqwest proxy settings for `proxy`: `None` keeps reqwest's reading
+/// of the environment.
+fn proxy_for(proxy: &ProxySetting) -> Result<Option<reqwest::Proxy>, reqwest::Error> {
+    match proxy {
+        ProxySetting::Url { url, no_proxy } => {
+            let proxy = reqwest::Proxy::all(url.as_str())?
+                .no_proxy(no_proxy.as_deref().and_then(reqwest::NoProxy::from_string));
+            Ok(Some(proxy))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// The User-Agent of token requests.
@@ -59,8 +122,12 @@ impl HttpClient {
     /// A client whose connections time out after `connect_timeout` and whose
     /// requests time out after `request_timeout` (both real time: socket
     /// deadlines, not protocol timers).
-    pub(crate) fn new(connect_timeout: Duration, request_timeout: Duration) -> Result<Self, Error> {
-        Self::build(connect_timeout, request_timeout, true)
+    pub(crate) fn new(
+        connect_timeout: Duration,
+        request_timeout: Duration,
+        network: &NetworkOptions,
+    ) -> Result<Self, Error> {
+        Self::build(connect_timeout, request_timeout, network, true)
     }
 
     /// A client that never goes through an `HTTP_PROXY`/`HTTPS_PROXY`: the
@@ -69,20 +136,30 @@ impl HttpClient {
         connect_timeout: Duration,
         request_timeout: Duration,
     ) -> Result<Self, Error> {
-        Self::build(connect_timeout, request_timeout, false)
+        Self::build(
+            connect_timeout,
+            request_timeout,
+            &NetworkOptions::default(),
+            false,
+        )
     }
 
     fn build(
         connect_timeout: Duration,
         request_timeout: Duration,
+        network: &NetworkOptions,
         use_proxy: bool,
     ) -> Result<Self, Error> {
-        let tls = rustls_client_config().map_err(|source| {
+        let tls = rustls_client_config_for(network).map_err(|source| {
             Error::permanent("the TLS configuration could not be built").with_source(source)
         })?;
         let mut builder = reqwest::Client::builder();
-        if !use_proxy {
+        if !use_proxy || *network.proxy() == ProxySetting::Disabled {
             builder = builder.no_proxy();
+        } else if let Some(proxy) = proxy_for(network.proxy()).map_err(|source| {
+            Error::permanent("the proxy setting is not a valid proxy URL").with_source(source)
+        })? {
+            builder = builder.proxy(proxy);
         }
         let client = builder
             .tls_backend_preconfigured(tls)

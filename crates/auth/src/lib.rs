@@ -3,7 +3,7 @@
 //! asks for a token before every request.
 //!
 //! Every request to the Task Queue must carry an OAuth 2.0 access token with
-//! one of four scopes. The seed document's table is the spec:
+//! one of four scopes. The scope table of docs/wire-format.md §7 is the spec:
 //!
 //! | scope | access |
 //! |---|---|
@@ -25,7 +25,7 @@
 //! assert_eq!(token.secret(), "ya29.secret");
 //! // The secret never reaches Debug output or logs.
 //! assert!(!format!("{token:?}").contains("ya29"));
-//! // The consumer scope is read-only, as the seed document says.
+//! // The consumer scope is read-only, as the docs say (docs/wire-format.md §7).
 //! assert!(scopes.grants(Access::Read));
 //! assert!(!scopes.grants(Access::Write));
 //! # Ok(())
@@ -187,6 +187,11 @@
 //! # }
 //! ```
 
+// This crate's README compiles as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod crate_readme {}
+
 mod cache;
 mod error;
 mod jwt;
@@ -205,6 +210,8 @@ mod authorized_user;
 pub mod http;
 #[cfg(feature = "http")]
 mod metadata;
+#[cfg(feature = "http")]
+mod network;
 #[cfg(feature = "http")]
 mod options;
 #[cfg(feature = "http")]
@@ -235,8 +242,13 @@ pub use metadata::{
 };
 pub use method_scopes::{accepted_scopes, allows, required_access};
 #[cfg(feature = "http")]
+pub use network::{NetworkOptions, ProxySetting, RootStore};
+#[cfg(feature = "http")]
 pub use options::HttpOptions;
 pub use provider::{SharedTokenProvider, StaticTokenProvider, TokenProvider};
+/// A DER certificate, as [`NetworkOptions::with_root_certificate`] takes it.
+#[cfg(feature = "http")]
+pub use rustls_pki_types::CertificateDer;
 pub use scope::{Access, Scope, ScopeSet};
 pub use secret::SecretString;
 #[cfg(feature = "http")]

@@ -1,4 +1,4 @@
-//! The seed document's scope table applied to the 8 methods: which access each needs and which scopes allow it.
+//! The scope table (docs/wire-format.md §7) applied to the 8 methods: which access each needs and which scopes allow it.
 //! Shared by the client (its preflight check) and the reference server (its default scope policy).
 
 use crate::{Access, Scope, ScopeSet};
@@ -48,7 +48,7 @@ pub fn accepted_scopes(method: ApiMethod) -> ScopeSet {
         .collect()
 }
 
-/// Whether a token with `scopes` may call `method` under the seed's table.
+/// Whether a token with `scopes` may call `method` under the scope table (docs/wire-format.md §7).
 pub fn allows(scopes: &ScopeSet, method: ApiMethod) -> bool {
     scopes.grants(required_access(method))
 }

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use taskqueue_clock::{RetryPolicy, SharedClock};
 
+use crate::NetworkOptions;
+
 /// Timeouts, retries and the clock shared by the token sources that talk to
 /// a token endpoint or the metadata server.
 ///
@@ -22,6 +24,9 @@ pub struct HttpOptions {
     pub retry: RetryPolicy,
     /// The clock for token expiry, JWT timestamps and backoff sleeps.
     pub clock: SharedClock,
+    /// Trust roots and proxy of the token endpoint's client (the metadata
+    /// server is always reached directly, with the bundled roots).
+    pub network: NetworkOptions,
 }
 
 impl Default for HttpOptions {
@@ -35,6 +40,7 @@ impl Default for HttpOptions {
                 .with_max_backoff(Duration::from_secs(10))
                 .with_max_elapsed(Duration::from_secs(30)),
             clock: taskqueue_clock::system(),
+            network: NetworkOptions::default(),
         }
     }
 }
@@ -49,6 +55,12 @@ impl HttpOptions {
     /// The same options with another retry policy.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// The same options with other trust roots or proxy.
+    pub fn with_network(mut self, network: NetworkOptions) -> Self {
+        self.network = network;
         self
     }
 

@@ -5,7 +5,7 @@ use std::fmt;
 
 /// One OAuth 2.0 scope.
 ///
-/// The four Task Queue scopes of the seed document are variants; anything
+/// The four Task Queue scopes (docs/wire-format.md §7) are variants; anything
 /// else is [`Scope::Other`]. Parsing a known URL always yields its variant,
 /// so two equal strings always give equal scopes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,10 +39,10 @@ impl OtherScope {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Access {
     /// Reading queues and tasks without changing them: `taskqueues.get`,
-    /// `tasks.get`, `tasks.list` (the seed's "read-only").
+    /// `tasks.get`, `tasks.list` (the docs' "read-only").
     Read,
     /// Anything that changes a queue's state: `tasks.insert`, `tasks.lease`,
-    /// `tasks.update`, `tasks.patch`, `tasks.delete` (the seed's "read/write").
+    /// `tasks.update`, `tasks.patch`, `tasks.delete` (the docs' "read/write").
     Write,
 }
 
@@ -52,7 +52,7 @@ const CLOUD_TASKQUEUE: &str = "https://www.googleapis.com/auth/cloud-taskqueue";
 const CLOUD_TASKQUEUE_CONSUMER: &str = "https://www.googleapis.com/auth/cloud-taskqueue.consumer";
 
 impl Scope {
-    /// The four Task Queue scopes of the seed document.
+    /// The four Task Queue scopes (docs/wire-format.md §7).
     pub const TASK_QUEUE_SCOPES: [Scope; 4] = [
         Scope::Taskqueue,
         Scope::TaskqueueConsumer,
@@ -82,7 +82,7 @@ impl Scope {
         }
     }
 
-    /// What this scope allows on the Task Queue API, per the seed document;
+    /// What this scope allows on the Task Queue API, per the scope table (docs/wire-format.md §7);
     /// `None` for a foreign scope, which allows nothing there.
     pub fn task_queue_access(&self) -> Option<Access> {
         match self {
@@ -154,7 +154,7 @@ impl ScopeSet {
     }
 
     /// Whether a token with these scopes may make a call that needs `access`,
-    /// per the seed document: any Task Queue scope reads, only `taskqueue`
+    /// per the scope table (docs/wire-format.md §7): any Task Queue scope reads, only `taskqueue`
     /// and `cloud-taskqueue` write, and foreign scopes allow nothing.
     pub fn grants(&self, access: Access) -> bool {
         self.iter()

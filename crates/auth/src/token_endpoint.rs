@@ -103,8 +103,12 @@ impl TokenEndpoint {
     ) -> Result<Self, Error> {
         let uri = parse_endpoint(uri)
             .map_err(|why| Error::permanent(why).with_credential_source(source))?;
-        let http = HttpClient::new(options.connect_timeout, options.request_timeout)
-            .map_err(|error| error.with_credential_source(source))?;
+        let http = HttpClient::new(
+            options.connect_timeout,
+            options.request_timeout,
+            &options.network,
+        )
+        .map_err(|error| error.with_credential_source(source))?;
         Ok(Self {
             uri,
             http,

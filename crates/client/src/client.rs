@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use taskqueue_auth::{ScopeSet, TokenProvider};
+use taskqueue_auth::{NetworkOptions, ScopeSet, TokenProvider};
 use taskqueue_clock::SharedClock;
 use taskqueue_model::{ApiMethod, Task, TaskQueue, Tasks, Tasks2, Timestamp, kind, validate};
 use taskqueue_transport::http::Method;
@@ -20,9 +20,24 @@ use crate::{
     QueueRef, ScopeDenied, TaskQueueApi, UpdateTaskRequest,
 };
 
-/// The production base URL of the v1beta2 API (switched off by Google; point
-/// the builder at your own server).
+/// The production base URL of the v1beta2 API. Google has switched it off:
+/// point the builder at your own server with [`ClientBuilder::base_url`] or
+/// [`EMULATOR_HOST_VAR`].
 pub const DEFAULT_BASE_URL: &str = "https://www.googleapis.com/taskqueue/v1beta2/projects/";
+
+/// The environment variable naming a local server (`host:port`, or a URL
+/// with its scheme) that [`Client::builder`] points the client at, as
+/// Google's libraries do with `PUBSUB_EMULATOR_HOST` and the like:
+/// `TASKQUEUE_EMULATOR_HOST=127.0.0.1:8080` gives the base URL
+/// `http://127.0.0.1:8080/taskqueue/v1beta2/projects/`.
+///
+/// Only the base URL changes: the client still needs a token provider (the
+/// reference server checks tokens). An explicit [`ClientBuilder::base_url`]
+/// wins over the variable.
+pub const EMULATOR_HOST_VAR: &str = "TASKQUEUE_EMULATOR_HOST";
+
+/// The API's path under a server's root.
+const API_PATH: &str = "/taskqueue/v1beta2/projects/";
 
 /// A Task Queue client, cheap to clone: clones share the connection pool,
 /// token provider, retry policy and clock.
@@ -30,7 +45,7 @@ pub const DEFAULT_BASE_URL: &str = "https://www.googleapis.com/taskqueue/v1beta2
 /// # Scopes
 ///
 /// Before sending, every call checks that the scopes the client requests
-/// allow it, per the seed document's table ([`crate::accepted_scopes`]): the
+/// allow it, per the scope table of docs/wire-format.md §7 ([`crate::accepted_scopes`]): the
 /// consumer scopes are read-only, so with only those, `tasks.insert`,
 /// `tasks.lease`, `tasks.update`, `tasks.patch` and `tasks.delete` fail with
 /// [`Error::is_scope_denied`] and nothing is sent. Turn the check off with
@@ -45,15 +60,22 @@ pub struct Client {
 struct Inner {
     transport: Transport,
     paths: Paths,
+    base_url: Url,
     clock: SharedClock,
     preflight_scope_check: bool,
 }
 
 impl Client {
-    /// A builder with the production base URL and the transport's defaults.
+    /// A builder with the transport's defaults, and the base URL of the
+    /// server named by [`EMULATOR_HOST_VAR`] if it is set (and not empty),
+    /// else the production base URL ([`DEFAULT_BASE_URL`]).
     pub fn builder() -> ClientBuilder {
+        let emulator = std::env::var(EMULATOR_HOST_VAR).ok();
         ClientBuilder {
-            base_url: DEFAULT_BASE_URL.to_owned(),
+            base_url: emulator
+                .as_deref()
+                .and_then(emulator_base_url)
+                .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
             transport: Transport::builder(),
             preflight_scope_check: true,
         }
@@ -68,6 +90,7 @@ impl Client {
             inner: Arc::new(Inner {
                 transport,
                 paths: Paths::new(&base),
+                base_url: base,
                 clock,
                 preflight_scope_check: true,
             }),
@@ -90,13 +113,18 @@ impl Client {
         self.inner.preflight_scope_check
     }
 
+    /// The base URL calls are sent under, ending in `projects/`.
+    pub fn base_url(&self) -> &str {
+        self.inner.base_url.as_str()
+    }
+
     /// The transport under this client.
     pub fn transport(&self) -> &Transport {
         &self.inner.transport
     }
 
     /// Checks that the scopes this client requests allow `method`, per the
-    /// seed document's table, without sending anything.
+    /// scope table (docs/wire-format.md §7), without sending anything.
     ///
     /// Fails with an error for which [`Error::is_scope_denied`] holds, naming
     /// the scopes `method` accepts. Calls run this check first unless
@@ -166,7 +194,8 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The API's base URL, ending in `projects/` (default: production's).
+    /// The API's base URL, ending in `projects/` (default: the emulator's if
+    /// [`EMULATOR_HOST_VAR`] is set, else production's).
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = base_url.into();
         self
@@ -190,7 +219,7 @@ impl ClientBuilder {
     /// (default: on), failing with [`Error::is_scope_denied`] before
     /// anything is sent; see [`Client::check_scopes`].
     ///
-    /// The check applies the seed document's table, under which the
+    /// The check applies the scope table (docs/wire-format.md §7), under which the
     /// consumer scopes are read-only. Turn it off for a server that accepts
     /// more (the discovery document lists the consumer scope on all 8
     /// methods), or for a token provider whose tokens carry other scopes
@@ -210,6 +239,15 @@ impl ClientBuilder {
     /// The clock for backoff, retry budgets and ETA checks.
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.transport = self.transport.clock(clock);
+        self
+    }
+
+    /// Trust roots and proxy (default: Mozilla's roots, the environment's
+    /// proxy): add the CA of a self-hosted server, use the platform
+    /// verifier, or name a proxy. Token providers have their own
+    /// ([`taskqueue_auth::HttpOptions::network`]).
+    pub fn network(mut self, network: NetworkOptions) -> Self {
+        self.transport = self.transport.network(network);
         self
     }
 
@@ -243,6 +281,19 @@ impl ClientBuilder {
         let transport = self.transport.build()?;
         Ok(Client::with_transport(base.as_str(), transport)?
             .with_preflight_scope_check(self.preflight_scope_check))
+    }
+}
+
+/// The base URL for an emulator at `host` (`host:port`, or a URL with its
+/// scheme); `None` if `host` is blank.
+fn emulator_base_url(host: &str) -> Option<String> {
+    let host = host.trim().trim_end_matches('/');
+    if host.is_empty() {
+        None
+    } else if host.contains("://") {
+        Some(format!("{host}{API_PATH}"))
+    } else {
+        Some(format!("http://{host}{API_PATH}"))
     }
 }
 
@@ -452,5 +503,33 @@ impl TaskQueueApi for Client {
 
     async fn delete_task(&self, request: DeleteTaskRequest) -> Result<(), Error> {
         Client::delete_task(self, request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::emulator_base_url;
+
+    #[test]
+    fn emulator_hosts_become_base_urls() {
+        let cases = [
+            (
+                "127.0.0.1:8080",
+                Some("http://127.0.0.1:8080/taskqueue/v1beta2/projects/"),
+            ),
+            (
+                " localhost:9 ",
+                Some("http://localhost:9/taskqueue/v1beta2/projects/"),
+            ),
+            (
+                "https://tq.internal/",
+                Some("https://tq.internal/taskqueue/v1beta2/projects/"),
+            ),
+            ("", None),
+            ("  ", None),
+        ];
+        for (host, expected) in cases {
+            assert_eq!(emulator_base_url(host).as_deref(), expected, "{host:?}");
+        }
     }
 }

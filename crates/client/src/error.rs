@@ -157,7 +157,7 @@ impl fmt::Display for ScopeDenied {
                 };
                 write!(
                     f,
-                    "; the token has {granted}, which the seed's scope table accepts for this call, \
+                    "; the token has {granted}, which the scope table accepts for this call, \
                      so the server applies another table: {next}."
                 )
             } else {
@@ -413,9 +413,13 @@ impl Error {
             .is_some_and(taskqueue_transport::Error::is_decode)
     }
 
-    /// Whether the client was misconfigured (for example a bad base URL).
+    /// Whether the client was misconfigured (for example a bad base URL, a
+    /// bad proxy URL or root certificate, no token provider).
     pub fn is_configuration(&self) -> bool {
         matches!(self.kind, Kind::Configuration(_))
+            || self
+                .transport()
+                .is_some_and(taskqueue_transport::Error::is_configuration)
     }
 
     pub(crate) fn unroutable(task: &str) -> Self {

@@ -47,6 +47,11 @@
 //! # }
 //! ```
 
+// This crate's README compiles as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod crate_readme {}
+
 // The README's quick start compiles as a doctest.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
@@ -59,7 +64,7 @@ mod paths;
 mod requests;
 
 pub use api::TaskQueueApi;
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, EMULATOR_HOST_VAR};
 pub use error::{Error, ScopeDenied};
 pub use requests::{
     DeleteTaskRequest, GetQueueRequest, GetTaskRequest, InsertTaskRequest, LeaseTasksRequest,
@@ -79,8 +84,9 @@ pub use async_trait::async_trait;
 /// The credentials: scopes, token providers, Application Default Credentials.
 pub use taskqueue_auth as auth;
 pub use taskqueue_auth::{
-    AccessToken, ApplicationDefaultCredentials, Scope, ScopeSet, SharedTokenProvider,
-    StaticTokenProvider, TokenCache, TokenProvider,
+    AccessToken, ApplicationDefaultCredentials, CertificateDer, NetworkOptions, ProxySetting,
+    RootStore, Scope, ScopeSet, SharedTokenProvider, StaticTokenProvider, TokenCache,
+    TokenProvider,
 };
 /// The clock every timer reads, and the retry policy.
 pub use taskqueue_clock as clock;

@@ -30,6 +30,11 @@
 //! # }
 //! ```
 
+// This crate's README compiles as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod crate_readme {}
+
 pub mod backoff;
 mod system;
 mod virtual_clock;

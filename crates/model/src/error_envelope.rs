@@ -1,6 +1,6 @@
 //! [`ErrorEnvelope`]: Google's JSON error body, `{"error": {"code", "message", "errors": [...]}}`.
 //!
-//! The format is the global one of that era (taskqueue-api.md §4). Everything inside `error` is optional, so the
+//! The format is the global one of that era (docs/wire-format.md §4). Everything inside `error` is optional, so the
 //! simplified `{"error": {"code": 500, "message": "x"}}` of AppScale parses too, and the later `status` field is
 //! kept when present.
 

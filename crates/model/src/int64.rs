@@ -2,7 +2,7 @@
 //!
 //! The discovery document types `stats.oldestTask`, `stats.leasedLastMinute` and `stats.leasedLastHour` as
 //! `type: string, format: int64`, so Google's own clients write them as strings (`"42"`). Real clients and emulators
-//! also sent plain numbers, and AppScale sent `null` (taskqueue-api.md §3.1 and §3.3). These helpers therefore
+//! also sent plain numbers, and AppScale sent `null` (docs/wire-format.md §3.1 and §3.3). These helpers therefore
 //! write a string and read a string, a number or `null`.
 //!
 //! Use them on an `Option<i64>` field:

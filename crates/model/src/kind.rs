@@ -1,6 +1,6 @@
 //! The `kind` strings of the v1beta2 resources.
 //!
-//! These are the discovery-document defaults (taskqueue-api.md §3.1–§3.3). Production and the emulators
+//! These are the discovery-document defaults (docs/wire-format.md §3.1–§3.3). Production and the emulators
 //! disagree about the kind of the two task lists (§3.2), so write these values but never branch on them when reading.
 
 /// Kind of a [`Task`](crate::Task): `taskqueues#task`.

@@ -5,7 +5,7 @@
 //!
 //! # Getting started
 //!
-//! Parse the task that production returned from a lease (taskqueue-api.md §3.1; its payload is replaced here by a
+//! Parse the task that production returned from a lease (docs/wire-format.md §3.1; its payload is replaced here by a
 //! complete base64 string of the same shape):
 //!
 //! ```
@@ -47,6 +47,11 @@
 //! [`validate`] checks names, lease parameters and tasks against the [`limits`], returning a [`ValidationError`]
 //! that names the offending field. [`TaskName`], [`QueueName`] and [`ProjectId`] are strings checked on
 //! construction.
+
+// This crate's README compiles as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod crate_readme {}
 
 mod discovery;
 mod error_envelope;

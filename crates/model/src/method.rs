@@ -88,7 +88,7 @@ impl ApiMethod {
 
     /// Whether the method changes the queue: insert, lease, update, patch and delete.
     ///
-    /// The seed document's scope table is the spec: the read/write scopes (`taskqueue`, `cloud-taskqueue`)
+    /// The scope table (docs/wire-format.md §7) is the spec: the read/write scopes (`taskqueue`, `cloud-taskqueue`)
     /// allow every method, the read-only consumer scopes only the three that change nothing (`taskqueues.get`,
     /// `tasks.get`, `tasks.list`). A lease changes state (it takes the tasks and counts a retry), so it writes.
     /// The discovery document lists the consumer scope on all 8 methods; this crate follows the seed.
@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn the_seed_table_decides_what_writes() {
-        // The consumer scopes are read-only (seed document): they allow these three methods and nothing else.
+        // The consumer scopes are read-only (docs/wire-format.md §7): they allow these three methods and nothing else.
         let reads = [
             ApiMethod::TaskqueuesGet,
             ApiMethod::TasksGet,

@@ -1,7 +1,7 @@
 //! Queue paths and the validated names of tasks, queues and projects.
 //!
 //! Production answered with the long queue form `projects/s~app/taskqueues/q` in `queueName`, where the request used
-//! the short form `q` (taskqueue-api.md §3.1 and §9.2): compare queue names with [`short_queue_name`].
+//! the short form `q` (docs/wire-format.md §3.1 and §9.2): compare queue names with [`short_queue_name`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -162,7 +162,7 @@ macro_rules! validated_name {
 }
 
 validated_name! {
-    /// A task name (`id`): 1 to 500 characters from `[A-Za-z0-9_-]` (taskqueue-api.md §6).
+    /// A task name (`id`): 1 to 500 characters from `[A-Za-z0-9_-]` (docs/wire-format.md §6).
     ///
     /// ```
     /// use taskqueue_model::TaskName;
@@ -175,7 +175,7 @@ validated_name! {
 }
 
 validated_name! {
-    /// A short queue name: 1 to 100 characters from `[A-Za-z0-9-]` (taskqueue-api.md §6).
+    /// A short queue name: 1 to 100 characters from `[A-Za-z0-9-]` (docs/wire-format.md §6).
     ///
     /// ```
     /// use taskqueue_model::QueueName;
@@ -190,7 +190,7 @@ validated_name! {
 validated_name! {
     /// A project as it goes in the URL path, verbatim: 1 to 100 characters, each an ASCII letter, a digit, `-`, `~`, `.` or `:`.
     ///
-    /// Callers often had to add a partition prefix such as `s~` or `b~` (taskqueue-api.md §1), and domain-scoped
+    /// Callers often had to add a partition prefix such as `s~` or `b~` (docs/wire-format.md §1), and domain-scoped
     /// ids look like `example.com:app`; both are accepted as given.
     ///
     /// ```

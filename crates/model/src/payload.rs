@@ -19,7 +19,7 @@ const LENIENT_URL_SAFE: GeneralPurpose = GeneralPurpose::new(
 /// on insert.
 ///
 /// On the wire it is the `payloadBase64` string. It is written in the URL-safe alphabet with padding, because
-/// "Google does not accept '/' or '+' in the payloadBase64 field" (taskqueue-api.md §3.1). It is read in either
+/// "Google does not accept '/' or '+' in the payloadBase64 field" (docs/wire-format.md §3.1). It is read in either
 /// alphabet, padded or not, because real clients sent the standard alphabet and Google accepted missing padding.
 ///
 /// `Debug` prints only the length: payloads can be large and sensitive.

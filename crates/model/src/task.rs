@@ -12,7 +12,7 @@ use crate::{Payload, Timestamp, kind};
 /// Every field is optional and left out of the JSON when `None`. Fields this crate does not know are kept in
 /// [`unknown_fields`](Self::unknown_fields) and written back unchanged.
 ///
-/// Wire facts (taskqueue-api.md §3.1): the timestamps are microseconds written as strings; `retry_count` is
+/// Wire facts (docs/wire-format.md §3.1): the timestamps are microseconds written as strings; `retry_count` is
 /// snake_case and a number; `queueName` comes back from a lease in the long form
 /// `projects/s~app/taskqueues/queue` (see [`short_queue_name`](Self::short_queue_name)).
 ///

@@ -2,7 +2,7 @@
 //!
 //! Both hold `kind` and `items`. The service leaves `items` out when there are none, so a missing (or `null`)
 //! `items` reads as an empty list and an empty list is left out when writing. The two `kind` values were mixed up
-//! by production docs and emulators alike (taskqueue-api.md §3.2): never branch on them.
+//! by production docs and emulators alike (docs/wire-format.md §3.2): never branch on them.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -13,7 +13,7 @@ mod tests;
 /// An instant, in whole microseconds since the Unix epoch (negative before it).
 ///
 /// The unit is microseconds because production sent microseconds (`"leaseTimestamp": "1498952638063392"`), although
-/// the discovery document says seconds (taskqueue-api.md §3.1). It is used for `enqueueTimestamp` and
+/// the discovery document says seconds (docs/wire-format.md §3.1). It is used for `enqueueTimestamp` and
 /// `leaseTimestamp`.
 ///
 /// On the wire it is a JSON string holding the integer, as the discovery document's `format: int64` requires. It

@@ -17,12 +17,12 @@ pub struct Caller {
 
 /// Which scopes allow which method.
 ///
-/// The seed document's table is the default; the discovery document's lists differ (taskqueue-api.md §7), so
+/// The scope table of docs/wire-format.md §7 is the default; the discovery document's lists differ (docs/wire-format.md §7), so
 /// servers that must accept what production's discovery document promised choose [`ScopePolicy::Discovery`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ScopePolicy {
-    /// The seed's table: `taskqueue` and `cloud-taskqueue` read/write; `taskqueue.consumer` and
+    /// The scope table (docs/wire-format.md §7): `taskqueue` and `cloud-taskqueue` read/write; `taskqueue.consumer` and
     /// `cloud-taskqueue.consumer` read-only (`taskqueues.get`, `tasks.get`, `tasks.list`).
     #[default]
     Seed,

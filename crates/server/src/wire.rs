@@ -2,7 +2,7 @@
 //! serde.
 //!
 //! - `id` is the task name; `queueName` is the long form `projects/{project}/taskqueues/{queue}`, with the project
-//!   as the request gave it (`s~app` stays `s~app`), as production sent it (taskqueue-api.md §3.1, §9.2, §10).
+//!   as the request gave it (`s~app` stays `s~app`), as production sent it (docs/wire-format.md §3.1, §9.2, §10).
 //! - `leaseTimestamp` is the lease's expiry for a task a lease set the ETA of (held or expired: an expired lease
 //!   shows a time before now, as the docs say). For a task no lease holds (never leased, or released) it is `0`,
 //!   as the discovery document says ("0 if the task isn't currently leased") and AppScale's 2016–18 code sent,
@@ -20,7 +20,7 @@ use crate::{NewTask, QueueStats, StoredTask};
 pub enum PayloadField {
     /// With the payload: get, insert, lease, update, patch.
     Include,
-    /// Without: `tasks.list`, whose "retrieved tasks will not include the task payload" (taskqueue-api.md §2).
+    /// Without: `tasks.list`, whose "retrieved tasks will not include the task payload" (docs/wire-format.md §2).
     Omit,
 }
 

@@ -3,7 +3,7 @@
 /// Why a [`Store`](crate::Store) operation failed.
 ///
 /// The first four variants are the service's own answers (the SDK's `TaskQueueServiceError` codes of
-/// taskqueue-api.md §4); [`Storage`](Self::Storage) is the store failing.
+/// docs/wire-format.md §4); [`Storage`](Self::Storage) is the store failing.
 ///
 /// # Intended HTTP mapping
 ///
@@ -24,7 +24,7 @@
 /// | `StorageFull` | insert, lease, update, patch, delete | 507 | `insufficientStorage` | `The server's storage is full: the write was not made.` | no client retries a 507 (they retry 500 and 503), so workers stop and say why instead of retrying a write that cannot succeed until an operator frees space |
 ///
 /// `LeaseExpired` covers an expired lease, a foreign or stale `leaseTimestamp`, and a task that is not leased at
-/// all: "GAE does not differentiate between the two conditions" (AppScale, taskqueue-api.md §4).
+/// all: "GAE does not differentiate between the two conditions" (AppScale, docs/wire-format.md §4).
 ///
 /// The enum is exhaustive on purpose: its variants are the service's answers, which callers map one by one (a
 /// new one would be a breaking change they must handle).

@@ -2,7 +2,7 @@
 //! without HTTP.
 //!
 //! - [`Store`], the storage seam, whose documentation is the specification of the lease semantics of
-//!   taskqueue-api.md §5: leases in (ETA, name) order, `retry_count` incremented and returned incremented,
+//!   docs/wire-format.md §5: leases in (ETA, name) order, `retry_count` incremented and returned incremented,
 //!   `groupByTag` with and without a tag, lease limits ([`OverLimit`]), extensions and releases proved with the
 //!   current ETA, deletes while leased, tombstones, lists of at most [`LIST_LIMIT`], statistics.
 //! - [`MemoryStore`], simple and obviously correct: for tests, and the model the durable store is checked against.

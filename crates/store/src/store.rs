@@ -9,7 +9,7 @@ use crate::{
     IssuedToken, LeaseProof, LeaseRequest, NewTask, PurgeReport, QueueStats, StoreError, StoredTask,
 };
 
-/// Task storage with the lease semantics of taskqueue-api.md §5: the contract every backend (memory, SQLite,
+/// Task storage with the lease semantics of docs/wire-format.md §5: the contract every backend (memory, SQLite,
 /// later PostgreSQL) implements identically.
 ///
 /// # Async

@@ -8,7 +8,7 @@ use crate::OverLimit;
 
 /// How long a deleted task's name stays blocked by default: 7 days. The pull-queue guide says a name "remains in
 /// the system for up to seven days" and AppScale purges after 7 days; the general overview says 10 days
-/// (taskqueue-api.md §5 and §11).
+/// (docs/wire-format.md §5 and §11).
 pub const DEFAULT_TOMBSTONE_TTL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// Store policies: the tombstone lifetime, the over-limit policy, and the seed of generated names.

@@ -8,12 +8,12 @@ use std::time::Duration;
 use taskqueue_model::{Timestamp, ValidationError, validate};
 
 /// How many tasks [`Store::list`](crate::Store::list) returns at most: `tasks.list` answers "up to a maximum of
-/// 100" and has no paging (taskqueue-api.md §2).
+/// 100" and has no paging (docs/wire-format.md §2).
 pub const LIST_LIMIT: u32 = 100;
 
 /// A task as the store keeps it.
 ///
-/// `eta` is the one time that orders and gates leasing (taskqueue-api.md §5): until the first lease it is the
+/// `eta` is the one time that orders and gates leasing (docs/wire-format.md §5): until the first lease it is the
 /// time the task becomes available (the insert's `leaseTimestamp`, else the insert time); from a lease on it is
 /// the lease's expiry. An expired lease puts the task back in (ETA, name) order at its old expiry time.
 ///
@@ -178,7 +178,7 @@ impl fmt::Debug for NewTask {
     }
 }
 
-/// Which tasks a lease may take, by tag (taskqueue-api.md §5).
+/// Which tasks a lease may take, by tag (docs/wire-format.md §5).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TagFilter {
     /// Any task: `groupByTag` false.

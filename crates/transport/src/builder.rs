@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use taskqueue_auth::{Scope, ScopeSet, SharedTokenProvider, TokenProvider};
+use taskqueue_auth::{
+    NetworkOptions, ProxySetting, Scope, ScopeSet, SharedTokenProvider, TokenProvider,
+};
 use taskqueue_clock::SharedClock;
 
 use crate::Error;
@@ -79,6 +81,7 @@ pub struct TransportBuilder {
     attempt_timeout: Duration,
     max_response_bytes: usize,
     user_agent: String,
+    network: NetworkOptions,
 }
 
 impl TransportBuilder {
@@ -92,7 +95,16 @@ impl TransportBuilder {
             attempt_timeout: Duration::from_secs(60),
             max_response_bytes: 64 << 20,
             user_agent: DEFAULT_USER_AGENT.to_owned(),
+            network: NetworkOptions::default(),
         }
+    }
+
+    /// Trust roots and proxy (default: Mozilla's roots, the environment's
+    /// proxy): add an internal CA, use the platform verifier, or name a
+    /// proxy.
+    pub fn network(mut self, network: NetworkOptions) -> Self {
+        self.network = network;
+        self
     }
 
     /// The source of access tokens (required): any [`TokenProvider`], owned
@@ -152,10 +164,26 @@ impl TransportBuilder {
         let tokens = self
             .tokens
             .ok_or_else(|| Error::configuration("a token provider is required"))?;
-        let tls = taskqueue_auth::http::rustls_client_config().map_err(|source| {
-            Error::configuration("the TLS configuration could not be built").with_source(source)
-        })?;
-        let http = reqwest::Client::builder()
+        let tls =
+            taskqueue_auth::http::rustls_client_config_for(&self.network).map_err(|source| {
+                Error::configuration("the TLS configuration could not be built").with_source(source)
+            })?;
+        let mut http = reqwest::Client::builder();
+        match self.network.proxy() {
+            ProxySetting::Disabled => http = http.no_proxy(),
+            ProxySetting::Url { url, no_proxy } => {
+                let proxy = reqwest::Proxy::all(url.as_str())
+                    .map_err(|source| {
+                        Error::configuration(format!("the proxy URL `{url}` is not valid"))
+                            .with_source(source)
+                    })?
+                    .no_proxy(no_proxy.as_deref().and_then(reqwest::NoProxy::from_string));
+                http = http.proxy(proxy);
+            }
+            // The environment's proxy, as reqwest reads it by default.
+            _ => {}
+        }
+        let http = http
             .tls_backend_preconfigured(tls)
             .user_agent(self.user_agent)
             .connect_timeout(self.connect_timeout)

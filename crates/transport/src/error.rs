@@ -11,6 +11,9 @@ use taskqueue_model::ErrorEnvelope;
 use crate::ScopeDenial;
 use crate::denial::Denial;
 
+/// The operation name of the errors of `TransportBuilder::build`.
+const BUILD_OPERATION: &str = "transport.build";
+
 /// How much of an error body is kept for diagnosis.
 pub(crate) const MAX_KEPT_BODY_BYTES: usize = 8 * 1024;
 
@@ -240,6 +243,12 @@ impl Error {
         matches!(self.inner.kind, Kind::InvalidRequest { .. })
     }
 
+    /// Whether the transport could not be built from its settings (a bad
+    /// root certificate or proxy URL, a missing token provider).
+    pub fn is_configuration(&self) -> bool {
+        self.is_invalid_request() && self.inner.operation == BUILD_OPERATION
+    }
+
     /// The token provider's error, if that is what failed.
     pub fn auth_error(&self) -> Option<&taskqueue_auth::Error> {
         self.inner
@@ -331,7 +340,7 @@ impl Error {
             Kind::InvalidRequest {
                 message: message.into(),
             },
-            "transport.build",
+            BUILD_OPERATION,
         )
     }
 

@@ -46,6 +46,11 @@
 //! # }
 //! ```
 
+// This crate's README compiles as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod crate_readme {}
+
 mod builder;
 mod challenge;
 mod denial;

@@ -1,3 +1,6 @@
+//! Unit tests of RS256 signing: the encoded header and claims, deterministic signatures, escaped key line breaks,
+//! unusable keys, and a `Debug` that shows no key.
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 

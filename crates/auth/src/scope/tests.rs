@@ -1,4 +1,4 @@
-//! Scope parsing, normalization and the seed document's access table.
+//! Scope parsing, normalization and the scope table of docs/wire-format.md §7.
 
 use super::*;
 

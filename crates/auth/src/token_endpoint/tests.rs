@@ -1,3 +1,6 @@
+//! Unit tests of the token-endpoint exchange's helpers: `expires_in` parsing, JWT time complaints, clock skew,
+//! quoting answers without secrets, and how endpoints are shown.
+
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::json;

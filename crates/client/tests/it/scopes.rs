@@ -1,4 +1,4 @@
-//! Scope and ACL denials: the pre-flight check against the seed document's
+//! Scope and ACL denials: the pre-flight check against the docs'
 //! table (every method × every scope), the server's 403s mapped to the same
 //! typed errors, and a snapshot of the hints.
 
@@ -17,7 +17,7 @@ const TASKQUEUE: &str = "https://www.googleapis.com/auth/taskqueue";
 const CLOUD_TASKQUEUE: &str = "https://www.googleapis.com/auth/cloud-taskqueue";
 const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
 
-/// The seed document's table, written out: the read/write scopes allow
+/// The scope table (docs/wire-format.md §7), written out: the read/write scopes allow
 /// every method, the read-only consumer scopes these three.
 const READS: [ApiMethod; 3] = [
     ApiMethod::TaskqueuesGet,

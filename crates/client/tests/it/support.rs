@@ -1,12 +1,10 @@
 //! Shared fixtures: a client on a virtual clock pointed at a mock server, a
 //! token provider that rotates on invalidation, and one call per method.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use async_trait::async_trait;
-use taskqueue_auth::{AccessToken, ScopeSet, StaticTokenProvider, TokenProvider};
+use taskqueue_auth::{AccessToken, StaticTokenProvider};
 use taskqueue_client::{
     Client, ClientBuilder, DeleteTaskRequest, Error, GetQueueRequest, GetTaskRequest,
     InsertTaskRequest, LeaseTasksRequest, LeasedTask, ListTasksRequest, PatchTaskRequest, QueueRef,
@@ -16,6 +14,9 @@ use taskqueue_clock::VirtualClock;
 use taskqueue_model::{ApiMethod, Task, TaskName, Timestamp};
 use taskqueue_transport::RetryPolicy;
 use wiremock::MockServer;
+
+/// Shared with the transport's tests.
+pub(crate) use taskqueue_test_support::RotatingTokens;
 
 /// The virtual start time of every test: 2023-11-14T22:13:20Z.
 pub(crate) const START_SECS: u64 = 1_700_000_000;
@@ -75,58 +76,6 @@ pub(crate) fn builder(server: &MockServer, clock: &VirtualClock) -> ClientBuilde
         .base_url(format!("{}{API}/", server.uri()))
         .retry_policy(RetryPolicy::new().with_jitter_seed(1))
         .clock(Arc::new(clock.clone()))
-}
-
-/// Hands out `at-1`, `at-2`, ... and moves to the next token only when the
-/// current one is invalidated; counts both. Its tokens record `granted` as
-/// their granted scopes, if set.
-#[derive(Debug, Default)]
-pub(crate) struct RotatingTokens {
-    current: Mutex<usize>,
-    granted: Option<ScopeSet>,
-    issued: AtomicUsize,
-    invalidated: AtomicUsize,
-}
-
-impl RotatingTokens {
-    /// Tokens that the authorization server reports as granted `scopes`.
-    pub(crate) fn granting(scopes: ScopeSet) -> Self {
-        Self {
-            granted: Some(scopes),
-            ..Self::default()
-        }
-    }
-
-    /// How many tokens were handed out.
-    pub(crate) fn issued(&self) -> usize {
-        self.issued.load(Ordering::SeqCst)
-    }
-
-    /// How many tokens were reported rejected.
-    pub(crate) fn invalidated(&self) -> usize {
-        self.invalidated.load(Ordering::SeqCst)
-    }
-}
-
-#[async_trait]
-impl TokenProvider for RotatingTokens {
-    async fn token(&self, _scopes: &ScopeSet) -> Result<AccessToken, taskqueue_auth::Error> {
-        self.issued.fetch_add(1, Ordering::SeqCst);
-        let current = *self.current.lock().expect("lock");
-        let token = AccessToken::new(format!("at-{}", current + 1));
-        Ok(match &self.granted {
-            Some(scopes) => token.with_granted_scopes(scopes.clone()),
-            None => token,
-        })
-    }
-
-    fn invalidate(&self, rejected: &AccessToken) {
-        self.invalidated.fetch_add(1, Ordering::SeqCst);
-        let mut current = self.current.lock().expect("lock");
-        if rejected.secret() == format!("at-{}", *current + 1) {
-            *current += 1;
-        }
-    }
 }
 
 /// Calls `method` with valid arguments, so that only the scopes (or the

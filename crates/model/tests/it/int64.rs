@@ -86,7 +86,7 @@ fn int32_fields_stay_numbers_and_int64_fields_become_strings() -> TestResult {
 
 #[test]
 fn task_timestamps_read_numbers_as_real_clients_sent_them() -> TestResult {
-    // gcloud-aio sent `enqueueTimestamp` as an integer and `leaseTimestamp: 0` (taskqueue-api.md §2).
+    // gcloud-aio sent `enqueueTimestamp` as an integer and `leaseTimestamp: 0` (docs/wire-format.md §2).
     let task: Task = serde_json::from_value(
         json!({"enqueueTimestamp": 1498510174000000_i64, "leaseTimestamp": 0}),
     )?;

@@ -1,4 +1,4 @@
-//! The one task captured from production (taskqueue-api.md §3.1, source IGN) parses to the right values.
+//! The one task captured from production (docs/wire-format.md §3.1, source IGN) parses to the right values.
 
 use serde_json::Value;
 use taskqueue_model::{Task, Timestamp};

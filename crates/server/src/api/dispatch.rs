@@ -46,7 +46,7 @@ pub(crate) enum Resource {
 
 impl Resource {
     /// The method that `http` calls on this resource. A POST to `tasks/lease` is a lease, so a task named `lease`
-    /// can be read, patched and deleted but not updated by POST (taskqueue-api.md §2).
+    /// can be read, patched and deleted but not updated by POST (docs/wire-format.md §2).
     fn method(self, http: &Method, task: Option<&str>) -> Option<ApiMethod> {
         match (self, http.as_str()) {
             (Resource::Queue, "GET") => Some(ApiMethod::TaskqueuesGet),

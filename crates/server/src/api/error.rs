@@ -1,11 +1,11 @@
-//! [`ApiError`]: every refusal of the API, as Google's error envelope (taskqueue-api.md §4).
+//! [`ApiError`]: every refusal of the API, as Google's error envelope (docs/wire-format.md §4).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use taskqueue_auth::ScopeSet;
 use taskqueue_model::ErrorEnvelope;
 
-/// The realm Google's frontends named in `WWW-Authenticate` (taskqueue-api.md §4).
+/// The realm Google's frontends named in `WWW-Authenticate` (docs/wire-format.md §4).
 pub const REALM: &str = "https://accounts.google.com/";
 
 /// An API error: a status, a `reason` in the `global` domain, a message, and for authentication errors the

@@ -3,7 +3,7 @@
 //!
 //! # Choices (where production's behaviour is unknown or the sources disagree)
 //!
-//! - **taskqueues.get**: `id` is the long form `projects/{project as given}/taskqueues/{queue}` (taskqueue-api.md
+//! - **taskqueues.get**: `id` is the long form `projects/{project as given}/taskqueues/{queue}` (docs/wire-format.md
 //!   §3.3, §10); `maxLeases` is `task_retry_limit`, left out when the queue has none ("If unset we lease them out
 //!   forever"); `acl` has `consumerEmails` (`user_email`) and `producerEmails` (`writer_email`), each left out
 //!   when empty, never `adminEmails` (queue.yaml has no such role), and is left out for an open queue; `stats`

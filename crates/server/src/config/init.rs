@@ -533,7 +533,7 @@ impl ConfigText<'_> {
                sqlite: data/tasks.sqlite\n\
              tombstone_ttl: {tombstone_ttl}      # how long a deleted task's name stays taken\n\
              over_limit: delete      # a task past its queue's task_retry_limit is deleted (or: skip)\n\
-             scope_policy: seed      # the seed's scope table (or: discovery)\n\
+             scope_policy: seed      # the docs' scope table (or: discovery)\n\
              # Answers where production's is unknown (the README's choices table says why):\n\
              choices:\n  \
                patch_lease_timestamp: optional     # a PATCH may renew an unexpired lease without it (or: required)\n  \

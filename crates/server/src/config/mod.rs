@@ -78,6 +78,7 @@ use crate::digest::SecretDigest;
 
 mod choices;
 mod error;
+#[cfg(feature = "cli")]
 pub mod init;
 mod load;
 mod queue_yaml;
@@ -145,7 +146,7 @@ impl ServerConfig {
     }
 }
 
-/// The queues a server knows, by short name. Queues cannot be created through the API (taskqueue-api.md §1).
+/// The queues a server knows, by short name. Queues cannot be created through the API (docs/wire-format.md §1).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QueueRegistry {
     queues: BTreeMap<String, QueueDef>,
@@ -229,7 +230,7 @@ impl QueueDef {
 /// A queue's ACL, from `queue.yaml`'s `acl` entries.
 ///
 /// `user_email` "can list, get, lease, delete, and update tasks" (and get the queue); `writer_email` "can insert
-/// tasks" (taskqueue-api.md §7). A queue without any `acl` entry is open to every authenticated caller: this is a
+/// tasks" (docs/wire-format.md §7). A queue without any `acl` entry is open to every authenticated caller: this is a
 /// development server's choice (GAE let app admins in), documented in the README.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1,5 +1,5 @@
 //! Resource-side authorization through HTTP: the 8 methods × 6 scope sets × 5 ACL roles, each cell's outcome
-//! computed here from the rules of issue 5 §3 and taskqueue-api.md §7 (not from the server's own tables), a
+//! computed here from the rules of issue 5 §3 and docs/wire-format.md §7 (not from the server's own tables), a
 //! smaller pass under the discovery document's scope policy, and the 401s.
 //!
 //! Rules, restated:

@@ -1,5 +1,5 @@
 //! The request shapes real v1beta2 clients sent to production, replayed byte for byte over HTTP against the
-//! server's router on a 127.0.0.1 socket, with the answers production gave them (or, where production's is
+//! server as `taskqueue-server serve` runs it, on a 127.0.0.1 socket, with the answers production gave them (or, where production's is
 //! unknown, the answer the server chose and documents).
 //!
 //! - gcloud-aio (an asyncio client, raw HTTP): inserts `{kind, queueName, payloadBase64, enqueueTimestamp (a JSON
@@ -21,7 +21,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use axum::http::Method;
 use serde_json::{Value, json};
@@ -31,28 +31,23 @@ use taskqueue_model::Payload;
 use taskqueue_server::config::{
     ApiChoices, ModifyMissingTask, PatchLeaseTimestamp, RepeatedDelete, UnleasedLeaseTimestamp,
 };
-use taskqueue_server::{AppState, MemoryStore, QueueDef, ServerConfig, StoreConfig};
+use taskqueue_server::serve::{self, ClockMode, RunningServer};
+use taskqueue_server::{QueueDef, ServerConfig};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 
 use crate::api_support::{Api, QUEUE, micros, url};
-use crate::support::{at, clock};
+use crate::support::{T0_SECS, at};
 
 const CALLER: &str = "worker@dev-project.iam.gserviceaccount.com";
 
-/// The server on 127.0.0.1, on an ephemeral port, with one bearer token; aborted when dropped.
+/// The server as `taskqueue-server serve` runs it (its router behind its connection handling, on 127.0.0.1, on an
+/// ephemeral port), in virtual time and in memory, with one bearer token; stopped when dropped.
 struct Served {
     clock: Arc<VirtualClock>,
     addr: SocketAddr,
     token: String,
-    task: JoinHandle<()>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _server: RunningServer,
 }
 
 /// An answer: the status and the body.
@@ -109,19 +104,15 @@ impl Served {
         let mut config = ServerConfig::new(project);
         config.queues.insert(QueueDef::new(QUEUE));
         config.choices = choices;
-        let listener = TcpListener::bind("127.0.0.1:0")
+        config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let start = UNIX_EPOCH + Duration::from_secs(T0_SECS);
+        let server = serve::start(config, ClockMode::Virtual { start })
             .await
-            .expect("a loopback port");
-        let addr = listener.local_addr().expect("the bound address");
-        let clock = Arc::new(clock());
-        let state = AppState::new_virtual(
-            config,
-            Arc::new(MemoryStore::new(StoreConfig::default())),
-            clock.clone(),
-            format!("http://{addr}"),
-        );
+            .expect("the server starts");
+        let clock = Arc::clone(server.virtual_clock().expect("virtual time"));
         let scopes: ScopeSet = [Scope::Taskqueue].into_iter().collect();
-        let token = state
+        let token = server
+            .state()
             .tokens
             .issue(
                 CALLER,
@@ -133,15 +124,11 @@ impl Served {
             .expect("the token is saved")
             .expose()
             .to_owned();
-        let router = taskqueue_server::router(state);
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
         Self {
             clock,
-            addr,
+            addr: server.local_addr(),
             token,
-            task,
+            _server: server,
         }
     }
 

@@ -1,4 +1,4 @@
-//! Lease semantics (taskqueue-api.md §5) through HTTP, on a virtual clock: ordering, `retry_count`,
+//! Lease semantics (docs/wire-format.md §5) through HTTP, on a virtual clock: ordering, `retry_count`,
 //! `groupByTag`, lease expiry, ownership on update and patch, releases, deletes while leased, tombstones, the
 //! lease limit, `tasks.list` and `getStats`.
 

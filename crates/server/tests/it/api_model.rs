@@ -3,7 +3,8 @@
 //! without one), delete (repeated deletes included), get and clock advances (whole seconds, so lease expiries
 //! are hit exactly, and single microseconds, to step just past them) go to the router and to a deliberately
 //! simple model written here from the lease semantics, and every answer must agree: status, which tasks a lease
-//! hands out and in what order, `retry_count`, `leaseTimestamp`.
+//! hands out and in what order, `retry_count`, `leaseTimestamp`. Advances also jump exactly to a task's ETA, so
+//! the boundary instant is hit on purpose.
 //!
 //! The model's rules: a lease is held while its expiry is at or after now (the expiry instant itself is held), a
 //! task is leasable once its ETA is reached and no lease holds it, a modification needs a held lease (and the
@@ -50,6 +51,11 @@ enum Op {
         secs: i64,
     },
     AdvanceMicro,
+    /// Move the clock exactly to a task's ETA (its lease expiry, if leased), when that is still ahead: the
+    /// boundary instant, hit on purpose rather than by chance.
+    AdvanceToEta {
+        name: usize,
+    },
 }
 
 /// The `leaseTimestamp` a modification sends.
@@ -84,6 +90,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..NAMES.len()).prop_map(|name| Op::Get { name }),
         2 => (0..100_i64).prop_map(|secs| Op::Advance { secs }),
         1 => Just(Op::AdvanceMicro),
+        2 => (0..NAMES.len()).prop_map(|name| Op::AdvanceToEta { name }),
     ]
 }
 
@@ -390,6 +397,13 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Advance { secs } => api.advance(u64::try_from(secs).unwrap_or(0)),
             Op::AdvanceMicro => api.advance_micros(1),
+            Op::AdvanceToEta { name } => {
+                if let Some(task) = model.tasks.get(NAMES[name])
+                    && task.eta > now
+                {
+                    api.advance_micros(u64::try_from(task.eta - now).unwrap_or(0));
+                }
+            }
         }
     }
     Ok(())

@@ -1,4 +1,4 @@
-//! The lease semantics of taskqueue-api.md §5 as a table: each case is a sequence of steps with their expected
+//! The lease semantics of docs/wire-format.md §5 as a table: each case is a sequence of steps with their expected
 //! results, and one function runs every case against both stores.
 //!
 //! Times are seconds after `T0` on a virtual clock; every task's payload is its name, so a lease can check that

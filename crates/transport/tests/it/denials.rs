@@ -3,7 +3,6 @@
 //! of the 401 refresh: once per call, whatever happens in between.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use taskqueue_auth::{Scope, ScopeSet};
 use taskqueue_transport::RetryPolicy;
@@ -202,12 +201,8 @@ async fn a_403_is_a_scope_denial_or_an_acl_denial_never_refreshed_nor_retried() 
         let requests = server.received_requests().await.expect("recording").len();
         assert_eq!(requests, 1, "{name}: requests");
         assert_eq!(error.attempts(), 1, "{name}: attempts");
-        assert_eq!(
-            tokens.invalidated.load(Ordering::SeqCst),
-            0,
-            "{name}: invalidations"
-        );
-        assert_eq!(tokens.issued.load(Ordering::SeqCst), 1, "{name}: tokens");
+        assert_eq!(tokens.invalidated(), 0, "{name}: invalidations");
+        assert_eq!(tokens.issued(), 1, "{name}: tokens");
         assert!(clock.sleeps().is_empty(), "{name}: no backoff");
     }
 }
@@ -238,11 +233,7 @@ async fn the_granted_scopes_are_those_of_the_token_that_was_refused() {
     assert_eq!(denial.granted(), &set(&[Scope::TaskqueueConsumer]));
     assert_eq!(denial.required(), Some(&set(&[Scope::Taskqueue])));
     assert_eq!(error.attempts(), 2);
-    assert_eq!(
-        tokens.invalidated.load(Ordering::SeqCst),
-        1,
-        "only the 401 invalidates"
-    );
+    assert_eq!(tokens.invalidated(), 1, "only the 401 invalidates");
 }
 
 #[tokio::test]
@@ -277,7 +268,7 @@ async fn a_call_refreshes_once_even_with_a_transient_failure_between_two_401s() 
         server.received_requests().await.expect("recording").len(),
         3
     );
-    assert_eq!(tokens.invalidated.load(Ordering::SeqCst), 2);
-    assert_eq!(tokens.issued.load(Ordering::SeqCst), 3);
+    assert_eq!(tokens.invalidated(), 2);
+    assert_eq!(tokens.issued(), 3);
     assert_eq!(clock.sleeps().len(), 1, "one backoff, for the 503");
 }

@@ -1,7 +1,6 @@
 //! Shared fixtures: a transport on a virtual clock, and token providers.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -9,6 +8,9 @@ use taskqueue_auth::{AccessToken, ScopeSet, StaticTokenProvider, TokenProvider};
 use taskqueue_clock::VirtualClock;
 use taskqueue_transport::{Request, RetryPolicy, Transport};
 use wiremock::MockServer;
+
+/// Shared with the transport's tests.
+pub(crate) use taskqueue_test_support::RotatingTokens;
 
 /// A virtual clock on auto-advance: every backoff sleep is logged and
 /// completes at once.
@@ -49,48 +51,6 @@ pub(crate) fn post(server: &MockServer, path: &str) -> Request {
         format!("{}{path}", server.uri()).parse().expect("url"),
     )
     .operation("test.post")
-}
-
-/// Hands out `at-1`, `at-2`, ... and moves to the next token only when the
-/// current one is invalidated; counts both. Its tokens record `granted` as
-/// their granted scopes, if set.
-#[derive(Debug, Default)]
-pub(crate) struct RotatingTokens {
-    current: Mutex<usize>,
-    granted: Option<ScopeSet>,
-    pub(crate) issued: AtomicUsize,
-    pub(crate) invalidated: AtomicUsize,
-}
-
-impl RotatingTokens {
-    /// Tokens that the authorization server reports as granted `scopes`.
-    pub(crate) fn granting(scopes: ScopeSet) -> Self {
-        Self {
-            granted: Some(scopes),
-            ..Self::default()
-        }
-    }
-}
-
-#[async_trait]
-impl TokenProvider for RotatingTokens {
-    async fn token(&self, _scopes: &ScopeSet) -> Result<AccessToken, taskqueue_auth::Error> {
-        self.issued.fetch_add(1, Ordering::SeqCst);
-        let current = *self.current.lock().expect("lock");
-        let token = AccessToken::new(format!("at-{}", current + 1));
-        Ok(match &self.granted {
-            Some(scopes) => token.with_granted_scopes(scopes.clone()),
-            None => token,
-        })
-    }
-
-    fn invalidate(&self, rejected: &AccessToken) {
-        self.invalidated.fetch_add(1, Ordering::SeqCst);
-        let mut current = self.current.lock().expect("lock");
-        if rejected.secret() == format!("at-{}", *current + 1) {
-            *current += 1;
-        }
-    }
 }
 
 /// Always fails, transiently or not.

@@ -1,7 +1,6 @@
 //! A 401 invalidates the token and, if a new one comes, retries once.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use taskqueue_transport::RetryPolicy;
 use wiremock::matchers::{header, path};
@@ -37,8 +36,8 @@ async fn a_401_refreshes_once_and_retries_even_a_non_retryable_request() {
         .await
         .expect("second token accepted");
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(tokens.invalidated.load(Ordering::SeqCst), 1);
-    assert_eq!(tokens.issued.load(Ordering::SeqCst), 2);
+    assert_eq!(tokens.invalidated(), 1);
+    assert_eq!(tokens.issued(), 2);
     assert!(clock.sleeps().is_empty(), "no backoff for a refresh");
 }
 
@@ -62,7 +61,7 @@ async fn two_401s_in_a_row_give_an_authentication_error_without_a_loop() {
         Some("Bearer error=\"invalid_token\"")
     );
     assert_eq!(error.attempts(), 2);
-    assert_eq!(tokens.invalidated.load(Ordering::SeqCst), 2);
+    assert_eq!(tokens.invalidated(), 2);
 }
 
 #[tokio::test]
