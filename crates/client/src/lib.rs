@@ -52,11 +52,6 @@
 #[doc = include_str!("../README.md")]
 mod crate_readme {}
 
-// The README's quick start compiles as a doctest.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-mod readme {}
-
 mod api;
 mod client;
 mod error;
