@@ -54,7 +54,7 @@
 //! **Growth.** Then, unless `BENCH_SIZES` is empty, the same round runs on
 //! stores that already hold a backlog, for SQLite and for PostgreSQL: for
 //! each size in `BENCH_SIZES` (default `10000,100000,1000000`) a fresh store
-//! is filled (untimed, through the `Store` API) with that many tasks whose
+//! is filled (untimed, through the `Store` API; its time goes to stderr) with that many tasks whose
 //! ETA is a day ahead (so they sit in every index but no lease takes them)
 //! and a tombstone for every tenth of them, a server is started on it, and
 //! one warm-up and `BENCH_GROWTH_ROUNDS` (default 3) measured rounds of
@@ -63,7 +63,9 @@
 //! store's statements, not the disk) unless `TASKQUEUE_TEST_POSTGRES_URL`
 //! names a database. The table gives each phase's median rate per size and
 //! its ratio to the bare handler, then the growth goals: SQLite inserts at
-//! the largest size at least 0.8x their rate at the smallest, deletes at
+//! the largest size at least 0.8x their rate at the smallest (both taken
+//! relative to the bare handler in the same rounds, since the machine's
+//! speed drifts between sizes; the raw ratio is printed too), deletes at
 //! least 0.8x inserts, at least 100k leased tasks/s at every size; PostgreSQL
 //! at least 10k inserts/s and 50k leased tasks/s with 16 connections.
 //!
@@ -267,8 +269,14 @@ fn env_sizes() -> Result<Vec<usize>, BoxError> {
         .collect()
 }
 
-/// Fills `store` with `size` tasks due in a day and a tombstone for every tenth of them.
-async fn prefill(store: &Arc<dyn Store>, size: usize) -> Result<(), BoxError> {
+/// Fills `store` with `size` tasks due in a day and a tombstone for every tenth of them; returns how long it
+/// took, in seconds.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark measures real elapsed time; the clock rule is for library code"
+)]
+async fn prefill(store: &Arc<dyn Store>, size: usize) -> Result<f64, BoxError> {
+    let started = std::time::Instant::now();
     let now = Timestamp::from_system_time(taskqueue_clock::system().now());
     let later = now.saturating_add(Duration::from_secs(24 * 3600));
     let next = Arc::new(AtomicUsize::new(0));
@@ -295,7 +303,7 @@ async fn prefill(store: &Arc<dyn Store>, size: usize) -> Result<(), BoxError> {
     while let Some(filler) = fillers.join_next().await {
         filler??;
     }
-    Ok(())
+    Ok(started.elapsed().as_secs_f64())
 }
 
 /// The growth table: rounds on stores holding a backlog of each size, SQLite and PostgreSQL.
@@ -315,7 +323,7 @@ async fn growth(
         "{:<10} {:>9} | {:>22} | {:>22} | {:>22}",
         "store", "backlog", "inserts/s (x bare)", "leased/s (x bare)", "deletes/s (x bare)"
     );
-    let mut table: Vec<(&str, usize, [f64; 3])> = Vec::new();
+    let mut table: Vec<(&str, usize, PhaseMedians)> = Vec::new();
     for backend in ["sqlite", "postgres"] {
         for &size in sizes {
             let store: Arc<dyn Store> = match backend {
@@ -328,7 +336,8 @@ async fn growth(
                         .await?,
                 ),
             };
-            prefill(&store, size).await?;
+            let seconds = prefill(&store, size).await?;
+            eprintln!("{backend} backlog of {size}: filled in {seconds:.1} s");
             let (server, token) = start_server_on(store).await?;
             let mut sides = [
                 Side::connect("server", server.local_addr(), &token, true).await?,
@@ -357,25 +366,32 @@ async fn growth(
                 cell(medians[1]),
                 cell(medians[2])
             );
-            table.push((backend, size, medians.map(|(server, _)| server)));
+            table.push((backend, size, medians));
         }
     }
-    let rows = |backend: &str| -> Vec<(usize, [f64; 3])> {
+    let rows = |backend: &str| -> Vec<(usize, PhaseMedians)> {
         table
             .iter()
             .filter(|(name, _, _)| *name == backend)
-            .map(|(_, size, rates)| (*size, *rates))
+            .map(|(_, size, medians)| (*size, *medians))
             .collect()
     };
     let sqlite = rows("sqlite");
     if let (Some((small, first)), Some((large, last))) = (sqlite.first(), sqlite.last()) {
-        let ratio = last[0] / first[0];
+        // The machine's speed drifts between sizes (other work, the page cache): the goal compares the rates
+        // relative to the bare handler measured in the same rounds; the raw ratio is shown beside it.
+        let (first, last) = (first[0], last[0]);
+        let relative = (last.0 / last.1) / (first.0 / first.1);
         println!(
-            "goal: SQLite inserts at {large} >= 0.8x at {small}: {ratio:.3}x, {}",
-            verdict(ratio >= 0.8)
+            "goal: SQLite inserts at {large} >= 0.8x at {small}, each relative to the bare handler in its rounds: \
+             {relative:.3}x, {} (raw rates: {:.3}x)",
+            verdict(relative >= 0.8),
+            last.0 / first.0
         );
     }
-    for (size, rates) in &sqlite {
+    let servers = |medians: PhaseMedians| medians.map(|(server, _)| server);
+    for (size, medians) in &sqlite {
+        let rates = servers(*medians);
         let ratio = rates[2] / rates[0];
         println!(
             "goal: SQLite deletes >= 0.8x inserts at {size}: {ratio:.3}x, {}; >= {LEASE_GOAL_RATE:.0} leased/s: {:.0}, {}",
@@ -384,7 +400,8 @@ async fn growth(
             verdict(rates[1] >= LEASE_GOAL_RATE)
         );
     }
-    for (size, rates) in rows("postgres") {
+    for (size, medians) in rows("postgres") {
+        let rates = servers(medians);
         println!(
             "goal: PostgreSQL at {size}: >= 10000 inserts/s: {:.0}, {}; >= 50000 leased/s: {:.0}, {}",
             rates[0],
@@ -395,6 +412,9 @@ async fn growth(
     }
     Ok(())
 }
+
+/// Per phase (inserts, leases, deletes): the server's median rate, and the bare handler's in the same rounds.
+type PhaseMedians = [(f64, f64); 3];
 
 fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "NOT MET" }
