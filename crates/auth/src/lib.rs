@@ -91,7 +91,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), taskqueue_auth::Error> {
-//! # let json = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/service_account.json"));
+//! # let json = taskqueue_test_support::keys::SERVICE_ACCOUNT_JSON;
 //! let key = ServiceAccountKey::from_json(json)?;
 //! let clock = VirtualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
 //! let source = SelfSignedJwtSource::new(key, std::sync::Arc::new(clock));

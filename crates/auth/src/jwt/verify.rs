@@ -519,8 +519,8 @@ impl VerifiedJwt {
 /// };
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let private = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/test_rsa_pkcs8.pem"));
-/// # let public = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/test_rsa_public.pem"));
+/// # let private = taskqueue_test_support::keys::RSA_PKCS8_PEM;
+/// # let public = taskqueue_test_support::keys::RSA_PUBLIC_PEM;
 /// let claims = JwtClaims {
 ///     iss: "worker@project.iam.gserviceaccount.com".to_owned(),
 ///     sub: None,
@@ -695,8 +695,8 @@ impl fmt::Debug for UnverifiedJwt<'_> {
 /// };
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let private = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/test_rsa_pkcs8.pem"));
-/// # let public = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/test_rsa_public.pem"));
+/// # let private = taskqueue_test_support::keys::RSA_PKCS8_PEM;
+/// # let public = taskqueue_test_support::keys::RSA_PUBLIC_PEM;
 /// let claims = JwtClaims {
 ///     iss: "worker@project.iam.gserviceaccount.com".to_owned(),
 ///     sub: None,

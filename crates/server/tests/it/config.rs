@@ -375,11 +375,10 @@ impl Fixture {
         );
         write("keys/good.pem", &public_key_pem());
         write("keys/garbage.pem", &format!("{GARBAGE}\n{GARBAGE}\n"));
-        let private = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../auth/tests/data/test_rsa_pkcs8.pem"),
-        )
-        .expect("the auth crate's test private key");
-        write("keys/private.pem", &private);
+        write(
+            "keys/private.pem",
+            taskqueue_test_support::keys::RSA_PKCS8_PEM,
+        );
         Self { dir }
     }
 

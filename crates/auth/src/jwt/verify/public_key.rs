@@ -60,8 +60,8 @@ const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10
 /// use taskqueue_auth::RsaVerifyingKey;
 ///
 /// # fn main() -> Result<(), taskqueue_auth::Error> {
-/// # let spki = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/test_rsa_public.pem"));
-/// # let pkcs1 = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/test_rsa_public_pkcs1.pem"));
+/// # let spki = taskqueue_test_support::keys::RSA_PUBLIC_PEM;
+/// # let pkcs1 = taskqueue_test_support::keys::RSA_PUBLIC_PKCS1_PEM;
 /// let key = RsaVerifyingKey::from_pem(spki)?;
 /// assert_eq!(key.modulus_bits(), 2048);
 /// assert_eq!(key, RsaVerifyingKey::from_pem(pkcs1)?);

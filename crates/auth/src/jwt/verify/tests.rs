@@ -7,8 +7,8 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::*;
 
-const SPKI: &str = include_str!("../../../tests/data/test_rsa_public.pem");
-const PKCS1: &str = include_str!("../../../tests/data/test_rsa_public_pkcs1.pem");
+const SPKI: &str = taskqueue_test_support::keys::RSA_PUBLIC_PEM;
+const PKCS1: &str = taskqueue_test_support::keys::RSA_PUBLIC_PKCS1_PEM;
 
 /// The DER of a PEM text's first section.
 fn der(pem: &str) -> Vec<u8> {
