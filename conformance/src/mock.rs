@@ -41,7 +41,7 @@ use crate::scenario::{
 use crate::{request_match, template};
 
 /// The API's path prefix, below which come `{project}/taskqueues/{queue}`.
-pub const API_PREFIX: &str = "/taskqueue/v1beta2/projects/";
+pub const API_PREFIX: &str = taskqueue_model::API_PATH;
 
 /// The metadata server's token path prefix.
 const METADATA_PREFIX: &str = "/computeMetadata/v1/instance/service-accounts/";

@@ -194,6 +194,7 @@ mod crate_readme {}
 
 mod cache;
 mod error;
+mod google;
 mod jwt;
 mod method_scopes;
 mod provider;
@@ -230,6 +231,7 @@ pub use adc::{
 pub use authorized_user::{AuthorizedUserCredentials, AuthorizedUserSource};
 pub use cache::{CacheConfig, TokenCache};
 pub use error::{ClockSkew, CredentialSource, Error, OAuthErrorCode};
+pub use google::{GOOGLE_TOKEN_URI, METADATA_FLAVOR, METADATA_FLAVOR_HEADER};
 pub use jwt::{JwtClaims, RsaSigningKey, encode_rs256};
 pub use jwt::{
     JwtKeySet, JwtSegment, JwtValidation, JwtVerifyError, MAX_JWT_LEN, MalformedJwt,

@@ -566,9 +566,10 @@ impl<'a> UnverifiedJwt<'a> {
     /// Parses like [`parse`](Self::parse), but also accepts segments with
     /// correct `=` padding (the length a multiple of 4, at most two `=`):
     /// yup-oauth2 and gcp_auth sign padded assertions, and Google's token
-    /// endpoint accepted them (auth-anchors.md). A server that must serve
-    /// those clients unmodified uses this; the signature still covers the
-    /// segments exactly as sent. Wrong padding is [`MalformedJwt::Padded`].
+    /// endpoint accepted them (docs/oauth-interop.md §2 in the repository).
+    /// A server that must serve those clients unmodified uses this; the
+    /// signature still covers the segments exactly as sent. Wrong padding is
+    /// [`MalformedJwt::Padded`].
     ///
     /// ```
     /// use taskqueue_auth::{JwtVerifyError, UnverifiedJwt};
