@@ -467,17 +467,11 @@ fn execute(
         }
         Target::Mock => {
             let progress = Progress::for_stderr(scenarios.len(), false);
-            let records = runtime.block_on(run_all_mock_with_progress(scenarios, jobs, |done| {
+            let run = runtime.block_on(run_all_mock_with_progress(scenarios, jobs, |done| {
                 progress.show(done.done, Target::Mock, &done.scenario.scenario.id);
             }));
             progress.finish();
-            // The mock's credentials are the same for every scenario (its
-            // tokens are per scenario, checked against each record).
-            let mut secrets = SecretScanner::new();
-            secrets.add(taskqueue_conformance::setup::CLIENT_SECRET);
-            secrets.add(taskqueue_conformance::setup::REFRESH_TOKEN);
-            secrets.add_key_file(taskqueue_conformance::setup::SERVICE_ACCOUNT_KEY);
-            Ok((records, secrets))
+            Ok((run.records, run.secrets))
         }
         Target::Real => {
             let reference = match &options.reference_server {
