@@ -10,7 +10,6 @@
 
 pub mod coverage;
 pub mod dispatch;
-pub mod duration;
 pub mod expect;
 mod forwarded;
 pub mod ledger;
@@ -27,6 +26,7 @@ pub mod snapshot;
 pub mod subset;
 pub mod target;
 pub mod template;
+pub mod values;
 
 pub use load::{LoadError, LoadedScenario, load_dir, load_file, load_str};
 pub use report::{Outcome, ScenarioRecord, StepRecord, Target, WireCounters};

@@ -11,8 +11,7 @@ use taskqueue_auth::ServiceAccountKey;
 use taskqueue_auth::{Scope, ScopeSet};
 use taskqueue_clock::{SharedClock, VirtualClock};
 
-use crate::duration::{parse_duration, parse_utc};
-use crate::scenario::Scenario;
+use crate::scenario::{Interval, Scenario};
 
 /// The test service-account key the `jwt_bearer` grant uses.
 pub const SERVICE_ACCOUNT_KEY: &str = include_str!("../tests/data/service_account.json");
@@ -45,8 +44,7 @@ pub(crate) struct ScenarioTerms {
 
 /// Parses `scenario`'s clock start and credentials.
 pub(crate) fn terms(scenario: &Scenario) -> Result<ScenarioTerms, String> {
-    let start = parse_utc(&scenario.clock.start)
-        .ok_or_else(|| format!("clock.start `{}` is not a UTC time", scenario.clock.start))?;
+    let start = scenario.clock.start.0;
     let clock = VirtualClock::new(start);
     let shared: SharedClock = Arc::new(clock.clone());
     let credentials = &scenario.credentials;
@@ -56,11 +54,10 @@ pub(crate) fn terms(scenario: &Scenario) -> Result<ScenarioTerms, String> {
         Some(names) => scopes(names).map_err(|why| format!("credentials.granted: {why}"))?,
         None => requested.clone(),
     };
-    let lifetime = match &credentials.lifetime {
-        Some(text) => parse_duration(text)
-            .ok_or_else(|| format!("credentials.lifetime `{text}` is not a duration"))?,
-        None => Duration::from_secs(3600),
-    };
+    let lifetime = credentials
+        .lifetime
+        .as_ref()
+        .map_or(Duration::from_secs(3600), Interval::get);
     Ok(ScenarioTerms {
         start,
         clock,

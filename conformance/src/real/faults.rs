@@ -20,7 +20,7 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use crate::scenario::{Exchange, Expect, ScriptedResponse, Spanned};
+use crate::scenario::{ErrorKind, Exchange, Expect, ScriptedResponse, Spanned};
 use crate::template;
 
 /// Whether a request goes to the token side or to the API.
@@ -149,7 +149,7 @@ pub fn plan(
 ) -> Plan {
     let decode = expect
         .and_then(|expect| expect.error.as_ref())
-        .is_some_and(|error| error.kind == "decode");
+        .is_some_and(|error| error.kind == ErrorKind::Decode);
     let last_api = exchanges
         .iter()
         .rposition(|exchange| matches!(exchange.value, Exchange::Api(_)));

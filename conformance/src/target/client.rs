@@ -20,7 +20,6 @@ use taskqueue_auth::{
 use taskqueue_client::Client;
 use taskqueue_clock::{RetryPolicy, SharedClock};
 
-use crate::duration::parse_duration;
 use crate::scenario::{ClientSpec, RetrySpec};
 
 /// The real-time bound on one HTTP attempt, on every target: a socket
@@ -54,13 +53,10 @@ pub(crate) fn build(
 
 /// The client's retry policy: `client.retry`, jitter seeded.
 pub fn retry_policy(spec: &RetrySpec) -> Result<RetryPolicy, String> {
-    let duration = |key: &str, text: &str| {
-        parse_duration(text).ok_or_else(|| format!("client.retry.{key} `{text}` is not a duration"))
-    };
     Ok(RetryPolicy::new()
         .with_max_attempts(spec.max_attempts)
-        .with_initial_backoff(duration("initial_backoff", &spec.initial_backoff)?)
-        .with_max_backoff(duration("max_backoff", &spec.max_backoff)?)
+        .with_initial_backoff(spec.initial_backoff.get())
+        .with_max_backoff(spec.max_backoff.get())
         .with_jitter_seed(spec.jitter_seed))
 }
 

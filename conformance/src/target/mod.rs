@@ -24,8 +24,6 @@ use std::time::Duration;
 use taskqueue_clock::{Clock, SystemClock};
 use taskqueue_model::ApiMethod;
 
-use crate::dispatch;
-use crate::duration::parse_duration;
 use crate::load::LoadedScenario;
 use crate::report::{self, Outcome, ScenarioRecord, StepRecord, WireCounters};
 use crate::reports::secrets::SecretScanner;
@@ -225,18 +223,25 @@ pub(crate) async fn run_scenario<T: Target>(target: &T, loaded: &LoadedScenario,
         }
         let mut step_record = StepRecord::new(number, session.at());
         let mut problems = Vec::new();
-        if let Some(advance) = &step.value.advance {
-            step_record.action = format!("advance {}", advance.value);
-            match parse_duration(&advance.value) {
-                Some(by) => session.advance(by, &mut step_record).await,
-                None => problems.push(format!("`{}` is not a duration", advance.value)),
+        match (&step.value.advance, &step.value.call) {
+            (Some(advance), _) => {
+                step_record.action = format!("advance {}", advance.value);
+                session.advance(advance.value.get(), &mut step_record).await;
             }
-        } else if let Some(method) = step_method(&step.value, &mut step_record, &mut problems) {
-            problems.extend(
-                session
-                    .call(number, method, &step.value, &mut step_record)
-                    .await,
-            );
+            (None, Some(call)) => {
+                let method = call.value.0;
+                step_record.action = format!("call {}", method.short_name());
+                problems.extend(
+                    session
+                        .call(number, method, &step.value, &mut step_record)
+                        .await,
+                );
+            }
+            (None, None) => {
+                // Refused at load; a scenario built in code may still say nothing.
+                step_record.action = "nothing".to_owned();
+                problems.push("the step is neither a call nor an advance".to_owned());
+            }
         }
         session.after_step(&mut step_record);
         if index == 0 {
@@ -275,13 +280,8 @@ pub(crate) async fn run_scenario<T: Target>(target: &T, loaded: &LoadedScenario,
 pub fn methods_of(loaded: &LoadedScenario) -> Vec<String> {
     let mut methods: Vec<String> = Vec::new();
     for step in &loaded.scenario.steps {
-        if let Some(method) = step
-            .value
-            .call
-            .as_ref()
-            .and_then(|call| dispatch::method(&call.value))
-        {
-            let id = method.id().to_owned();
+        if let Some(call) = &step.value.call {
+            let id = call.value.0.id().to_owned();
             if !methods.contains(&id) {
                 methods.push(id);
             }
@@ -336,26 +336,4 @@ fn counted(problems: Vec<String>) -> Vec<String> {
             }
         })
         .collect()
-}
-
-/// The method a `call` step calls, with `record.action` set; `None`, with
-/// the problem noted, for a step that is neither a call nor an advance, or
-/// calls an unknown method.
-fn step_method(
-    step: &Step,
-    record: &mut StepRecord,
-    problems: &mut Vec<String>,
-) -> Option<ApiMethod> {
-    let Some(call) = &step.call else {
-        record.action = "nothing".to_owned();
-        problems.push("the step is neither a call nor an advance".to_owned());
-        return None;
-    };
-    let Some(method) = dispatch::method(&call.value) else {
-        record.action = format!("call {}", call.value);
-        problems.push(format!("unknown method `{}`", call.value));
-        return None;
-    };
-    record.action = format!("call {}", method.short_name());
-    Some(method)
 }
