@@ -41,7 +41,6 @@ pub mod compare;
 pub mod endpoint;
 pub mod faults;
 pub mod forwarder;
-mod http1;
 pub mod reference;
 
 use std::fmt;
