@@ -146,6 +146,8 @@ pub struct RealArgs<'a> {
     pub queues: Option<&'a str>,
     /// `--credentials`.
     pub credentials: Option<&'a str>,
+    /// `--token`.
+    pub token: Option<&'a SecretString>,
     /// `--max-wait`.
     pub max_wait: Option<Duration>,
     /// `--time-tolerance`.
@@ -188,7 +190,12 @@ impl RealConfig {
         }
         let credentials = match pick(args.credentials, ENV_CREDENTIALS) {
             Some(path) => RealCredentials::File(PathBuf::from(path)),
-            None => match env(ENV_TOKEN).filter(|token| !token.trim().is_empty()) {
+            None => match args
+                .token
+                .map(|token| token.expose().to_owned())
+                .or_else(|| env(ENV_TOKEN))
+                .filter(|token| !token.trim().is_empty())
+            {
                 Some(token) => RealCredentials::Static(SecretString::new(token.trim())),
                 None => RealCredentials::ApplicationDefault,
             },
