@@ -318,9 +318,7 @@ pub fn cases_of(scenario: &Scenario, step: &Step) -> StepCases {
     let Some(call) = &step.call else {
         return StepCases::default();
     };
-    let Some(method) = parse_method(&call.value) else {
-        return StepCases::default();
-    };
+    let method = call.value.0;
     let mut cases = Vec::new();
     let mut contradiction = None;
     let requested: Vec<Scope> = scenario
@@ -338,7 +336,7 @@ pub fn cases_of(scenario: &Scenario, step: &Step) -> StepCases {
         .expect
         .as_ref()
         .and_then(|expect| expect.error.as_ref())
-        .map(|error| error.kind.as_str());
+        .map(|error| error.kind.name());
     let access = access_of(method);
 
     let api_statuses = || {

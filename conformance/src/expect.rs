@@ -16,7 +16,7 @@ use taskqueue_client::Error;
 
 use crate::mock::short_scope;
 use crate::report::WireCounters;
-use crate::scenario::{Counters, Expect, ExpectedError};
+use crate::scenario::{Counters, ErrorKind, Expect, ExpectedError};
 use crate::template::Window;
 use crate::{setup, subset, template};
 
@@ -143,21 +143,20 @@ pub fn kind_of(error: &Error) -> &'static str {
 }
 
 /// Whether `error` is of `kind` (a kind of `expect.error.kind`).
-pub fn is_kind(error: &Error, kind: &str) -> bool {
+pub fn is_kind(error: &Error, kind: ErrorKind) -> bool {
     let status = error.status().map(|status| status.as_u16());
     match kind {
-        "validation" => error.is_validation(),
-        "unauthenticated" => error.is_unauthenticated(),
-        "scope_denied" => error.is_scope_denied(),
-        "acl_denied" => error.is_acl_denied(),
-        "permission_denied" => error.is_permission_denied(),
-        "not_found" => error.is_not_found(),
-        "bad_request" => status == Some(400),
-        "conflict" => status == Some(409),
-        "transient" => error.is_transient(),
-        "decode" => error.is_decode(),
-        "auth" => error.transport().is_some_and(|t| t.is_auth()),
-        _ => false,
+        ErrorKind::Validation => error.is_validation(),
+        ErrorKind::Unauthenticated => error.is_unauthenticated(),
+        ErrorKind::ScopeDenied => error.is_scope_denied(),
+        ErrorKind::AclDenied => error.is_acl_denied(),
+        ErrorKind::PermissionDenied => error.is_permission_denied(),
+        ErrorKind::NotFound => error.is_not_found(),
+        ErrorKind::BadRequest => status == Some(400),
+        ErrorKind::Conflict => status == Some(409),
+        ErrorKind::Transient => error.is_transient(),
+        ErrorKind::Decode => error.is_decode(),
+        ErrorKind::Auth => error.transport().is_some_and(|t| t.is_auth()),
     }
 }
 
@@ -209,7 +208,7 @@ pub fn error_line(error: &Error) -> String {
 
 fn error_problems(expected: &ExpectedError, error: &Error) -> Vec<String> {
     let mut problems = Vec::new();
-    if !is_kind(error, &expected.kind) {
+    if !is_kind(error, expected.kind) {
         problems.push(format!(
             "expected error kind {}, got {}: {error}",
             expected.kind,

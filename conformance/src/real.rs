@@ -41,7 +41,6 @@ pub mod compare;
 pub mod endpoint;
 pub mod faults;
 pub mod forwarder;
-mod http1;
 pub mod reference;
 
 use std::fmt;
@@ -51,20 +50,24 @@ use std::time::{Duration, SystemTime};
 
 use taskqueue_auth::{
     AccessToken, AdcEnvironment, AdcOptions, ApplicationDefaultCredentials,
-    AuthorizedUserCredentials, AuthorizedUserSource, HttpOptions, SecretString, ServiceAccountKey,
-    ServiceAccountSource, SharedTokenProvider, StaticTokenProvider, TokenCache,
+    AuthorizedUserCredentials, SecretString, ServiceAccountKey, SharedTokenProvider,
+    StaticTokenProvider,
 };
 use taskqueue_client::{Client, QueueRef};
 use taskqueue_clock::{Clock, SharedClock, Sleep, SystemClock};
 
+use taskqueue_model::ApiMethod;
+
 use crate::forwarded::{Behind, Rules, call_step};
 use crate::load::LoadedScenario;
-use crate::report::{Outcome, ScenarioRecord, StepRecord, Target};
+use crate::report::{self, ScenarioRecord, StepRecord};
 use crate::reports::secrets::SecretScanner;
 use crate::scenario::{Grant, PrincipalMode, Scenario, ServerSpec, Step};
 use crate::server::applicability::{self, Applicability};
 use crate::server::compare::Names;
-use crate::{dispatch, runner, setup, template};
+use crate::target::client::{self, ATTEMPT_TIMEOUT, Sources};
+use crate::target::{Ran, Refusal, Secrets, Session, Target, run_scenario};
+use crate::{dispatch, setup, template};
 use compare::Labels;
 use endpoint::Rebase;
 use faults::TokenErrors;
@@ -82,9 +85,6 @@ pub const ENV_QUEUE: &str = "TQ_CONFORMANCE_QUEUE";
 pub const ENV_CREDENTIALS: &str = "TQ_CONFORMANCE_CREDENTIALS";
 /// The variable holding a static access token.
 pub const ENV_TOKEN: &str = "TQ_CONFORMANCE_TOKEN";
-
-/// The real-time bound on one HTTP attempt.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The longest `advance` waited for in real time, by default.
 pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(5);
@@ -146,6 +146,8 @@ pub struct RealArgs<'a> {
     pub queues: Option<&'a str>,
     /// `--credentials`.
     pub credentials: Option<&'a str>,
+    /// `--token`.
+    pub token: Option<&'a SecretString>,
     /// `--max-wait`.
     pub max_wait: Option<Duration>,
     /// `--time-tolerance`.
@@ -188,7 +190,12 @@ impl RealConfig {
         }
         let credentials = match pick(args.credentials, ENV_CREDENTIALS) {
             Some(path) => RealCredentials::File(PathBuf::from(path)),
-            None => match env(ENV_TOKEN).filter(|token| !token.trim().is_empty()) {
+            None => match args
+                .token
+                .map(|token| token.expose().to_owned())
+                .or_else(|| env(ENV_TOKEN))
+                .filter(|token| !token.trim().is_empty())
+            {
                 Some(token) => RealCredentials::Static(SecretString::new(token.trim())),
                 None => RealCredentials::ApplicationDefault,
             },
@@ -400,8 +407,7 @@ pub async fn run_real(
     let on_done = Mutex::new(on_done);
     let done = std::sync::atomic::AtomicUsize::new(0);
     // Per scenario, in order: its record and the secrets it saw.
-    type Outcomes = Vec<Option<(ScenarioRecord, Vec<String>)>>;
-    let results: Mutex<Outcomes> = Mutex::new(vec![None; scenarios.len()]);
+    let results: Mutex<Vec<Option<Ran>>> = Mutex::new(vec![None; scenarios.len()]);
     let jobs = workers.iter().enumerate().map(|(index, worker)| {
         let done = &done;
         let on_done = &on_done;
@@ -413,7 +419,7 @@ pub async fn run_real(
                 .skip(index)
                 .step_by(config.queues.len())
             {
-                let outcome = worker.run(loaded, at).await;
+                let outcome = run_scenario(worker, loaded, at).await;
                 results.lock().unwrap_or_else(PoisonError::into_inner)[at] = Some(outcome);
                 let count = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                 (on_done.lock().unwrap_or_else(PoisonError::into_inner))(count, loaded);
@@ -429,17 +435,13 @@ pub async fn run_real(
         .enumerate()
     {
         match result {
-            Some((record, found)) => {
-                for secret in found {
-                    secrets.add(&secret);
-                }
-                records.push(record);
+            Some(ran) => {
+                ran.secrets.add_to(&mut secrets);
+                records.push(ran.record);
             }
-            None => {
-                let mut record = runner::empty_record_on(&scenarios[index], Target::Real);
-                record.outcome = Outcome::Failed("no worker ran it".to_owned());
-                records.push(record);
-            }
+            None => records.push(
+                Ran::failed(&scenarios[index], report::Target::Real, "no worker ran it").record,
+            ),
         }
     }
     let header = format!(
@@ -480,13 +482,7 @@ fn setup_client(config: &RealConfig, minting: &Minting) -> Result<Client, String
     let clock: SharedClock = Arc::new(SystemClock::new());
     let scopes = setup::scopes(&["taskqueue".to_owned()])?;
     let provider = provider(minting, None, &clock)?;
-    Client::builder()
-        .base_url(config.base_url.clone())
-        .token_provider(provider)
-        .scopes(scopes)
-        .clock(clock)
-        .attempt_timeout(ATTEMPT_TIMEOUT)
-        .build()
+    client::build(config.base_url.clone(), provider, scopes, clock, None)
         .map_err(|error| format!("the setup client: {error}"))
 }
 
@@ -497,24 +493,15 @@ fn provider(
     token_uri: Option<&str>,
     clock: &SharedClock,
 ) -> Result<SharedTokenProvider, String> {
-    let http = HttpOptions::default().with_clock(clock.clone());
-    let auth = |error: taskqueue_auth::Error| format!("credentials: {error}");
-    Ok(match minting {
-        Minting::AuthorizedUser { json, .. } => {
-            let credentials = AuthorizedUserCredentials::from_json(json).map_err(auth)?;
-            let mut source = AuthorizedUserSource::new(credentials, http).map_err(auth)?;
-            if let Some(token_uri) = token_uri {
-                source = source.with_token_uri(token_uri).map_err(auth)?;
-            }
-            Arc::new(TokenCache::new(source, clock.clone()))
-        }
-        Minting::ServiceAccount { json } => {
-            let key = ServiceAccountKey::from_json(json).map_err(auth)?;
-            let source = ServiceAccountSource::new(key, http).map_err(auth)?;
-            Arc::new(TokenCache::new(source, clock.clone()))
-        }
-        Minting::Fixed(provider) => provider.clone(),
-    })
+    let sources = Sources {
+        clock: clock.clone(),
+        seed: None,
+    };
+    match minting {
+        Minting::AuthorizedUser { json, .. } => sources.authorized_user(json, token_uri),
+        Minting::ServiceAccount { json } => sources.service_account(json, None),
+        Minting::Fixed(provider) => Ok(provider.clone()),
+    }
 }
 
 /// Why `scenario` cannot run on a real endpoint with `minting`, beyond what
@@ -625,64 +612,48 @@ fn scripts_token_exchanges_beyond_one(scenario: &Scenario) -> bool {
             .is_some_and(|s| !s.value.revoke.is_empty())
 }
 
-impl Worker<'_> {
-    async fn run(&self, loaded: &LoadedScenario, at: usize) -> (ScenarioRecord, Vec<String>) {
-        let wall = SystemClock::new();
-        let began = wall.monotonic();
-        let mut record = runner::empty_record_on(loaded, Target::Real);
-        let mut secrets = Vec::new();
-        let file = loaded.path.display().to_string();
-        let scenario = &loaded.scenario;
-        let observed = self.minting.observed();
-        let injected = match applicability::decide(scenario) {
-            Applicability::Skip(reason) => {
-                record.outcome = Outcome::Skipped(reason);
-                return (record, secrets);
-            }
-            Applicability::Run { injected, .. } => injected,
-        };
-        let reasons = not_applicable(scenario, self.config.max_wait, observed);
-        if !reasons.is_empty() {
-            record.outcome = Outcome::Skipped(format!(
-                "not applicable on a real endpoint: {}",
-                reasons.join("; ")
-            ));
-            return (record, secrets);
-        }
-        let result = self
-            .execute(loaded, at, &mut record, &mut secrets, injected)
-            .await;
-        if let Err(why) = result {
-            record.outcome = Outcome::Failed(format!("{file}: {why}"));
-        }
-        let queue = QueueRef::new(self.config.project.clone(), self.queue.clone());
-        if let Err(why) = endpoint::drain(&self.setup, &queue).await
-            && record.outcome.is_passed()
-        {
-            record.outcome = Outcome::Failed(format!("{file}: draining after: {why}"));
-        }
-        record.elapsed = wall.monotonic().saturating_sub(began);
-        if secrets
-            .iter()
-            .any(|secret| format!("{record:?}").contains(secret.as_str()))
-        {
-            record.outcome = Outcome::Failed(format!("{file}: the record shows a secret"));
-            record.steps.clear();
-        }
-        (record, secrets)
+impl<'w> Target for Worker<'w> {
+    type Session<'s>
+        = RealSession<'s>
+    where
+        Self: 's;
+
+    fn kind(&self) -> report::Target {
+        report::Target::Real
     }
 
-    /// Sets the endpoint up and runs the steps; `Err` for a setup failure.
-    async fn execute(
-        &self,
-        loaded: &LoadedScenario,
+    async fn open<'s>(
+        &'s self,
+        loaded: &'s LoadedScenario,
         at: usize,
-        record: &mut ScenarioRecord,
-        secrets: &mut Vec<String>,
-        injected: Vec<String>,
-    ) -> Result<(), String> {
+        _secrets: &mut Secrets,
+    ) -> Result<RealSession<'s>, Refusal> {
         let scenario = &loaded.scenario;
-        let file = loaded.path.display().to_string();
+        let injected = match applicability::decide(scenario) {
+            Applicability::Skip(reason) => return Err(Refusal::NotApplicable(reason)),
+            Applicability::Run { injected, .. } => injected,
+        };
+        let reasons = not_applicable(scenario, self.config.max_wait, self.minting.observed());
+        if !reasons.is_empty() {
+            return Err(Refusal::NotApplicable(format!(
+                "not applicable on a real endpoint: {}",
+                reasons.join("; ")
+            )));
+        }
+        self.open_session(scenario, at, injected)
+            .await
+            .map_err(Refusal::Setup)
+    }
+}
+
+impl<'w> Worker<'w> {
+    /// Sets the endpoint up for `scenario` and builds its client.
+    async fn open_session<'s>(
+        &'s self,
+        scenario: &'s Scenario,
+        at: usize,
+        injected: Vec<String>,
+    ) -> Result<RealSession<'s>, String> {
         let spec: ServerSpec = scenario
             .server
             .as_ref()
@@ -709,7 +680,7 @@ impl Worker<'_> {
         let setup_queue = QueueRef::new(self.config.project.clone(), self.queue.clone());
         endpoint::drain(&self.setup, &setup_queue)
             .await
-            .map_err(|why| format!("setup: draining {}: {why}", self.queue))?;
+            .map_err(|why| format!("draining {}: {why}", self.queue))?;
 
         // Unique task names, the pool's queue for the script's.
         let mut names = Names::new(&spec.generated);
@@ -735,12 +706,6 @@ impl Worker<'_> {
                 &format!("projects/{project}/taskqueues/{queue_name}"),
             );
         }
-        let rename = |id: &str| {
-            renamed
-                .iter()
-                .find(|(script, _)| script == id)
-                .map_or_else(|| id.to_owned(), |(_, unique)| unique.clone())
-        };
 
         let terms = setup::terms(scenario)?;
         let clock = Arc::new(RecordingClock::default());
@@ -771,18 +736,17 @@ impl Worker<'_> {
         )
         .await?;
         let origin = clock.now();
-        let mut rebase = Rebase::new(terms.start, origin);
-        rebase = endpoint::seed(
+        let rebase = endpoint::seed(
             &self.setup,
             &setup_queue,
             &spec.seed,
             1,
             terms.start,
-            rebase,
-            &rename,
+            Rebase::new(terms.start, origin),
+            &|id: &str| renamed_to(&renamed, id),
         )
         .await
-        .map_err(|why| format!("setup over the API: {why}"))?;
+        .map_err(|why| format!("over the API: {why}"))?;
 
         let token_uri = format!("{}/token", forwarder.origin());
         let provider = provider(self.minting, Some(&token_uri), &shared)?;
@@ -792,28 +756,23 @@ impl Worker<'_> {
                 let token = provider
                     .token(&terms.requested)
                     .await
-                    .map_err(|error| format!("setup: the static grant's token: {error}"))?;
+                    .map_err(|error| format!("the static grant's token: {error}"))?;
                 Arc::new(StaticTokenProvider::new(token))
             } else {
                 provider
             };
-        let client = Client::builder()
-            .base_url(forwarder.base_url())
-            .token_provider(provider)
-            .scopes(terms.requested.clone())
-            .preflight_scope_check(scenario.client.preflight_scope_check)
-            .retry_policy(setup::retry_policy(&scenario.client.retry)?)
-            .clock(shared.clone())
-            .attempt_timeout(ATTEMPT_TIMEOUT)
-            .build()
-            .map_err(|error| format!("client: {error}"))?;
+        let client = client::build(
+            forwarder.base_url(),
+            provider,
+            terms.requested.clone(),
+            shared.clone(),
+            Some(&scenario.client),
+        )?;
         let client_queue = QueueRef::new(project.clone(), queue_name.clone());
         // The static token's request, if any, is setup, not step 1.
         forwarder.take();
 
-        let mut labels = Labels::default();
-        let mut leases: Vec<(String, serde_json::Value)> = Vec::new();
-        let mut first_notes = vec![format!(
+        let mut notes = vec![format!(
             "note: real: queue {}{}, credentials {}",
             if spec.queue_exists {
                 "of the pool"
@@ -835,7 +794,7 @@ impl Worker<'_> {
             self.minting.grant_name()
         )];
         if !injected.is_empty() {
-            first_notes.push(format!(
+            notes.push(format!(
                 "note: the forwarder injects: {}",
                 injected.join("; ")
             ));
@@ -845,63 +804,169 @@ impl Worker<'_> {
         } else {
             TokenErrors::Injected
         };
-        for (index, step) in scenario.steps.iter().enumerate() {
-            let number = index + 1;
-            if number > 1 && spec.seed.iter().any(|seed| seed.value.before() == number) {
-                rebase = endpoint::seed(
-                    &self.setup,
-                    &setup_queue,
-                    &spec.seed,
-                    number,
-                    terms.start,
-                    rebase,
-                    &rename,
-                )
-                .await
-                .map_err(|why| format!("seeding before step {number}: {why}"))?;
-            }
-            forwarder.set_revoked(
-                spec.revoke
-                    .iter()
-                    .filter(|revocation| revocation.from_step() <= number)
-                    .map(|revocation| revocation.label().to_owned())
-                    .collect(),
-            );
-            let context = StepContext {
-                client: &client,
-                queue: &client_queue,
-                forwarder: &forwarder,
-                clock: &clock,
-                grant: self.minting.grant(),
-                observed: self.minting.observed(),
-                tolerance: self.config.time_tolerance,
-                token_errors,
-                rebase,
-            };
-            let (mut step_record, problems) = context
-                .step(number, &step.value, &mut labels, &mut names, &mut leases)
-                .await;
-            step_record.at =
-                template::offset(clock.now().duration_since(origin).unwrap_or_default());
-            for line in &mut step_record.wire {
-                for (script, unique) in &renamed {
-                    *line = line.replace(unique.as_str(), script);
-                }
-            }
-            if index == 0 {
-                step_record.wire.splice(0..0, first_notes.drain(..));
-            }
-            record.counters += step_record.counters;
-            let action = step_record.action.clone();
-            record.steps.push(step_record);
-            if !problems.is_empty() {
-                record.outcome =
-                    runner::failed_step(&file, step.referenced.line(), number, &action, problems);
-                break;
+        Ok(RealSession {
+            worker: self,
+            start: terms.start,
+            spec,
+            wire: RealWire {
+                client,
+                queue: client_queue,
+                forwarder,
+                clock,
+            },
+            setup_queue,
+            origin,
+            rebase,
+            labels: Labels::default(),
+            names,
+            leases: Vec::new(),
+            renamed,
+            token_errors,
+            notes,
+        })
+    }
+}
+
+/// The script's name for `id`, a name made unique per run.
+fn renamed_to(renamed: &[(String, String)], id: &str) -> String {
+    renamed
+        .iter()
+        .find(|(script, _)| script == id)
+        .map_or_else(|| id.to_owned(), |(_, unique)| unique.clone())
+}
+
+/// One scenario on the real target.
+pub(crate) struct RealSession<'s> {
+    worker: &'s Worker<'s>,
+    /// `clock.start`: the script's origin.
+    start: SystemTime,
+    spec: ServerSpec,
+    wire: RealWire,
+    /// The pool's queue, as the setup client addresses it.
+    setup_queue: QueueRef,
+    /// When the scenario began, in real time.
+    origin: SystemTime,
+    rebase: Rebase,
+    labels: Labels,
+    names: Names,
+    leases: Vec<(String, serde_json::Value)>,
+    /// (script name, unique name) of every task.
+    renamed: Vec<(String, String)>,
+    token_errors: TokenErrors,
+    notes: Vec<String>,
+}
+
+impl Session for RealSession<'_> {
+    fn notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    async fn before_step(&mut self, number: usize) -> Result<(), String> {
+        if number > 1
+            && self
+                .spec
+                .seed
+                .iter()
+                .any(|seed| seed.value.before() == number)
+        {
+            let renamed = &self.renamed;
+            self.rebase = endpoint::seed(
+                &self.worker.setup,
+                &self.setup_queue,
+                &self.spec.seed,
+                number,
+                self.start,
+                self.rebase,
+                &|id: &str| renamed_to(renamed, id),
+            )
+            .await?;
+        }
+        self.wire.forwarder.set_revoked(
+            self.spec
+                .revoke
+                .iter()
+                .filter(|revocation| revocation.from_step() <= number)
+                .map(|revocation| revocation.label().to_owned())
+                .collect(),
+        );
+        Ok(())
+    }
+
+    /// Set after the step, by [`Session::after_step`].
+    fn at(&self) -> String {
+        String::new()
+    }
+
+    async fn advance(&mut self, by: Duration, record: &mut StepRecord) {
+        self.wire.clock.inner.sleep(by).await;
+        record.result = format!("waited {} in real time", template::seconds(by));
+    }
+
+    async fn call(
+        &mut self,
+        _number: usize,
+        method: ApiMethod,
+        step: &Step,
+        record: &mut StepRecord,
+    ) -> Vec<String> {
+        let now = self.wire.clock.now();
+        let tolerance = self.worker.config.time_tolerance;
+        let mut step = self.rebase.apply_step(&self.names.apply_step(step), now);
+        bind_lease_timestamp(&mut step, &self.leases, now, tolerance);
+        let rules = Rules {
+            grant: self.worker.minting.grant(),
+            tolerance,
+            tokens_observed: self.worker.minting.observed(),
+            enqueue_times_seeded: false,
+            token_errors: self.token_errors,
+        };
+        let (problems, recorded) = call_step(
+            &self.wire,
+            rules,
+            method,
+            &step,
+            record,
+            &mut self.labels,
+            &mut self.names,
+        )
+        .await;
+        for answer in recorded
+            .iter()
+            .filter_map(|exchange| exchange.json.as_ref())
+        {
+            remember_leases(answer, &mut self.leases);
+        }
+        problems
+    }
+
+    /// The step's time since the scenario began, and the script's task
+    /// names for the unique ones.
+    fn after_step(&self, record: &mut StepRecord) {
+        record.at = template::offset(
+            self.wire
+                .clock
+                .now()
+                .duration_since(self.origin)
+                .unwrap_or_default(),
+        );
+        for line in &mut record.wire {
+            for (script, unique) in &self.renamed {
+                *line = line.replace(unique.as_str(), script);
             }
         }
-        secrets.extend(forwarder.secrets());
-        Ok(())
+    }
+
+    async fn finish(&mut self, _record: &mut ScenarioRecord) -> Result<(), String> {
+        endpoint::drain(&self.worker.setup, &self.setup_queue)
+            .await
+            .map(|_| ())
+            .map_err(|why| format!("draining after: {why}"))
+    }
+
+    fn secrets(&self, secrets: &mut Secrets) {
+        for secret in self.wire.forwarder.secrets() {
+            secrets.push(secret);
+        }
     }
 }
 
@@ -933,17 +998,26 @@ fn remember_leases(answer: &serde_json::Value, leases: &mut Vec<(String, serde_j
     }
 }
 
-impl Behind for StepContext<'_> {
+/// What a real scenario's calls cross: the client, the forwarder in front
+/// of the endpoint, the real clock.
+struct RealWire {
+    client: Client,
+    queue: QueueRef,
+    forwarder: Forwarder,
+    clock: Arc<RecordingClock>,
+}
+
+impl Behind for RealWire {
     fn client(&self) -> &Client {
-        self.client
+        &self.client
     }
 
     fn queue(&self) -> &QueueRef {
-        self.queue
+        &self.queue
     }
 
     fn forwarder(&self) -> &Forwarder {
-        self.forwarder
+        &self.forwarder
     }
 
     fn now(&self) -> SystemTime {
@@ -967,105 +1041,48 @@ impl Behind for StepContext<'_> {
     }
 }
 
-/// What one step runs with.
-struct StepContext<'a> {
-    client: &'a Client,
-    queue: &'a QueueRef,
-    forwarder: &'a Forwarder,
-    clock: &'a RecordingClock,
-    grant: Grant,
-    observed: bool,
+/// A lease's proof of ownership: an update's or patch's scripted
+/// `lease_timestamp` within `tolerance` of the `leaseTimestamp` the
+/// endpoint last answered for that task becomes that exact value, since a
+/// real clock cannot reproduce the instant a lease was taken at.
+fn bind_lease_timestamp(
+    step: &mut Step,
+    leases: &[(String, serde_json::Value)],
+    now: SystemTime,
     tolerance: Duration,
-    token_errors: TokenErrors,
-    rebase: Rebase,
-}
-
-impl StepContext<'_> {
-    /// A lease's proof of ownership: an update's or patch's scripted
-    /// `lease_timestamp` within the tolerance of the `leaseTimestamp` the
-    /// endpoint last answered for that task becomes that exact value, since
-    /// a real clock cannot reproduce the instant a lease was taken at.
-    fn bind_lease_timestamp(
-        &self,
-        step: &mut Step,
-        leases: &[(String, serde_json::Value)],
-        now: SystemTime,
-    ) {
-        let Some(serde_json::Value::String(task)) = step.args.get("task") else {
-            return;
-        };
-        let Some((_, observed)) = leases.iter().find(|(name, _)| name == task) else {
-            return;
-        };
-        let Some(scripted) = step.args.get("lease_timestamp") else {
-            return;
-        };
-        let (Ok(scripted_micros), Ok(observed_micros)) = (
-            template::micros_of(scripted, now),
-            template::micros_of(observed, now),
-        ) else {
-            return;
-        };
-        let tolerance = i64::try_from(self.tolerance.as_micros()).unwrap_or(i64::MAX);
-        if (scripted_micros - observed_micros).abs() > tolerance {
-            return;
-        }
-        let observed = observed.clone();
-        step.args
-            .insert("lease_timestamp".to_owned(), observed.clone());
-        // The request body carries it too.
-        for exchange in &mut step.exchanges {
-            if let crate::scenario::Exchange::Api(api) = &mut exchange.value
-                && let Some(serde_json::Value::Object(body)) = &mut api.request.body
-                && let Some(value) = body.get("leaseTimestamp")
-                && template::micros_of(value, now)
-                    .is_ok_and(|micros| (micros - observed_micros).abs() <= tolerance)
-            {
-                body.insert("leaseTimestamp".to_owned(), observed.clone());
-            }
-        }
+) {
+    let Some(serde_json::Value::String(task)) = step.args.get("task") else {
+        return;
+    };
+    let Some((_, observed)) = leases.iter().find(|(name, _)| name == task) else {
+        return;
+    };
+    let Some(scripted) = step.args.get("lease_timestamp") else {
+        return;
+    };
+    let (Ok(scripted_micros), Ok(observed_micros)) = (
+        template::micros_of(scripted, now),
+        template::micros_of(observed, now),
+    ) else {
+        return;
+    };
+    let tolerance = i64::try_from(tolerance.as_micros()).unwrap_or(i64::MAX);
+    if (scripted_micros - observed_micros).abs() > tolerance {
+        return;
     }
-
-    async fn step(
-        &self,
-        number: usize,
-        step: &Step,
-        labels: &mut Labels,
-        names: &mut Names,
-        leases: &mut Vec<(String, serde_json::Value)>,
-    ) -> (StepRecord, Vec<String>) {
-        let mut record = StepRecord::new(number, String::new());
-        let mut problems = Vec::new();
-        if let Some(advance) = &step.advance {
-            record.action = format!("advance {}", advance.value);
-            let by = crate::duration::parse_duration(&advance.value).unwrap_or_default();
-            self.clock.inner.sleep(by).await;
-            record.result = format!("waited {} in real time", template::seconds(by));
-            return (record, problems);
-        }
-        let Some(method) = runner::step_method(step, &mut record, &mut problems) else {
-            return (record, problems);
-        };
-        let now = self.clock.now();
-        let mut step = self.rebase.apply_step(&names.apply_step(step), now);
-        self.bind_lease_timestamp(&mut step, leases, now);
-        let rules = Rules {
-            grant: self.grant,
-            tolerance: self.tolerance,
-            tokens_observed: self.observed,
-            enqueue_times_seeded: false,
-            token_errors: self.token_errors,
-        };
-        let (found, recorded) =
-            call_step(self, rules, method, &step, &mut record, labels, names).await;
-        problems.extend(found);
-        for answer in recorded
-            .iter()
-            .filter_map(|exchange| exchange.json.as_ref())
+    let observed = observed.clone();
+    step.args
+        .insert("lease_timestamp".to_owned(), observed.clone());
+    // The request body carries it too.
+    for exchange in &mut step.exchanges {
+        if let crate::scenario::Exchange::Api(api) = &mut exchange.value
+            && let Some(serde_json::Value::Object(body)) = &mut api.request.body
+            && let Some(value) = body.get("leaseTimestamp")
+            && template::micros_of(value, now)
+                .is_ok_and(|micros| (micros - observed_micros).abs() <= tolerance)
         {
-            remember_leases(answer, leases);
+            body.insert("leaseTimestamp".to_owned(), observed.clone());
         }
-        (record, problems)
     }
 }
 

@@ -9,6 +9,8 @@ use serde_json::Value;
 
 pub use serde_saphyr::Spanned;
 
+pub use crate::values::{CallMethod, ErrorKind, Interval, UtcTime};
+
 /// The only format version this harness reads.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -54,7 +56,7 @@ pub struct Credentials {
     pub granted: Option<Vec<String>>,
     /// Token lifetime (`expires_in`), as a duration such as `3600s` or `1h`; default `1h`.
     #[serde(default)]
-    pub lifetime: Option<String>,
+    pub lifetime: Option<Interval>,
 }
 
 /// Which token source the client uses.
@@ -90,13 +92,13 @@ impl Grant {
 pub struct ClockSpec {
     /// The starting wall time, RFC 3339 (`2030-01-01T00:00:00Z`).
     #[serde(default = "default_start")]
-    pub start: String,
+    pub start: UtcTime,
     /// What a real target does with `advance` steps.
     #[serde(default)]
     pub real_policy: RealPolicy,
     /// With `real_policy: wait`, the longest real wait per `advance`.
     #[serde(default)]
-    pub max_wait: Option<String>,
+    pub max_wait: Option<Interval>,
 }
 
 impl Default for ClockSpec {
@@ -109,8 +111,9 @@ impl Default for ClockSpec {
     }
 }
 
-fn default_start() -> String {
-    "2030-01-01T00:00:00Z".to_owned()
+/// 2030-01-01T00:00:00Z.
+fn default_start() -> UtcTime {
+    UtcTime(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_893_456_000))
 }
 
 /// What a real target does with steps that need virtual time.
@@ -171,10 +174,10 @@ pub struct RetrySpec {
     pub max_attempts: u32,
     /// The first backoff ceiling, e.g. `1s`.
     #[serde(default = "default_initial")]
-    pub initial_backoff: String,
+    pub initial_backoff: Interval,
     /// The largest backoff ceiling, e.g. `32s`.
     #[serde(default = "default_max_backoff")]
-    pub max_backoff: String,
+    pub max_backoff: Interval,
     /// The jitter seed, so the backoff sequence is reproducible.
     #[serde(default = "default_seed")]
     pub jitter_seed: u64,
@@ -194,11 +197,11 @@ impl Default for RetrySpec {
 fn default_attempts() -> u32 {
     4
 }
-fn default_initial() -> String {
-    "1s".to_owned()
+fn default_initial() -> Interval {
+    Interval::seconds(1)
 }
-fn default_max_backoff() -> String {
-    "32s".to_owned()
+fn default_max_backoff() -> Interval {
+    Interval::seconds(32)
 }
 fn default_seed() -> u64 {
     7
@@ -212,10 +215,10 @@ fn default_seed() -> u64 {
 pub struct Step {
     /// The method id of a call, e.g. `tasks.lease` (or `taskqueue.tasks.lease`).
     #[serde(default)]
-    pub call: Option<Spanned<String>>,
+    pub call: Option<Spanned<CallMethod>>,
     /// How far to move the virtual clock (`90s`, `30m`, `2h`, `1h30m`).
     #[serde(default)]
-    pub advance: Option<Spanned<String>>,
+    pub advance: Option<Spanned<Interval>>,
     /// The call's arguments (see scenarios/README.md per method).
     #[serde(default)]
     pub args: BTreeMap<String, Value>,
@@ -324,7 +327,7 @@ pub struct ExpectedError {
     /// The kind: `validation`, `unauthenticated`, `scope_denied`,
     /// `acl_denied`, `permission_denied`, `not_found`, `bad_request`,
     /// `conflict`, `transient`, `decode`, `auth`.
-    pub kind: String,
+    pub kind: ErrorKind,
     /// The HTTP status, if one is expected.
     #[serde(default)]
     pub status: Option<u16>,

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::duration::parse_duration;
+use crate::values::parse_duration;
 
 /// Microseconds since the epoch of `time` (negative before 1970).
 pub fn micros_since_epoch(time: SystemTime) -> i64 {

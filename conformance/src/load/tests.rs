@@ -62,7 +62,7 @@ fn broken_files_name_the_place_and_the_problem() {
         (
             "advance: 30m",
             "advance: soon",
-            "scenarios/demo.yaml:16:14: `advance: soon` is not a duration",
+            "scenarios/demo.yaml:16:14: `soon` is not a duration such as `30m`",
         ),
         (
             "schema: 1",
@@ -77,9 +77,24 @@ fn broken_files_name_the_place_and_the_problem() {
         (
             "expect: { ok: { id: t1 } }",
             "expect: { error: { kind: exploded } }",
-            "step 1: unknown error kind `exploded`",
+            "unknown variant `exploded`",
         ),
         ("status: 200,", "status: OK,", "scenarios/demo.yaml:14:"),
+        (
+            "  scopes: [taskqueue]\n",
+            "  scopes: [taskqueue]\n  lifetime: an hour\n",
+            "scenarios/demo.yaml:8:13: `an hour` is not a duration",
+        ),
+        (
+            "steps:\n",
+            "clock: { start: 2030-01-01 }\nsteps:\n",
+            "scenarios/demo.yaml:8:17: `2030-01-01` is not a UTC time",
+        ),
+        (
+            "steps:\n",
+            "client: { retry: { max_backoff: 32 } }\nsteps:\n",
+            "scenarios/demo.yaml:8:",
+        ),
         (
             "schema: 1\n",
             "schema: 1\nschema: 1\n",

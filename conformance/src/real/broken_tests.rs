@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::report::Outcome;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};

@@ -20,7 +20,7 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use crate::scenario::{Exchange, Expect, ScriptedResponse, Spanned};
+use crate::scenario::{ErrorKind, Exchange, Expect, ScriptedResponse, Spanned};
 use crate::template;
 
 /// Whether a request goes to the token side or to the API.
@@ -60,6 +60,9 @@ pub struct Injection {
     pub json: Option<Value>,
     /// The raw body, if scripted.
     pub body: Option<String>,
+    /// Whether the forwarder closes the connection without any answer (a
+    /// connection reset), in place of the answer above.
+    pub reset: bool,
 }
 
 impl Injection {
@@ -69,6 +72,19 @@ impl Injection {
             headers: response.headers.clone(),
             json: response.json.clone(),
             body: response.body.clone(),
+            reset: false,
+        }
+    }
+
+    /// A connection closed without an answer: the client sees a transport
+    /// failure, as when a load balancer drops a connection.
+    pub fn reset() -> Injection {
+        Injection {
+            status: 0,
+            headers: BTreeMap::new(),
+            json: None,
+            body: None,
+            reset: true,
         }
     }
 
@@ -100,6 +116,11 @@ impl Injection {
 pub struct Plan(VecDeque<Planned>);
 
 impl Plan {
+    /// A plan of `planned`, in order.
+    pub fn of(planned: Vec<Planned>) -> Plan {
+        Plan(planned.into())
+    }
+
     /// What to do with the next request on `side`: the injection, if the
     /// next planned exchange is one on that side (consuming it); `None`
     /// forwards (consuming a planned forward on that side).
@@ -149,7 +170,7 @@ pub fn plan(
 ) -> Plan {
     let decode = expect
         .and_then(|expect| expect.error.as_ref())
-        .is_some_and(|error| error.kind == "decode");
+        .is_some_and(|error| error.kind == ErrorKind::Decode);
     let last_api = exchanges
         .iter()
         .rposition(|exchange| matches!(exchange.value, Exchange::Api(_)));
@@ -275,6 +296,7 @@ mod tests {
             headers: BTreeMap::from([("Retry-After".to_owned(), "3".to_owned())]),
             json: Some(serde_json::json!({ "at": "{{now+1s}}" })),
             body: None,
+            reset: false,
         };
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(10);
         let (status, headers, body) = injection.answer(now);
@@ -291,6 +313,7 @@ mod tests {
             headers: BTreeMap::new(),
             json: None,
             body: Some("<html>Bad Gateway</html>".to_owned()),
+            reset: false,
         };
         let (_, headers, body) = html.answer(now);
         assert!(

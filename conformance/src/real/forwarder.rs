@@ -1,5 +1,6 @@
-//! The recording forwarder: a tiny HTTP/1.1 proxy on 127.0.0.1 that the
-//! client talks to instead of the real endpoint. It forwards each request
+//! The recording forwarder: an HTTP/1.1 proxy on 127.0.0.1 (hyper serves
+//! it) that the client talks to instead of the real endpoint. It forwards
+//! each request
 //! with reqwest to the real base URL, answers with what came back, and
 //! records the exchange, so the harness can hold what crossed the wire
 //! against the scenario's script.
@@ -30,8 +31,12 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use url::Url;
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+
 use super::faults::{Plan, Side};
-use super::http1::{Connection, RawRequest};
 use crate::mock::short_scope;
 
 /// The bearer token the forwarder sends in place of a revoked one: no
@@ -75,7 +80,9 @@ pub struct Recorded {
     pub token: Option<String>,
     /// The request body as JSON (`Err` with why if it is not JSON), if any.
     pub body: Option<Result<Value, String>>,
-    /// The answer's status; 502 if the upstream could not be reached.
+    /// The answer's status; 502 if the upstream could not be reached, 0 if
+    /// the forwarder closed the connection without answering (an injected
+    /// reset).
     pub status: u16,
     /// The answer's JSON body, if it is JSON.
     pub json: Option<Value>,
@@ -135,7 +142,11 @@ impl Recorded {
             (Some(label), true) => line.push_str(&format!(" [<{label}> revoked]")),
             (None, _) => line.push_str(" [no token]"),
         }
-        line.push_str(&format!(" -> {}", self.status));
+        if self.status == 0 {
+            line.push_str(" -> reset");
+        } else {
+            line.push_str(&format!(" -> {}", self.status));
+        }
         if let Some(reason) = self.reason() {
             line.push(' ');
             line.push_str(&reason);
@@ -163,7 +174,11 @@ impl Recorded {
             let shown: Vec<String> = token.scopes.iter().map(|s| short_scope(s)).collect();
             line.push_str(&format!(" scope={}", shown.join(",")));
         }
-        line.push_str(&format!(" -> {}", self.status));
+        if self.status == 0 {
+            line.push_str(" -> reset");
+        } else {
+            line.push_str(&format!(" -> {}", self.status));
+        }
         match &token.issued {
             Some(label) => {
                 line.push_str(&format!(" <{label}>"));
@@ -472,38 +487,128 @@ fn escape_segment(segment: &str) -> String {
     out
 }
 
+/// One request as the forwarder handles it: read whole off hyper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RawRequest {
+    /// `GET`, `POST`, ...
+    method: String,
+    /// The request target: path and query, as sent.
+    target: String,
+    /// Headers, names in lower case, in order.
+    headers: Vec<(String, String)>,
+    /// The body.
+    body: Vec<u8>,
+}
+
+impl RawRequest {
+    /// The first value of header `name` (lower case).
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// What the forwarder gives the client: an answer, or nothing at all.
+#[derive(Debug)]
+enum Answer {
+    /// Status, headers and body.
+    Respond(u16, Vec<(String, String)>, Vec<u8>),
+    /// Close the connection without answering (an injected reset).
+    Reset,
+}
+
+/// The error that makes hyper drop a connection without an answer: an
+/// injected connection reset.
+#[derive(Debug)]
+struct ConnectionReset;
+
+impl std::fmt::Display for ConnectionReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection reset by the conformance forwarder (injected)")
+    }
+}
+
+impl std::error::Error for ConnectionReset {}
+
+/// Serves every connection with hyper's HTTP/1.1, each request by
+/// [`handle`].
 async fn accept(listener: TcpListener, shared: Arc<Shared>) {
     while let Ok((stream, _)) = listener.accept().await {
-        tokio::spawn(serve(Connection::new(stream), shared.clone()));
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |request| handle(shared.clone(), request));
+            // The connection ends when the client closes it, or when an
+            // injected reset makes the service fail: hyper then drops it
+            // without writing an answer.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
     }
 }
 
-async fn serve(mut connection: Connection, shared: Arc<Shared>) {
-    loop {
-        let request = match connection.next_request().await {
-            Ok(Some(request)) => request,
-            Ok(None) => return,
-            Err(error) => {
-                let body = format!("conformance forwarder: bad request: {error}");
-                let _ = connection
-                    .respond(
-                        400,
-                        &[("connection".to_owned(), "close".to_owned())],
-                        body.as_bytes(),
-                    )
-                    .await;
-                return;
-            }
-        };
-        let close = request.wants_close();
-        let (status, headers, body) = forward(&shared, request).await;
-        if connection.respond(status, &headers, &body).await.is_err() || close {
-            return;
+/// Reads `request` whole, forwards it (or answers a planned fault) and
+/// returns the answer; `Err` drops the connection unanswered.
+async fn handle(
+    shared: Arc<Shared>,
+    request: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, ConnectionReset> {
+    let (parts, body) = request.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes().to_vec(),
+        Err(error) => {
+            return Ok(response(
+                400,
+                &[("content-type".to_owned(), "text/plain".to_owned())],
+                format!("conformance forwarder: bad request: {error}").into_bytes(),
+            ));
+        }
+    };
+    let raw = RawRequest {
+        method: parts.method.as_str().to_owned(),
+        target: parts.uri.path_and_query().map_or_else(
+            || parts.uri.path().to_owned(),
+            |target| target.as_str().to_owned(),
+        ),
+        headers: parts
+            .headers
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect(),
+        body,
+    };
+    match forward(&shared, raw).await {
+        Answer::Respond(status, headers, body) => Ok(response(status, &headers, body)),
+        Answer::Reset => Err(ConnectionReset),
+    }
+}
+
+/// An answer for hyper; a header hyper refuses is left out.
+fn response(
+    status: u16,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+) -> hyper::Response<Full<Bytes>> {
+    let mut answer = hyper::Response::new(Full::new(Bytes::from(body)));
+    *answer.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_GATEWAY);
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(value),
+        ) {
+            answer.headers_mut().append(name, value);
         }
     }
+    answer
 }
 
-async fn forward(shared: &Shared, request: RawRequest) -> (u16, Vec<(String, String)>, Vec<u8>) {
+async fn forward(shared: &Shared, request: RawRequest) -> Answer {
     let (path, query) = split_target(&request.target);
     let relative = path
         .strip_prefix(&shared.queue_prefix)
@@ -560,6 +665,12 @@ async fn forward(shared: &Shared, request: RawRequest) -> (u16, Vec<(String, Str
         .map_or_else(|| SystemClock::new().now(), |clock| clock.now());
     if let Some(injection) = injection {
         recorded.injected = true;
+        if injection.reset {
+            recorded.status = 0;
+            recorded.upstream_error = Some("connection reset, no answer".to_owned());
+            shared.lock().exchanges.push(recorded);
+            return Answer::Reset;
+        }
         let answer = injection.answer(now);
         return finish(shared, recorded, token_exchange, answer);
     }
@@ -634,7 +745,7 @@ fn finish(
     mut recorded: Recorded,
     mut token_exchange: Option<TokenRecord>,
     (status, headers, body): (u16, Vec<(String, String)>, Vec<u8>),
-) -> (u16, Vec<(String, String)>, Vec<u8>) {
+) -> Answer {
     recorded.status = status;
     recorded.at = shared.clock.as_ref().map(|clock| clock.now());
     match serde_json::from_slice::<Value>(&body) {
@@ -662,7 +773,7 @@ fn finish(
     }
     recorded.token_exchange = token_exchange;
     shared.lock().exchanges.push(recorded);
-    (status, headers, body)
+    Answer::Respond(status, headers, body)
 }
 
 /// Asks the token endpoint (the form's `scope`) or the metadata server (the
@@ -986,5 +1097,94 @@ mod tests {
         }
         let secrets = forwarder.secrets();
         assert!(secrets.iter().any(|s| s == ISSUED) && secrets.iter().any(|s| s == ROTATED));
+    }
+
+    #[tokio::test]
+    async fn an_injected_reset_drops_the_connection_and_the_client_sees_a_transient_failure() {
+        use std::collections::BTreeMap;
+
+        use taskqueue_auth::{AccessToken, ScopeSet, StaticTokenProvider};
+        use taskqueue_client::QueueRef;
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        use super::super::faults::{Injection, Planned};
+        use crate::scenario::{CallMethod, ClientSpec, Interval};
+
+        let upstream = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(
+                "/taskqueue/v1beta2/projects/s~app/taskqueues/q/tasks/t1",
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "kind": "taskqueues#task", "id": "t1", "queueName": "projects/s~app/taskqueues/q"
+            })))
+            .mount(&upstream)
+            .await;
+        let forwarder = Forwarder::start(
+            &format!("{}/taskqueue/v1beta2/projects/", upstream.uri()),
+            "s~app",
+            "q",
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("starts");
+        let client = |attempts: u32| {
+            let mut spec = ClientSpec::default();
+            spec.retry.max_attempts = attempts;
+            spec.retry.initial_backoff = Interval::parse("1ms").expect("a duration");
+            spec.retry.max_backoff = Interval::parse("1ms").expect("a duration");
+            let clock: SharedClock = Arc::new(SystemClock::new());
+            crate::target::client::build(
+                forwarder.base_url(),
+                Arc::new(StaticTokenProvider::new(AccessToken::new(
+                    "reset-test-token-value",
+                ))),
+                ScopeSet::from_iter([taskqueue_auth::Scope::Taskqueue]),
+                clock,
+                Some(&spec),
+            )
+            .expect("a client")
+        };
+        let queue = QueueRef::new("s~app", "q");
+        let get = CallMethod::parse("tasks.get").expect("a method").0;
+        let args = BTreeMap::from([("task".to_owned(), json!("t1"))]);
+        let reset_then_forward = || {
+            Plan::of(vec![
+                Planned::Inject(Side::Api, Injection::reset()),
+                Planned::Forward(Side::Api),
+            ])
+        };
+
+        // One attempt: the reset is the call's failure, and a transient one.
+        let once = client(1);
+        forwarder.set_plan(reset_then_forward());
+        let call = crate::dispatch::start(&once, &queue, get, &args, SystemClock::new().now())
+            .expect("valid args");
+        let error = call.await.expect_err("no answer came back");
+        assert!(error.is_transient(), "a reset is transient: {error}");
+        assert_eq!(error.status(), None, "no status: nothing was answered");
+        let recorded = forwarder.take();
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(
+            recorded[0].line(),
+            "GET tasks/t1 [<at-1>] -> reset (forwarder: connection reset, no answer) (injected)"
+        );
+
+        // Two attempts: the client retries on a new connection and succeeds.
+        let twice = client(2);
+        forwarder.set_plan(reset_then_forward());
+        let call = crate::dispatch::start(&twice, &queue, get, &args, SystemClock::new().now())
+            .expect("valid args");
+        let task = call.await.expect("the retry is answered");
+        assert_eq!(task["id"], "t1");
+        let lines: Vec<String> = forwarder.take().iter().map(Recorded::line).collect();
+        assert_eq!(
+            lines,
+            [
+                "GET tasks/t1 [<at-1>] -> reset (forwarder: connection reset, no answer) (injected)",
+                "GET tasks/t1 [<at-1>] -> 200",
+            ]
+        );
     }
 }

@@ -25,7 +25,7 @@
 use std::collections::BTreeSet;
 
 use crate::real::faults::is_api_fault;
-use crate::scenario::{Exchange, Grant, Scenario};
+use crate::scenario::{ErrorKind, Exchange, Grant, Scenario};
 use crate::setup::scopes;
 
 /// Whether and how a scenario runs on the server target.
@@ -133,7 +133,7 @@ fn derived(scenario: &Scenario, wanted: Derived) -> Vec<String> {
             && expect
                 .error
                 .as_ref()
-                .is_some_and(|error| error.kind == "decode")
+                .is_some_and(|error| error.kind == ErrorKind::Decode)
         {
             push(
                 Derived::Injected,

@@ -36,11 +36,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
 use taskqueue_auth::{
-    AccessToken, AuthorizedUserCredentials, AuthorizedUserSource, HttpOptions, JwtKeySet,
-    MetadataServerSource, RsaVerifyingKey, ScopeSet, ServiceAccountKey, ServiceAccountSource,
-    SharedTokenProvider, StaticTokenProvider, TokenCache,
+    AccessToken, JwtKeySet, RsaVerifyingKey, ScopeSet, SharedTokenProvider, StaticTokenProvider,
 };
 use taskqueue_client::{Client, QueueRef};
 use taskqueue_clock::{SharedClock, VirtualClock};
@@ -54,7 +51,9 @@ use tokio::task::JoinHandle;
 use super::seed;
 use crate::real::forwarder::{Forwarder, ForwarderOptions};
 use crate::scenario::{Grant, PrincipalMode, Scenario, ServerSpec};
-use crate::setup::{SERVICE_ACCOUNT_KEY, ScenarioTerms, retry_policy, terms};
+use crate::setup::{SERVICE_ACCOUNT_KEY, ScenarioTerms, terms};
+use crate::target::Secrets;
+use crate::target::client::{self, ATTEMPT_TIMEOUT, Sources};
 
 /// The public key of the test service account.
 const SERVICE_ACCOUNT_PUBLIC_KEY: &str =
@@ -78,9 +77,6 @@ const STATIC_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// The seed of the names the server generates, so records are reproducible.
 const NAME_SEED: u64 = 7;
-
-/// The real-time bound on one HTTP attempt (a socket bound).
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What one scenario runs on.
 #[derive(Debug)]
@@ -145,7 +141,7 @@ impl ServerTarget {
 
 /// Starts the server, the forwarder and the client for `scenario`; every
 /// secret made is pushed to `secrets`.
-pub async fn start(scenario: &Scenario, secrets: &mut Vec<String>) -> Result<ServerTarget, String> {
+pub async fn start(scenario: &Scenario, secrets: &mut Secrets) -> Result<ServerTarget, String> {
     let spec = scenario
         .server
         .as_ref()
@@ -261,7 +257,7 @@ pub async fn start(scenario: &Scenario, secrets: &mut Vec<String>) -> Result<Ser
                 .issue(USER_EMAIL, consented.clone(), lifetime, start)
                 .await
                 .map_err(|e| format!("the server could not issue the scenario's token: {e}"))?;
-            secrets.push(token.expose().to_owned());
+            secrets.push(token.expose());
             Arc::new(StaticTokenProvider::new(AccessToken::new(token)))
         }
     };
@@ -271,16 +267,13 @@ pub async fn start(scenario: &Scenario, secrets: &mut Vec<String>) -> Result<Ser
         let _ = axum::serve(listener, app).await;
     });
 
-    let client = Client::builder()
-        .base_url(forwarder.base_url())
-        .token_provider(provider)
-        .scopes(requested)
-        .preflight_scope_check(client_spec.preflight_scope_check)
-        .retry_policy(retry_policy(&client_spec.retry)?)
-        .clock(shared)
-        .attempt_timeout(ATTEMPT_TIMEOUT)
-        .build()
-        .map_err(|error| format!("client: {error}"))?;
+    let client = client::build(
+        forwarder.base_url(),
+        provider,
+        requested,
+        shared,
+        Some(client_spec),
+    )?;
     let queue = QueueRef::new(client_spec.project.clone(), client_spec.queue.clone());
     Ok(ServerTarget {
         start,
@@ -306,14 +299,13 @@ fn register(
     forwarder: &Forwarder,
     clock: &SharedClock,
     seed: u64,
-    secrets: &mut Vec<String>,
+    secrets: &mut Secrets,
 ) -> Result<Option<SharedTokenProvider>, String> {
     let token_uri = format!("{}/token", forwarder.origin());
-    let http = |defaults: HttpOptions| {
-        let retry = defaults.retry.clone().with_jitter_seed(seed);
-        defaults.with_clock(clock.clone()).with_retry(retry)
+    let sources = Sources {
+        clock: clock.clone(),
+        seed: Some(seed),
     };
-    let auth_error = |error: taskqueue_auth::Error| format!("credentials: {error}");
     Ok(Some(match grant {
         Grant::RefreshToken => {
             let client_secret = crate::mock::unguessable();
@@ -336,21 +328,12 @@ fn register(
                     consented.clone(),
                 ));
             }
-            let file = json!({
-                "type": "authorized_user",
-                "client_id": CLIENT_ID,
-                "client_secret": client_secret,
-                "refresh_token": refresh_token,
-                "token_uri": token_uri,
-            });
-            let credentials =
-                AuthorizedUserCredentials::from_json(&file.to_string()).map_err(auth_error)?;
-            let source = AuthorizedUserSource::new(credentials, http(HttpOptions::default()))
-                .map_err(auth_error)?;
-            Arc::new(TokenCache::new(source, clock.clone()))
+            sources.authorized_user(
+                &client::user_key_file(CLIENT_ID, &client_secret, &refresh_token, &token_uri),
+                None,
+            )?
         }
         Grant::JwtBearer => {
-            let key = ServiceAccountKey::from_json(SERVICE_ACCOUNT_KEY).map_err(auth_error)?;
             let file: serde_json::Value = serde_json::from_str(SERVICE_ACCOUNT_KEY)
                 .map_err(|error| format!("the test key: {error}"))?;
             for name in ["private_key", "private_key_id"] {
@@ -369,7 +352,8 @@ fn register(
             } else {
                 SERVICE_ACCOUNT_PUBLIC_KEY
             };
-            let verifying = RsaVerifyingKey::from_pem(public).map_err(auth_error)?;
+            let verifying = RsaVerifyingKey::from_pem(public)
+                .map_err(|error| format!("credentials: {error}"))?;
             if spec.principal != PrincipalMode::Unregistered {
                 config
                     .principals
@@ -379,19 +363,11 @@ fn register(
                         JwtKeySet::new().with_key(text("private_key_id")?, verifying),
                     ));
             }
-            let source = ServiceAccountSource::new(key, http(HttpOptions::default()))
-                .and_then(|source| source.with_token_uri(&token_uri))
-                .map_err(auth_error)?;
-            Arc::new(TokenCache::new(source, clock.clone()))
+            sources.service_account(SERVICE_ACCOUNT_KEY, Some(&token_uri))?
         }
         Grant::Metadata => {
             config.metadata = Some(MetadataConfig::new(METADATA_EMAIL, consented.clone()));
-            let source = MetadataServerSource::at_host(
-                forwarder.host(),
-                http(MetadataServerSource::default_options()),
-            )
-            .map_err(auth_error)?;
-            Arc::new(TokenCache::new(source, clock.clone()))
+            sources.metadata(&forwarder.host())?
         }
         Grant::Static => return Ok(None),
     }))
