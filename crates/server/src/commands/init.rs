@@ -661,7 +661,7 @@ mod tests {
         ];
         for (duration, text) in cases {
             assert_eq!(format_duration(duration), text);
-            assert_eq!(crate::config::parse_duration(text), Some(duration));
+            assert_eq!(crate::config::parse_duration(text).ok(), Some(duration));
         }
     }
 
