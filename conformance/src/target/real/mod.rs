@@ -66,8 +66,8 @@ use crate::target::applicability::{self, Applicability};
 use crate::target::client::{self, ATTEMPT_TIMEOUT, Sources};
 use crate::target::dispatch;
 use crate::target::faults::TokenErrors;
-use crate::target::forwarded::{Behind, Rules, call_step};
-use crate::target::forwarder::{self, Forwarder, ForwarderOptions};
+use crate::target::forwarded::{CallClock, Rules, Wire, call_step};
+use crate::target::forwarder::{Forwarder, ForwarderOptions};
 use crate::target::{Ran, Refusal, Secrets, Session, Target, run_scenario};
 use endpoint::Rebase;
 
@@ -806,12 +806,10 @@ impl<'w> Worker<'w> {
             worker: self,
             start: terms.start,
             spec,
-            wire: RealWire {
-                client,
-                queue: client_queue,
-                forwarder,
-                clock,
-            },
+            client,
+            queue: client_queue,
+            forwarder,
+            clock,
             setup_queue,
             origin,
             rebase,
@@ -839,7 +837,14 @@ pub(crate) struct RealSession<'s> {
     /// `clock.start`: the script's origin.
     start: SystemTime,
     spec: ServerSpec,
-    wire: RealWire,
+    /// The client under test.
+    client: Client,
+    /// The queue the client addresses.
+    queue: QueueRef,
+    /// The forwarder in front of the endpoint.
+    forwarder: Forwarder,
+    /// The real clock, recording the client's backoff sleeps.
+    clock: Arc<RecordingClock>,
     /// The pool's queue, as the setup client addresses it.
     setup_queue: QueueRef,
     /// When the scenario began, in real time.
@@ -879,7 +884,7 @@ impl Session for RealSession<'_> {
             )
             .await?;
         }
-        self.wire.forwarder.set_revoked(
+        self.forwarder.set_revoked(
             self.spec
                 .revoke
                 .iter()
@@ -896,7 +901,7 @@ impl Session for RealSession<'_> {
     }
 
     async fn advance(&mut self, by: Duration, record: &mut StepRecord) {
-        self.wire.clock.inner.sleep(by).await;
+        self.clock.inner.sleep(by).await;
         record.result = format!("waited {} in real time", template::seconds(by));
     }
 
@@ -907,7 +912,7 @@ impl Session for RealSession<'_> {
         step: &Step,
         record: &mut StepRecord,
     ) -> Vec<String> {
-        let now = self.wire.clock.now();
+        let now = self.clock.now();
         let tolerance = self.worker.config.time_tolerance;
         let mut step = self.rebase.apply_step(&self.names.apply_step(step), now);
         bind_lease_timestamp(&mut step, &self.leases, now, tolerance);
@@ -918,8 +923,15 @@ impl Session for RealSession<'_> {
             enqueue_times_seeded: false,
             token_errors: self.token_errors,
         };
+        let wire = Wire {
+            client: &self.client,
+            queue: &self.queue,
+            forwarder: &self.forwarder,
+            clock: &*self.clock,
+            start: None,
+        };
         let (problems, recorded) = call_step(
-            &self.wire,
+            wire,
             rules,
             method,
             &step,
@@ -941,8 +953,7 @@ impl Session for RealSession<'_> {
     /// names for the unique ones.
     fn after_step(&self, record: &mut StepRecord) {
         record.at = template::offset(
-            self.wire
-                .clock
+            self.clock
                 .now()
                 .duration_since(self.origin)
                 .unwrap_or_default(),
@@ -962,7 +973,7 @@ impl Session for RealSession<'_> {
     }
 
     fn secrets(&self, secrets: &mut Secrets) {
-        for secret in self.wire.forwarder.secrets() {
+        for secret in self.forwarder.secrets() {
             secrets.push(secret);
         }
     }
@@ -996,46 +1007,21 @@ fn remember_leases(answer: &serde_json::Value, leases: &mut Vec<(String, serde_j
     }
 }
 
-/// What a real scenario's calls cross: the client, the forwarder in front
-/// of the endpoint, the real clock.
-struct RealWire {
-    client: Client,
-    queue: QueueRef,
-    forwarder: Forwarder,
-    clock: Arc<RecordingClock>,
-}
-
-impl Behind for RealWire {
-    fn client(&self) -> &Client {
-        &self.client
-    }
-
-    fn queue(&self) -> &QueueRef {
-        &self.queue
-    }
-
-    fn forwarder(&self) -> &Forwarder {
-        &self.forwarder
-    }
-
-    fn now(&self) -> SystemTime {
-        self.clock.now()
+/// The real clock: a call runs in real time, bounded by its own timeouts.
+impl CallClock for RecordingClock {
+    fn time(&self) -> SystemTime {
+        Clock::now(self)
     }
 
     fn sleeps(&self) -> Vec<Duration> {
-        self.clock.sleeps()
+        RecordingClock::sleeps(self)
     }
 
-    /// Real time: the call's own timeouts bound it.
     async fn finish(
         &self,
         call: dispatch::CallFuture<'_>,
     ) -> Result<Result<serde_json::Value, taskqueue_client::Error>, String> {
         Ok(call.await)
-    }
-
-    fn line(&self, exchange: &forwarder::Recorded) -> String {
-        exchange.line()
     }
 }
 
