@@ -92,6 +92,7 @@ impl Target for Mock {
         let token_uri = format!("{}/token", mock.uri());
         let sources = Sources {
             clock: terms.shared.clone(),
+            proxy: None,
             seed: Some(scenario.client.retry.jitter_seed),
         };
         let provider: SharedTokenProvider = match credentials.grant {

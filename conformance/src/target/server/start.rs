@@ -308,6 +308,7 @@ fn register(
     let sources = Sources {
         clock: clock.clone(),
         seed: Some(seed),
+        proxy: None,
     };
     Ok(Some(match grant {
         Grant::RefreshToken => {
