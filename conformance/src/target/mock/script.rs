@@ -42,7 +42,7 @@ use crate::scenario::{
 };
 
 /// The API's path prefix, below which come `{project}/taskqueues/{queue}`.
-pub(crate) const API_PREFIX: &str = "/taskqueue/v1beta2/projects/";
+pub(crate) const API_PREFIX: &str = taskqueue_model::API_PATH;
 
 /// The metadata server's token path prefix.
 const METADATA_PREFIX: &str = "/computeMetadata/v1/instance/service-accounts/";
