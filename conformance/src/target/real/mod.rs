@@ -939,14 +939,7 @@ impl Session for RealSession<'_> {
             )
             .await?;
         }
-        self.forwarder.set_revoked(
-            self.spec
-                .revoke
-                .iter()
-                .filter(|revocation| revocation.from_step() <= number)
-                .map(|revocation| revocation.label().to_owned())
-                .collect(),
-        );
+        self.forwarder.set_revoked(self.spec.revoked_at(number));
         Ok(())
     }
 

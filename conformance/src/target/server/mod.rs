@@ -137,14 +137,9 @@ impl Session for ServerSession<'_> {
                 .seed_before(&self.spec, number, &self.scenario.client.queue)
                 .await?;
         }
-        self.target.forwarder.set_revoked(
-            self.spec
-                .revoke
-                .iter()
-                .filter(|revocation| revocation.from_step() <= number)
-                .map(|revocation| revocation.label().to_owned())
-                .collect(),
-        );
+        self.target
+            .forwarder
+            .set_revoked(self.spec.revoked_at(number));
         Ok(())
     }
 
