@@ -45,6 +45,7 @@ Commands:
                             cargo run -p taskqueue-conformance --locked -- --target server ...
                             cargo build -p taskqueue-server --bin taskqueue-server --locked
                             cargo run -p taskqueue-conformance --locked -- --target real ...
+                            cargo run ... --target real ... --reference-service-account
                             cargo doc --workspace --no-deps --locked  (RUSTDOCFLAGS=-D warnings)
   test                    Run only the test step of `ci`.
   conformance             Run the conformance suite on the mock target (every scenario, the
@@ -52,9 +53,10 @@ Commands:
                           target (the reference server in process: every scenario that applies,
                           with the ledger), then on the real target against the taskqueue-server
                           binary started on 127.0.0.1 (fresh init, SQLite, real time, 6 queues:
-                          every applicable scenario); writes {junit.xml,matrix.md} under
-                          target/conformance/, target/conformance/server/ and
-                          target/conformance/real/, and prints the wall time of each.
+                          every applicable scenario), with its authorized_user key and again
+                          with its service_account key; writes {junit.xml,matrix.md} under
+                          target/conformance/{,server/,real/,real-service-account/}, and
+                          prints the wall time of each.
   bench client [-- ARGS]  Benchmark `tasks.get` through taskqueue-client against raw reqwest
                           (BENCH_ROUNDS and BENCH_BATCH override the rounds and the batch size).
   bench auth [-- ARGS]    Benchmark the cached `token()` hot path of taskqueue-auth's TokenCache
@@ -238,16 +240,10 @@ fn conformance_steps() -> Vec<Step> {
 /// `target/conformance/real/`: the binary is built first. Every applicable
 /// scenario must pass; the rest are skipped with their reasons.
 fn conformance_real_steps() -> Vec<Step> {
-    vec![
-        Step::cargo(&[
-            "build",
-            "-p",
-            "taskqueue-server",
-            "--bin",
-            "taskqueue-server",
-            "--locked",
-        ]),
-        Step::cargo(&[
+    let real = |key: &[&'static str], dir: &str| {
+        let junit = format!("{dir}/junit.xml");
+        let matrix = format!("{dir}/matrix.md");
+        let mut args = vec![
             "run",
             "-p",
             "taskqueue-conformance",
@@ -257,11 +253,27 @@ fn conformance_real_steps() -> Vec<Step> {
             "real",
             "--reference-server",
             "taskqueue-server",
-            "--junit",
-            "target/conformance/real/junit.xml",
-            "--matrix",
-            "target/conformance/real/matrix.md",
+        ];
+        args.extend_from_slice(key);
+        args.extend(["--junit", &junit, "--matrix", &matrix]);
+        Step::cargo(&args)
+    };
+    vec![
+        Step::cargo(&[
+            "build",
+            "-p",
+            "taskqueue-server",
+            "--bin",
+            "taskqueue-server",
+            "--locked",
         ]),
+        real(&[], "target/conformance/real"),
+        // Its service_account key too: jwt_bearer token requests observed
+        // through the forwarder as the key's HTTP proxy.
+        real(
+            &["--reference-service-account"],
+            "target/conformance/real-service-account",
+        ),
     ]
 }
 
@@ -383,6 +395,7 @@ mod tests {
                 CONFORMANCE_SERVER,
                 BUILD_SERVER,
                 CONFORMANCE_REAL,
+                CONFORMANCE_REAL_SERVICE_ACCOUNT,
                 "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked",
                 "cargo clippy -p taskqueue-model -p taskqueue-clock -p taskqueue-auth -p \
                  taskqueue-transport -p taskqueue-client --all-targets --all-features --locked -- -D \
@@ -412,6 +425,11 @@ mod tests {
                                     target/conformance/real/junit.xml --matrix \
                                     target/conformance/real/matrix.md";
 
+    const CONFORMANCE_REAL_SERVICE_ACCOUNT: &str = "cargo run -p taskqueue-conformance --locked -- --target real --reference-server \
+         taskqueue-server --reference-service-account --junit \
+         target/conformance/real-service-account/junit.xml --matrix \
+         target/conformance/real-service-account/matrix.md";
+
     #[test]
     fn conformance_runs_the_mock_then_the_server_suite_then_the_binary_with_their_reports() {
         assert_eq!(
@@ -420,7 +438,8 @@ mod tests {
                 CONFORMANCE_MOCK,
                 CONFORMANCE_SERVER,
                 BUILD_SERVER,
-                CONFORMANCE_REAL
+                CONFORMANCE_REAL,
+                CONFORMANCE_REAL_SERVICE_ACCOUNT
             ]
         );
         assert!(USAGE.contains("  conformance "));
