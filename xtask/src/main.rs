@@ -156,6 +156,7 @@ fn ci_steps() -> Vec<Step> {
             "warnings",
         ]),
         test_step(),
+        optional_adapters_step(),
         conformance_mock_step(),
         conformance_server_step(),
     ]
@@ -214,6 +215,22 @@ fn package_step() -> Step {
     }
     args.push("--locked");
     Step::cargo(&args)
+}
+
+/// The tests of the auth crate's optional adapters (feature `gcp-auth`),
+/// which the workspace's default features leave out.
+fn optional_adapters_step() -> Step {
+    Step::cargo(&[
+        "test",
+        "-p",
+        "taskqueue-auth",
+        "--features",
+        "gcp-auth",
+        "--test",
+        "it",
+        "--locked",
+        "gcp_auth_adapter",
+    ])
 }
 
 /// Every test of the workspace; an unreviewed insta snapshot fails.
@@ -379,6 +396,8 @@ mod tests {
                 "cargo fmt --all -- --check",
                 "cargo clippy --workspace --all-targets --locked -- -D warnings",
                 "INSTA_UPDATE=no CI=true cargo test --workspace --locked",
+                "cargo test -p taskqueue-auth --features gcp-auth --test it --locked \
+                 gcp_auth_adapter",
                 CONFORMANCE_MOCK,
                 CONFORMANCE_SERVER,
                 BUILD_SERVER,
