@@ -21,13 +21,14 @@ use clap::Parser;
 use taskqueue_auth::SecretString;
 
 use taskqueue_clock::{Clock, SystemClock};
-use taskqueue_conformance::coverage::{self, Inventory};
-use taskqueue_conformance::ledger::{self, Ledger};
-use taskqueue_conformance::real::{self, RealArgs, RealConfig};
-use taskqueue_conformance::reports::secrets::SecretScanner;
-use taskqueue_conformance::reports::{self, Progress, RunReport};
-use taskqueue_conformance::snapshot;
-use taskqueue_conformance::values::parse_duration;
+use taskqueue_conformance::check::ledger::{self, Ledger};
+use taskqueue_conformance::report::card::{self, Progress, RunReport};
+use taskqueue_conformance::report::coverage::{self, Inventory};
+use taskqueue_conformance::report::secrets::SecretScanner;
+use taskqueue_conformance::report::snapshot;
+use taskqueue_conformance::report::{junit, matrix};
+use taskqueue_conformance::scenario::values::parse_duration;
+use taskqueue_conformance::target::real::{self, RealArgs, RealConfig};
 use taskqueue_conformance::{
     LoadedScenario, Outcome, ScenarioRecord, Target, load_dir, run_all_mock_with_progress,
     run_all_server_with_progress,
@@ -468,15 +469,15 @@ fn write_reports(
 ) -> Result<(), String> {
     let summary = format!(
         "{}wall time: {}\n",
-        reports::summary(report),
-        reports::human_duration(report.wall)
+        card::summary(report),
+        card::human_duration(report.wall)
     );
     let mut files = Vec::new();
     if let Some(path) = &options.junit {
-        files.push(("JUnit", path, reports::junit::render(report)));
+        files.push(("JUnit", path, junit::render(report)));
     }
     if let Some(path) = &options.matrix {
-        files.push(("matrix", path, reports::matrix::render(report)));
+        files.push(("matrix", path, matrix::render(report)));
     }
     secrets
         .scan("summary", &summary)

@@ -52,7 +52,7 @@ pub(crate) fn build(
 }
 
 /// The client's retry policy: `client.retry`, jitter seeded.
-pub fn retry_policy(spec: &RetrySpec) -> Result<RetryPolicy, String> {
+pub(crate) fn retry_policy(spec: &RetrySpec) -> Result<RetryPolicy, String> {
     Ok(RetryPolicy::new()
         .with_max_attempts(spec.max_attempts)
         .with_initial_backoff(spec.initial_backoff.get())

@@ -1,22 +1,28 @@
 //! One harness, three targets.
 //!
-//! A [`Target`] is where scenarios run: the mock ([`mock`]: wiremock per
-//! scenario, virtual time), the reference server in process ([`server`]:
+//! A `Target` is where scenarios run: the mock (`mock`: wiremock per
+//! scenario, virtual time), the reference server in process (`server`:
 //! virtual time, behind the recording forwarder) or a real endpoint
 //! ([`real`]: real time, behind the recording forwarder). A target opens a
-//! [`Session`] per scenario (or refuses: not applicable, or a setup that
-//! failed), and [`run_scenario`], the one step loop, drives every session
+//! `Session` per scenario (or refuses: not applicable, or a setup that
+//! failed), and `run_scenario`, the one step loop, drives every session
 //! the same way: the session's notes, seeding and revocations before each
 //! step, `advance` steps and `call` steps, the first failing step stopping
 //! the scenario, the session's last word (stray requests, a drain), and
 //! the secret scan of the record. Adding a target means implementing
-//! [`Target`] and [`Session`]; the loop, the thread pool ([`pool`]) and the
-//! client under test ([`client`]) are shared.
+//! `Target` and `Session`; the loop, the thread pool (`pool`) and the
+//! client under test (`client`) are shared.
 
-pub mod client;
-pub mod mock;
-pub mod pool;
-pub mod server;
+pub mod applicability;
+pub(crate) mod client;
+pub(crate) mod dispatch;
+pub(crate) mod faults;
+pub(crate) mod forwarded;
+pub(crate) mod forwarder;
+pub(crate) mod mock;
+pub(crate) mod pool;
+pub mod real;
+pub(crate) mod server;
 
 use std::fmt;
 use std::time::Duration;
@@ -24,10 +30,10 @@ use std::time::Duration;
 use taskqueue_clock::{Clock, SystemClock};
 use taskqueue_model::ApiMethod;
 
-use crate::load::LoadedScenario;
+use crate::report::secrets::SecretScanner;
 use crate::report::{self, Outcome, ScenarioRecord, StepRecord, WireCounters};
-use crate::reports::secrets::SecretScanner;
 use crate::scenario::Step;
+use crate::scenario::load::LoadedScenario;
 
 /// Why a target does not run a scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]

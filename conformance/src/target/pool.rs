@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use taskqueue_clock::VirtualClock;
 
 use super::{Ran, Target, run_scenario};
-use crate::load::LoadedScenario;
 use crate::report::{self, ScenarioRecord};
+use crate::scenario::load::LoadedScenario;
 
 /// A scenario finished while running many, for a progress line.
 #[derive(Debug, Clone, Copy)]
@@ -175,7 +175,7 @@ pub(crate) async fn run_pool(
 /// deadline whenever something sleeps on it meanwhile: a call is
 /// sequential, so a pending sleep is always the call waiting on its
 /// backoff, never on I/O.
-pub async fn drive<F: std::future::Future>(clock: &VirtualClock, future: F) -> F::Output {
+pub(crate) async fn drive<F: std::future::Future>(clock: &VirtualClock, future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
     loop {
         tokio::select! {
