@@ -41,13 +41,18 @@ Commands:
                             cargo fmt --all -- --check
                             cargo clippy --workspace --all-targets --locked -- -D warnings
                             cargo test --workspace --locked       (INSTA_UPDATE=no, CI=true)
+                            cargo test -p taskqueue-auth --features gcp-auth ...  (the adapter)
                             cargo run -p taskqueue-conformance --locked -- --target mock ...
                             cargo run -p taskqueue-conformance --locked -- --target server ...
                             cargo build -p taskqueue-server --bin taskqueue-server --locked
                             cargo run -p taskqueue-conformance --locked -- --target real ...
                             cargo run ... --target real ... --reference-service-account
                             cargo doc --workspace --no-deps --locked  (RUSTDOCFLAGS=-D warnings)
+                            cargo clippy -p <published crates> --all-features ... (MSRV check)
+                            cargo package -p <published crates> --locked
   test                    Run only the test step of `ci`.
+  package                 Run only the last two steps of `ci`: the MSRV check of the published
+                          crates and `cargo package` of them.
   conformance             Run the conformance suite on the mock target (every scenario, the
                           expected-failures ledger and the coverage check), then on the server
                           target (the reference server in process: every scenario that applies,
@@ -102,6 +107,7 @@ fn parse(args: &[&str]) -> Result<Option<Vec<Step>>, String> {
         [] | ["help" | "-h" | "--help"] => Ok(None),
         ["ci"] => Ok(Some(ci_steps())),
         ["test"] => Ok(Some(vec![test_step()])),
+        ["package"] => Ok(Some(vec![msrv_step(), package_step()])),
         ["conformance"] => Ok(Some(conformance_steps())),
         ["bench", "client"] => Ok(Some(vec![bench_client_step(&[])])),
         ["bench", "client", "--", extra @ ..] => Ok(Some(vec![bench_client_step(extra)])),
@@ -128,7 +134,7 @@ fn parse(args: &[&str]) -> Result<Option<Vec<Step>>, String> {
             "unknown benchmark `{target}` (the benchmarks are `client`, `auth`, `server` and `worker`)"
         )),
         [
-            command @ ("ci" | "test" | "conformance" | "help" | "-h" | "--help"),
+            command @ ("ci" | "test" | "package" | "conformance" | "help" | "-h" | "--help"),
             unexpected,
             ..,
         ] => Err(format!(
@@ -158,6 +164,7 @@ fn ci_steps() -> Vec<Step> {
             "warnings",
         ]),
         test_step(),
+        optional_adapters_step(),
         conformance_mock_step(),
         conformance_server_step(),
     ]
@@ -215,7 +222,64 @@ fn package_step() -> Step {
         args.extend(["-p", package]);
     }
     args.push("--locked");
-    Step::cargo(&args)
+    Step::cargo(&args).prepared_by(forget_earlier_packages)
+}
+
+/// Cargo verifies each packaged crate against the others through a local
+/// registry, and caches both what it unpacks from it (under
+/// `$CARGO_HOME/registry/src/-HASH/`, one directory per workspace) and what
+/// it builds from that (in the target directory) by name and version only.
+/// As the version does not change between commits, a second `cargo package`
+/// on the same machine verifies against the sources of the first. So the
+/// step forgets both first: every unpacked copy of a published crate (any
+/// workspace's: a concurrent package run elsewhere on the machine may then
+/// have to run again) and this target directory's build records of the
+/// published crates (rebuilt on the next build).
+fn forget_earlier_packages(root: &Path) -> Result<(), String> {
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    let target = env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let mut places = vec![target.join("debug").join(".fingerprint")];
+    if let Some(cargo_home) = cargo_home {
+        let sources = cargo_home.join("registry").join("src");
+        // Local registries' directories start with `-` (no host).
+        for entry in std::fs::read_dir(&sources).into_iter().flatten().flatten() {
+            if entry.file_name().to_string_lossy().starts_with('-') {
+                places.push(entry.path());
+            }
+        }
+    }
+    for place in places {
+        for entry in std::fs::read_dir(&place).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let published = PUBLISHED.iter().any(|package| {
+                name.strip_prefix(package)
+                    .is_some_and(|rest| rest.starts_with('-'))
+            });
+            if published {
+                std::fs::remove_dir_all(entry.path())
+                    .map_err(|error| format!("{}: {error}", entry.path().display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The tests of the auth crate's optional adapters (feature `gcp-auth`),
+/// which the workspace's default features leave out.
+fn optional_adapters_step() -> Step {
+    Step::cargo(&[
+        "test",
+        "-p",
+        "taskqueue-auth",
+        "--features",
+        "gcp-auth",
+        "--test",
+        "it",
+        "--locked",
+        "gcp_auth_adapter",
+    ])
 }
 
 /// Every test of the workspace; an unreviewed insta snapshot fails.
@@ -391,6 +455,8 @@ mod tests {
                 "cargo fmt --all -- --check",
                 "cargo clippy --workspace --all-targets --locked -- -D warnings",
                 "INSTA_UPDATE=no CI=true cargo test --workspace --locked",
+                "cargo test -p taskqueue-auth --features gcp-auth --test it --locked \
+                 gcp_auth_adapter",
                 CONFORMANCE_MOCK,
                 CONFORMANCE_SERVER,
                 BUILD_SERVER,
@@ -408,6 +474,8 @@ mod tests {
             shown(&["test"]),
             ["INSTA_UPDATE=no CI=true cargo test --workspace --locked"]
         );
+        let ci = shown(&["ci"]);
+        assert_eq!(shown(&["package"]), ci[ci.len() - 2..]);
     }
 
     const CONFORMANCE_MOCK: &str = "cargo run -p taskqueue-conformance --locked -- --target \
