@@ -1,6 +1,6 @@
 //! [`Metrics`]: the server's Prometheus metrics, one registry per server (no global recorder, so servers in one
 //! process never mix their counts), served at `GET /metrics` in the Prometheus text format (version 0.0.4) by
-//! [`crate::scrape`], which also counts the requests. This module imports nothing else of the crate.
+//! the crate's `scrape` module, which also counts the requests. This module imports nothing else of the crate.
 //!
 //! - Per queue: `taskqueue_queue_tasks`, `taskqueue_queue_leased_tasks`, `taskqueue_queue_oldest_task_age_seconds`
 //!   (gauges, read from the store when scraped), and the counters `taskqueue_tasks_inserted_total`,
