@@ -236,8 +236,20 @@ impl Worker {
                     }
                     let wait = idle.next_wait();
                     tracing::debug!(queue = %config.queue.queue, ?wait, "empty lease; backing off");
+                    // Draining (`exit_when_empty`) with handlers still running: the queue is empty unless they
+                    // give tasks back, so the next lease comes as soon as they have all finished (to stop, or to
+                    // take back a retried task), or after the backoff, whichever is first. Without this the last
+                    // batch of a drain would wait out a whole backoff after its handlers were done.
+                    let settled = async {
+                        if config.exit_when_empty {
+                            while tasks.join_next().await.is_some() {}
+                        } else {
+                            std::future::pending::<()>().await;
+                        }
+                    };
                     tokio::select! {
                         () = clock.sleep(wait) => {}
+                        () = settled => {}
                         _ = phase.wait_for(|p| *p != Phase::Running) => break,
                     }
                 }
