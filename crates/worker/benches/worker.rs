@@ -65,12 +65,14 @@ async fn run(full: bool) -> Result<(), BoxError> {
     let mut worker_rates = Vec::new();
     let mut raw_rates = Vec::new();
     let mut ratios = Vec::new();
+    let mut worker_leases = Vec::new();
+    let mut raw_leases = Vec::new();
     for round in 0..rounds {
         let mut worker_rate = 0.0;
         let mut raw_rate = 0.0;
         for side in if round % 2 == 0 { [0, 1] } else { [1, 0] } {
             fill(&server, tasks).await?;
-            let seconds = if side == 0 {
+            let (seconds, leases) = if side == 0 {
                 timed(drain_with_worker(client.clone(), queue.clone(), batch)).await?
             } else {
                 timed(drain_raw(&client, &queue, batch)).await?
@@ -79,8 +81,10 @@ async fn run(full: bool) -> Result<(), BoxError> {
             let rate = tasks as f64 / seconds;
             if side == 0 {
                 worker_rate = rate;
+                worker_leases.push(leases as f64);
             } else {
                 raw_rate = rate;
+                raw_leases.push(leases as f64);
             }
         }
         worker_rates.push(worker_rate);
@@ -102,6 +106,11 @@ async fn run(full: bool) -> Result<(), BoxError> {
     println!(
         "per-round ratio worker/raw: median {:.3} (p10 {:.3}, p90 {:.3})",
         paired.median, paired.p10, paired.p90
+    );
+    println!(
+        "lease calls per drain (median): worker {:.0}, raw {:.0}",
+        Stats::of(worker_leases).median,
+        Stats::of(raw_leases).median
     );
     server.shutdown().await?;
     Ok(())
@@ -150,7 +159,8 @@ async fn check_empty(server: &RunningServer) -> Result<(), BoxError> {
     }
 }
 
-async fn drain_with_worker(client: Client, queue: QueueRef, batch: u32) -> Result<(), BoxError> {
+/// Drains the queue with the worker; returns its lease calls.
+async fn drain_with_worker(client: Client, queue: QueueRef, batch: u32) -> Result<u64, BoxError> {
     let worker = Worker::builder(client, queue)
         .lease_size(batch)
         .concurrency(batch as usize)
@@ -163,11 +173,14 @@ async fn drain_with_worker(client: Client, queue: QueueRef, batch: u32) -> Resul
     if report.stats.settle_errors > 0 {
         return Err(format!("the worker failed to settle: {:?}", report.stats).into());
     }
-    Ok(())
+    Ok(report.stats.lease_calls)
 }
 
-async fn drain_raw(client: &Client, queue: &QueueRef, batch: u32) -> Result<(), BoxError> {
+/// Drains the queue with the raw loop; returns its lease calls.
+async fn drain_raw(client: &Client, queue: &QueueRef, batch: u32) -> Result<u64, BoxError> {
+    let mut leases = 0;
     loop {
+        leases += 1;
         let leased = client
             .lease_tasks(LeaseTasksRequest::new(
                 queue.clone(),
@@ -176,7 +189,7 @@ async fn drain_raw(client: &Client, queue: &QueueRef, batch: u32) -> Result<(), 
             ))
             .await?;
         if leased.items.is_empty() {
-            return Ok(());
+            return Ok(leases);
         }
         let mut deletes = tokio::task::JoinSet::new();
         for task in leased.items {
@@ -196,12 +209,12 @@ async fn drain_raw(client: &Client, queue: &QueueRef, batch: u32) -> Result<(), 
     clippy::disallowed_methods,
     reason = "a benchmark measures real elapsed time; the clock rule is for library code"
 )]
-async fn timed(
-    work: impl std::future::Future<Output = Result<(), BoxError>>,
-) -> Result<f64, BoxError> {
+async fn timed<T>(
+    work: impl std::future::Future<Output = Result<T, BoxError>>,
+) -> Result<(f64, T), BoxError> {
     let started = std::time::Instant::now();
-    work.await?;
-    Ok(started.elapsed().as_secs_f64())
+    let value = work.await?;
+    Ok((started.elapsed().as_secs_f64(), value))
 }
 
 fn env_count(name: &str, default: usize) -> Result<usize, BoxError> {

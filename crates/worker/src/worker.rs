@@ -196,9 +196,11 @@ impl Worker {
             let mut permits = vec![first];
             let want = usize::try_from(config.lease_size).unwrap_or(usize::MAX);
             take_free(&slots, &mut permits, want);
-            // While tasks run, a slot frees up at a time: wait a moment for half a batch rather than leasing
-            // tasks one by one (each lease call is a write, and the service limits them).
-            let min_batch = want.min(capacity).div_ceil(2);
+            // While tasks run, a slot frees up at a time: wait a moment for a full batch rather than leasing
+            // tasks one by one (each lease call is a write, and the service limits them). Fast handlers fill it
+            // within the wait, so the worker makes as few lease calls as a loop that leases a batch, settles it
+            // all and leases again; slow ones lease what is free when the wait ends.
+            let min_batch = want.min(capacity);
             if permits.len() < min_batch && !tasks.is_empty() && !config.lease_batch_wait.is_zero()
             {
                 let waited = clock.sleep(config.lease_batch_wait);

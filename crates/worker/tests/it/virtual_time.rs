@@ -639,6 +639,8 @@ async fn a_drain_leases_again_as_soon_as_its_last_handlers_finish() {
         .builder()
         .lease_size(2)
         .concurrency(2)
+        // Lease as soon as a slot is free, so the lease times are exact.
+        .lease_batch_wait(Duration::ZERO)
         .idle_backoff(BackoffPolicy::new(
             Duration::from_secs(30),
             Duration::from_secs(60),
