@@ -8,31 +8,17 @@
 //! refresh-ahead and backoff run instantly. `scenarios/README.md`
 //! documents the format.
 
-pub mod coverage;
-pub mod dispatch;
-pub mod duration;
-pub mod expect;
-mod forwarded;
-pub mod ledger;
-pub mod load;
-pub mod mock;
-pub mod real;
+pub mod check;
 pub mod report;
-pub mod reports;
-pub mod request_match;
-pub mod runner;
 pub mod scenario;
-pub mod server;
-pub mod setup;
-pub mod snapshot;
-pub mod subset;
-pub mod template;
+pub mod target;
 
-pub use load::{LoadError, LoadedScenario, load_dir, load_file, load_str};
 pub use report::{Outcome, ScenarioRecord, StepRecord, Target, WireCounters};
-pub use runner::{Progress, run_all_mock, run_all_mock_with_progress, run_mock, run_mock_blocking};
 pub use scenario::Scenario;
-pub use server::{
-    ServerRun, ServerScenario, run_all_server, run_all_server_with_progress, run_server,
-    run_server_blocking,
+pub use scenario::load::{LoadError, LoadedScenario, load_dir, load_file, load_str};
+pub use target::mock::{run_all_mock, run_all_mock_with_progress, run_mock, run_mock_blocking};
+pub use target::pool::Progress;
+pub use target::server::{
+    run_all_server, run_all_server_with_progress, run_server, run_server_blocking,
 };
+pub use target::{Ran, Run, Secrets};

@@ -15,178 +15,128 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use taskqueue_auth::SecretString;
 
 use taskqueue_clock::{Clock, SystemClock};
-use taskqueue_conformance::coverage::{self, Inventory};
-use taskqueue_conformance::ledger::{self, Ledger};
-use taskqueue_conformance::real::{self, RealArgs, RealConfig};
-use taskqueue_conformance::reports::secrets::SecretScanner;
-use taskqueue_conformance::reports::{self, Progress, RunReport};
-use taskqueue_conformance::snapshot;
+use taskqueue_conformance::check::ledger::{self, Ledger};
+use taskqueue_conformance::report::card::{self, Progress, RunReport};
+use taskqueue_conformance::report::coverage::{self, Inventory};
+use taskqueue_conformance::report::secrets::SecretScanner;
+use taskqueue_conformance::report::snapshot;
+use taskqueue_conformance::report::{junit, matrix};
+use taskqueue_conformance::scenario::values::parse_duration;
+use taskqueue_conformance::target::real::{self, RealArgs, RealConfig};
 use taskqueue_conformance::{
     LoadedScenario, Outcome, ScenarioRecord, Target, load_dir, run_all_mock_with_progress,
     run_all_server_with_progress,
 };
 
-const USAGE: &str = "\
-Usage: taskqueue-conformance [OPTIONS]
-
-Runs the conformance scenarios and reports.
-
-Options:
-  --target mock|server|real
-                        Where to run (default: mock): wiremock per scenario, the reference
-                        server in process per scenario, or a real endpoint
-  --scenarios DIR       The scenario directory (default: scenarios)
-  --filter SUBSTR       Run only scenarios whose id contains SUBSTR (skips the coverage check)
-  --junit PATH          Write JUnit XML to PATH
-  --matrix PATH         Write the behaviour x method x target matrix (Markdown) to PATH
-  --ledger PATH         The expected-failures ledger (default: conformance/expected-failures.yaml)
-  --snapshots DIR       Check each record against DIR/<id>@<target>.snap with insta
-                        (default: conformance/snapshots or conformance/snapshots/server;
-                        real target: target/conformance/real/<endpoint>, where each run
-                        writes its records as <id>@real.yaml)
-  --no-snapshots        Do not check snapshots
-  --check-snapshots     Real target: check DIR/<id>@real.snap with insta instead of writing
-  --ineligible PATH     The coverage exemptions (default: conformance/coverage/ineligible.yaml)
-  --jobs N              Mock or server scenarios run at once (default: the available parallelism)
-  --base-url URL        Real target: the API base URL, ending in projects/ (or TQ_CONFORMANCE_BASE_URL)
-  --project PROJECT     Real target: the project path segment (or TQ_CONFORMANCE_PROJECT)
-  --queues Q1,Q2,...    Real target: the queue pool, one scenario at a time per queue, each
-                        drained before and after (or TQ_CONFORMANCE_QUEUES; --queue Q for one)
-  --credentials FILE    Real target: an authorized_user or service_account key file that
-                        mints a token per scope set (or TQ_CONFORMANCE_CREDENTIALS)
-  --max-wait SECS       Real target: advances up to this long wait in real time; longer ones
-                        make the scenario not applicable (default 5)
-  --time-tolerance SECS Real target: how far a time the endpoint sends may lie outside the
-                        call (default 3)
-  --reference-server BINARY
-                        Real target: start BINARY (taskqueue-server: a path, or a name found
-                        beside this program) on 127.0.0.1 first, with a
-                        fresh `init` in target/conformance/reference-server (SQLite, real time,
-                        6 queues), and run against it with its authorized_user key
-  -h, --help            Print this message
-
-Real-target credentials: --credentials FILE, else TQ_CONFORMANCE_TOKEN (a static access
-token: only scenarios without token exchanges run), else Application Default Credentials.
+/// What `--help` adds after the flags.
+const AFTER_HELP: &str = "\
+Real-target credentials: --credentials FILE, else --token (TQ_CONFORMANCE_TOKEN: a static access
+token; only scenarios without token exchanges run), else Application Default Credentials.
 
 Exit status: 0 passed; 1 a failure, coverage gap or stale ledger entry; 2 usage or load
-error; 3 a report would contain a secret (nothing written).
-";
+error; 3 a report would contain a secret (nothing written).";
 
-/// The command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Runs the conformance scenarios and reports.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "taskqueue-conformance", version, after_help = AFTER_HELP)]
 struct Options {
+    /// Where to run: wiremock per scenario (mock), the reference server in process per scenario
+    /// (server), or a real endpoint (real)
+    #[arg(long, value_name = "mock|server|real", default_value = "mock", value_parser = parse_target)]
     target: Target,
+    /// The scenario directory [default: scenarios]
+    #[arg(long, value_name = "DIR")]
     scenarios: Option<PathBuf>,
+    /// Run only scenarios whose id contains SUBSTR (skips the coverage check)
+    #[arg(long, value_name = "SUBSTR")]
     filter: Option<String>,
+    /// Write JUnit XML to PATH
+    #[arg(long, value_name = "PATH")]
     junit: Option<PathBuf>,
+    /// Write the behaviour x method x target matrix (Markdown) to PATH
+    #[arg(long, value_name = "PATH")]
     matrix: Option<PathBuf>,
+    /// The expected-failures ledger [default: conformance/expected-failures.yaml]
+    #[arg(long, value_name = "PATH")]
     ledger: Option<PathBuf>,
+    /// Check each record against DIR/<id>@<target>.snap with insta [default:
+    /// conformance/snapshots or conformance/snapshots/server; real target:
+    /// target/conformance/real/<endpoint>, where each run writes its records as <id>@real.yaml]
+    #[arg(long, value_name = "DIR")]
     snapshots: Option<PathBuf>,
+    /// Do not check snapshots
+    #[arg(long)]
     no_snapshots: bool,
-    ineligible: Option<PathBuf>,
-    jobs: Option<usize>,
-    base_url: Option<String>,
-    project: Option<String>,
-    queues: Option<String>,
-    credentials: Option<String>,
-    max_wait: Option<std::time::Duration>,
-    time_tolerance: Option<std::time::Duration>,
+    /// Real target: check DIR/<id>@real.snap with insta instead of writing
+    #[arg(long)]
     check_snapshots: bool,
+    /// The coverage exemptions [default: conformance/coverage/ineligible.yaml]
+    #[arg(long, value_name = "PATH")]
+    ineligible: Option<PathBuf>,
+    /// Mock or server scenarios run at once [default: the available parallelism]
+    #[arg(long, value_name = "N", value_parser = parse_jobs)]
+    jobs: Option<usize>,
+    /// Real target: the API base URL, ending in projects/
+    #[arg(long, value_name = "URL", env = real::ENV_BASE_URL)]
+    base_url: Option<String>,
+    /// Real target: the project path segment (s~my-app)
+    #[arg(long, value_name = "PROJECT", env = real::ENV_PROJECT)]
+    project: Option<String>,
+    /// Real target: the queue pool, one scenario at a time per queue, each drained before and
+    /// after
+    #[arg(long, value_name = "Q1,Q2,...", env = real::ENV_QUEUES)]
+    queues: Option<String>,
+    /// Real target: one queue (a pool of one)
+    #[arg(long, value_name = "Q", env = real::ENV_QUEUE, conflicts_with = "queues")]
+    queue: Option<String>,
+    /// Real target: an authorized_user or service_account key file that mints a token per scope
+    /// set
+    #[arg(long, value_name = "FILE", env = real::ENV_CREDENTIALS)]
+    credentials: Option<String>,
+    /// Real target: a static access token (prefer the variable: a flag shows in the process list)
+    #[arg(long, value_name = "TOKEN", env = real::ENV_TOKEN, hide_env_values = true)]
+    token: Option<SecretString>,
+    /// Real target: advances up to this long wait in real time; longer ones make the scenario not
+    /// applicable (seconds, or a duration such as 500ms) [default: 5]
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    max_wait: Option<Duration>,
+    /// Real target: how far a time the endpoint sends may lie outside the call (seconds, or a
+    /// duration) [default: 3]
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    time_tolerance: Option<Duration>,
+    /// Real target: start BINARY (taskqueue-server: a path, or a name found beside this program)
+    /// on 127.0.0.1 first, with a fresh `init` in target/conformance/reference-server (SQLite,
+    /// real time, 6 queues), and run against it with its authorized_user key
+    #[arg(long, value_name = "BINARY")]
     reference_server: Option<PathBuf>,
 }
 
-/// The options of `args`; `Ok(None)` for help.
-fn parse(args: &[String]) -> Result<Option<Options>, String> {
-    let mut options = Options {
-        target: Target::Mock,
-        scenarios: None,
-        filter: None,
-        junit: None,
-        matrix: None,
-        ledger: None,
-        snapshots: None,
-        no_snapshots: false,
-        ineligible: None,
-        jobs: None,
-        base_url: None,
-        project: None,
-        queues: None,
-        credentials: None,
-        max_wait: None,
-        time_tolerance: None,
-        check_snapshots: false,
-        reference_server: None,
-    };
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        if matches!(flag, "-h" | "--help") {
-            return Ok(None);
-        }
-        if flag == "--no-snapshots" {
-            options.no_snapshots = true;
-            continue;
-        }
-        if flag == "--check-snapshots" {
-            options.check_snapshots = true;
-            continue;
-        }
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| rest.next().cloned())
-                .ok_or_else(|| format!("`{flag}` needs a value"))
-        };
-        match flag {
-            "--target" => {
-                let name = value()?;
-                options.target = Target::parse(&name)
-                    .ok_or_else(|| format!("unknown target `{name}` (mock, server or real)"))?;
-            }
-            "--scenarios" => options.scenarios = Some(value()?.into()),
-            "--filter" => options.filter = Some(value()?),
-            "--junit" => options.junit = Some(value()?.into()),
-            "--matrix" => options.matrix = Some(value()?.into()),
-            "--ledger" => options.ledger = Some(value()?.into()),
-            "--snapshots" => options.snapshots = Some(value()?.into()),
-            "--ineligible" => options.ineligible = Some(value()?.into()),
-            "--jobs" => {
-                let text = value()?;
-                let jobs = text
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|jobs| *jobs > 0)
-                    .ok_or_else(|| format!("`--jobs {text}` is not a positive number"))?;
-                options.jobs = Some(jobs);
-            }
-            "--base-url" => options.base_url = Some(value()?),
-            "--project" => options.project = Some(value()?),
-            "--queue" | "--queues" => options.queues = Some(value()?),
-            "--credentials" => options.credentials = Some(value()?),
-            "--reference-server" => options.reference_server = Some(value()?.into()),
-            "--max-wait" | "--time-tolerance" => {
-                let text = value()?;
-                let seconds = text
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-                    .ok_or_else(|| format!("`{flag} {text}` is not a number of seconds"))?;
-                let duration = std::time::Duration::from_secs_f64(seconds);
-                if flag == "--max-wait" {
-                    options.max_wait = Some(duration);
-                } else {
-                    options.time_tolerance = Some(duration);
-                }
-            }
-            other => return Err(format!("unknown argument `{other}`")),
-        }
+fn parse_target(name: &str) -> Result<Target, String> {
+    Target::parse(name).ok_or_else(|| format!("unknown target `{name}` (mock, server or real)"))
+}
+
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    text.parse::<usize>()
+        .ok()
+        .filter(|jobs| *jobs > 0)
+        .ok_or_else(|| format!("`{text}` is not a positive number"))
+}
+
+/// A number of seconds (`2.5`), or a duration in the scenarios' grammar
+/// (`500ms`, `1m`).
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    if let Ok(seconds) = text.trim().parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0)
+            .then(|| Duration::from_secs_f64(seconds))
+            .ok_or_else(|| format!("`{text}` is not a number of seconds"));
     }
-    Ok(Some(options))
+    parse_duration(text).ok_or_else(|| format!("`{text}` is not a number of seconds or a duration"))
 }
 
 /// `relative` from the current directory if it exists there (the usual case:
@@ -215,18 +165,8 @@ fn relative_paths(scenarios: &mut [LoadedScenario]) {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let options = match parse(&args) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprint!("error: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    // A usage error exits with status 2; `--help` prints and exits with 0.
+    let options = Options::parse();
     run(&options)
 }
 
@@ -467,17 +407,11 @@ fn execute(
         }
         Target::Mock => {
             let progress = Progress::for_stderr(scenarios.len(), false);
-            let records = runtime.block_on(run_all_mock_with_progress(scenarios, jobs, |done| {
+            let run = runtime.block_on(run_all_mock_with_progress(scenarios, jobs, |done| {
                 progress.show(done.done, Target::Mock, &done.scenario.scenario.id);
             }));
             progress.finish();
-            // The mock's credentials are the same for every scenario (its
-            // tokens are per scenario, checked against each record).
-            let mut secrets = SecretScanner::new();
-            secrets.add(taskqueue_conformance::setup::CLIENT_SECRET);
-            secrets.add(taskqueue_conformance::setup::REFRESH_TOKEN);
-            secrets.add_key_file(taskqueue_conformance::setup::SERVICE_ACCOUNT_KEY);
-            Ok((records, secrets))
+            Ok((run.records, run.secrets))
         }
         Target::Real => {
             let reference = match &options.reference_server {
@@ -502,12 +436,17 @@ fn execute(
                         .as_ref()
                         .map(|_| real::reference::PROJECT)
                         .or(options.project.as_deref()),
-                    queues: queues.as_deref().or(options.queues.as_deref()),
+                    queues: queues
+                        .as_deref()
+                        .or(options.queues.as_deref())
+                        .or(options.queue.as_deref()),
                     credentials: credentials.as_deref().or(options.credentials.as_deref()),
+                    token: options.token.as_ref(),
                     max_wait: options.max_wait,
                     time_tolerance: options.time_tolerance,
                 },
-                |name| std::env::var(name).ok(),
+                // clap has read the environment into the options.
+                |_| None,
             )?;
             let progress = Progress::for_stderr(scenarios.len(), false);
             let run = runtime.block_on(real::run_real(&config, scenarios, |done, loaded| {
@@ -530,15 +469,15 @@ fn write_reports(
 ) -> Result<(), String> {
     let summary = format!(
         "{}wall time: {}\n",
-        reports::summary(report),
-        reports::human_duration(report.wall)
+        card::summary(report),
+        card::human_duration(report.wall)
     );
     let mut files = Vec::new();
     if let Some(path) = &options.junit {
-        files.push(("JUnit", path, reports::junit::render(report)));
+        files.push(("JUnit", path, junit::render(report)));
     }
     if let Some(path) = &options.matrix {
-        files.push(("matrix", path, reports::matrix::render(report)));
+        files.push(("matrix", path, matrix::render(report)));
     }
     secrets
         .scan("summary", &summary)
@@ -564,20 +503,24 @@ fn write_reports(
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
+
     use super::*;
 
-    fn args(line: &str) -> Vec<String> {
-        line.split_whitespace().map(str::to_owned).collect()
+    fn parse(line: &str) -> Result<Options, clap::Error> {
+        Options::try_parse_from(
+            std::iter::once("taskqueue-conformance").chain(line.split_whitespace()),
+        )
     }
 
     #[test]
     fn options_parse_with_spaces_or_equals() {
-        let options = parse(&args(
+        let options = parse(
             "--target real --scenarios s --filter auth. --junit=j.xml --matrix m.md --ledger l.yaml \
-             --jobs 3 --base-url http://x/ --project=s~p --queue q",
-        ))
-        .expect("valid")
-        .expect("not help");
+             --jobs 3 --base-url http://x/ --project=s~p --queue q --max-wait 500ms \
+             --time-tolerance 2.5",
+        )
+        .expect("valid");
         assert_eq!(options.target, Target::Real);
         assert_eq!(options.scenarios.as_deref(), Some(Path::new("s")));
         assert_eq!(options.filter.as_deref(), Some("auth."));
@@ -587,33 +530,83 @@ mod tests {
         assert_eq!(options.jobs, Some(3));
         assert_eq!(options.base_url.as_deref(), Some("http://x/"));
         assert_eq!(options.project.as_deref(), Some("s~p"));
-        assert_eq!(options.queues.as_deref(), Some("q"));
-        let default = parse(&[]).expect("valid").expect("not help");
+        assert_eq!(options.queue.as_deref(), Some("q"));
+        assert_eq!(options.max_wait, Some(Duration::from_millis(500)));
+        assert_eq!(options.time_tolerance, Some(Duration::from_millis(2500)));
+        let default = parse("").expect("valid");
         assert_eq!(default.target, Target::Mock);
         assert_eq!(default.filter, None);
+        let server = parse("--target server").expect("valid");
+        assert_eq!(server.target, Target::Server);
     }
 
     #[test]
     fn help_and_usage_errors() {
-        assert_eq!(parse(&args("--help")), Ok(None));
-        assert_eq!(parse(&args("--target mock -h")), Ok(None));
+        assert_eq!(
+            parse("--help").expect_err("help").kind(),
+            clap::error::ErrorKind::DisplayHelp
+        );
         let cases = [
             (
                 "--target staging",
                 "unknown target `staging` (mock, server or real)",
             ),
-            ("--junit", "`--junit` needs a value"),
-            ("--jobs 0", "`--jobs 0` is not a positive number"),
-            ("--frobnicate", "unknown argument `--frobnicate`"),
-            ("extra", "unknown argument `extra`"),
+            ("--junit", "a value is required for '--junit <PATH>'"),
+            ("--jobs 0", "`0` is not a positive number"),
+            (
+                "--max-wait soon",
+                "`soon` is not a number of seconds or a duration",
+            ),
+            ("--frobnicate", "unexpected argument '--frobnicate'"),
+            ("extra", "unexpected argument 'extra'"),
+            ("--queue a --queues b,c", "cannot be used with"),
         ];
         for (line, message) in cases {
-            assert_eq!(parse(&args(line)), Err(message.to_owned()), "{line}");
+            let error = parse(line).expect_err(line);
+            assert_eq!(error.exit_code(), 2, "{line}");
+            let text = error.to_string();
+            assert!(text.contains(message), "{line}: {text}");
         }
-        assert!(USAGE.contains("--target mock|server|real"));
-        let server = parse(&args("--target server"))
-            .expect("valid")
-            .expect("not help");
-        assert_eq!(server.target, Target::Server);
+    }
+
+    #[test]
+    fn help_names_every_flag_and_its_variable() {
+        let help = Options::command().render_long_help().to_string();
+        for flag in [
+            "--target",
+            "--scenarios",
+            "--filter",
+            "--junit",
+            "--matrix",
+            "--ledger",
+            "--snapshots",
+            "--no-snapshots",
+            "--check-snapshots",
+            "--ineligible",
+            "--jobs",
+            "--base-url",
+            "--project",
+            "--queues",
+            "--queue",
+            "--credentials",
+            "--token",
+            "--max-wait",
+            "--time-tolerance",
+            "--reference-server",
+        ] {
+            assert!(help.contains(flag), "--help lacks {flag}");
+        }
+        for variable in [
+            real::ENV_BASE_URL,
+            real::ENV_PROJECT,
+            real::ENV_QUEUES,
+            real::ENV_QUEUE,
+            real::ENV_CREDENTIALS,
+            real::ENV_TOKEN,
+        ] {
+            assert!(help.contains(variable), "--help lacks {variable}");
+        }
+        assert!(help.contains("Exit status"));
+        Options::command().debug_assert();
     }
 }

@@ -56,7 +56,7 @@ fn run_all_reports_progress_once_per_scenario_and_keeps_the_input_order() {
         .build()
         .expect("a runtime");
     let mut seen = Vec::new();
-    let records = runtime.block_on(run_all_mock_with_progress(&scenarios, 3, |progress| {
+    let run = runtime.block_on(run_all_mock_with_progress(&scenarios, 3, |progress| {
         assert_eq!(progress.total, scenarios.len());
         assert_eq!(progress.record.id, progress.scenario.scenario.id);
         seen.push((progress.done, progress.scenario.scenario.id.clone()));
@@ -66,6 +66,14 @@ fn run_all_reports_progress_once_per_scenario_and_keeps_the_input_order() {
         seen.iter().map(|(done, _)| *done).collect::<Vec<_>>(),
         (1..=scenarios.len()).collect::<Vec<_>>()
     );
+    // The mock's secrets (its credentials and every token it minted) reach
+    // the reports' scanner, as every target's do.
+    assert!(
+        run.secrets.len() >= 3,
+        "the mock run hands its secrets to the scanner: {:?}",
+        run.secrets
+    );
+    let records = run.records;
     let ids: Vec<_> = records.iter().map(|record| record.id.clone()).collect();
     let expected: Vec<_> = scenarios.iter().map(|s| s.scenario.id.clone()).collect();
     assert_eq!(ids, expected);

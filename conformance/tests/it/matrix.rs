@@ -8,9 +8,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use taskqueue_conformance::coverage::{self, Inventory};
-use taskqueue_conformance::ledger::{self, Ledger};
-use taskqueue_conformance::reports::{RunReport, matrix};
+use taskqueue_conformance::check::ledger::{self, Ledger};
+use taskqueue_conformance::report::card::RunReport;
+use taskqueue_conformance::report::coverage::{self, Inventory};
+use taskqueue_conformance::report::matrix;
 use taskqueue_conformance::{LoadedScenario, Target, load_dir, run_all_mock};
 
 fn crate_dir() -> &'static Path {

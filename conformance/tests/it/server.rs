@@ -8,9 +8,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use taskqueue_conformance::ledger::{self, Ledger, Verdict};
-use taskqueue_conformance::reports::secrets::SecretScanner;
-use taskqueue_conformance::server::applicability::{self, Applicability};
+use taskqueue_conformance::check::ledger::{self, Ledger, Verdict};
+use taskqueue_conformance::report::secrets::SecretScanner;
+use taskqueue_conformance::target::applicability::{self, Applicability};
 use taskqueue_conformance::{
     LoadedScenario, Outcome, ScenarioRecord, load_file, run_all_server, run_server_blocking,
 };
@@ -79,7 +79,7 @@ fn every_scenario_that_applies_passes_on_the_server_and_matches_its_snapshot() {
             continue;
         }
         let input = crate_dir().parent().expect("root").join(&scenario.path);
-        if let Err(message) = taskqueue_conformance::snapshot::check_snapshot(
+        if let Err(message) = taskqueue_conformance::report::snapshot::check_snapshot(
             record,
             scenario,
             &crate_dir().join("snapshots/server"),
@@ -258,7 +258,8 @@ fn the_runs_secrets_are_known_to_the_scanner_and_absent_from_records() {
     let mut scanner = SecretScanner::new();
     jwt.secrets.add_to(&mut scanner);
     let key: serde_json::Value =
-        serde_json::from_str(taskqueue_conformance::setup::SERVICE_ACCOUNT_KEY).expect("json");
+        serde_json::from_str(taskqueue_conformance::scenario::setup::SERVICE_ACCOUNT_KEY)
+            .expect("json");
     let leaked = format!(
         "oops: {}",
         key["private_key_id"].as_str().expect("a key id")

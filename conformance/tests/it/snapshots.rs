@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use taskqueue_conformance::ledger::Ledger;
+use taskqueue_conformance::check::ledger::Ledger;
 use taskqueue_conformance::{LoadedScenario, Outcome, Target, load_dir, run_all_mock};
 
 /// The workspace root (the parent of this crate).
@@ -87,12 +87,12 @@ fn every_scenario_matches_its_mock_snapshot() {
             _ => {}
         }
         let input = workspace_root().join(&scenario.path);
-        if let Err(message) = taskqueue_conformance::snapshot::check_snapshot(
+        if let Err(message) = taskqueue_conformance::report::snapshot::check_snapshot(
             record,
             scenario,
             &snapshot_dir(),
             &input,
-            &taskqueue_conformance::reports::secrets::SecretScanner::new(),
+            &taskqueue_conformance::report::secrets::SecretScanner::new(),
         ) {
             mismatches.push(message);
         }

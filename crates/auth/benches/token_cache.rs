@@ -39,10 +39,7 @@
 // A benchmark report program: stdout is its interface.
 #![allow(clippy::print_stdout)]
 
-use std::env;
 use std::error::Error as StdError;
-use std::fmt;
-use std::future::Future;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -54,6 +51,7 @@ use taskqueue_auth::{
     AccessToken, CredentialSource, Error, Scope, ScopeSet, StaticTokenProvider, TokenCache,
     TokenProvider, TokenSource,
 };
+use taskqueue_test_support::bench::{Stats, Table, env_count, full_run, round_order, time_batch};
 use tokio::sync::{Notify, Semaphore};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -67,8 +65,7 @@ const HERD: usize = 1000;
 const LIFETIME: Duration = Duration::from_secs(3600);
 
 fn main() -> Result<(), BoxError> {
-    // `cargo bench` passes `--bench`; `cargo test --benches` does not.
-    let full = env::args().skip(1).any(|arg| arg == "--bench");
+    let full = full_run();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -184,34 +181,29 @@ async fn hot_path(full: bool) -> Result<(), BoxError> {
 
     let mut times: [Vec<f64>; 4] = Default::default();
     for round in 0..rounds {
-        // Rotate the order of the sides, so drift and ordering effects hit
-        // all of them alike.
-        for side in 0..times.len() {
-            let index = (round + side) % times.len();
+        for index in round_order(round, times.len()) {
             let time = match index {
                 0 => time_batch(batch, via_cache).await?,
                 1 => time_batch(batch, via_static).await?,
                 2 => time_batch(batch, via_mutex).await?,
                 _ => time_batch(batch, clock_read).await?,
             };
-            times[index].push(time);
+            times[index].push(time.nanos());
         }
     }
-    let [cache_times, static_times, mutex_times, clock_times] = times;
-    let cache_stats = Stats::of(cache_times);
-    let static_stats = Stats::of(static_times);
-    let mutex_stats = Stats::of(mutex_times);
-    println!("TokenCache::token (hit, system clock):  {cache_stats}");
-    println!("StaticTokenProvider::token:             {static_stats}");
-    println!("Arc<Mutex<AccessToken>> lock + clone:   {mutex_stats}");
-    println!(
-        "SharedClock::now alone (system clock):  {}",
-        Stats::of(clock_times)
+    let [cache_stats, static_stats, mutex_stats, clock_stats] = times.map(|side| Stats::of(&side));
+    print!(
+        "{}",
+        Table::new("ns/call", 1)
+            .row("TokenCache::token (hit, system clock)", cache_stats)
+            .row("StaticTokenProvider::token", static_stats)
+            .row("Arc<Mutex<AccessToken>> lock + clone", mutex_stats)
+            .row("SharedClock::now alone (system clock)", clock_stats)
     );
     println!(
         "ratio cache/static: {:.2}; cache/mutex: {:.2}; cache minus static: {:.1} ns/call",
-        cache_stats.median / static_stats.median,
-        cache_stats.median / mutex_stats.median,
+        cache_stats.ratio_to(&static_stats),
+        cache_stats.ratio_to(&mutex_stats),
         cache_stats.median - static_stats.median
     );
     Ok(())
@@ -255,12 +247,12 @@ async fn herd(full: bool) -> Result<(), BoxError> {
         }
         walls.push(wall);
     }
-    let stats = Stats::of(walls);
+    let stats = Stats::of(&walls);
     if full {
         println!("requests to the source per herd: exactly 1 in every round");
         println!(
-            "wall time for all {HERD} to get a token: median {:.1} µs (p10 {:.1}, p90 {:.1})",
-            stats.median, stats.p10, stats.p90
+            "wall time for all {HERD} to get a token: {}",
+            stats.with_unit("µs", 1)
         );
     } else {
         println!("token_cache herd: smoke check passed ({HERD} tasks, 1 request)");
@@ -302,72 +294,4 @@ async fn time_herd(
     }
     let wall = begin.elapsed();
     Ok((wall.as_secs_f64() * 1e6, secrets))
-}
-
-/// Runs `calls` sequential calls and returns the mean time per call, in
-/// nanoseconds. Any failed call fails the benchmark.
-#[allow(
-    clippy::disallowed_methods,
-    reason = "a benchmark measures real elapsed time; the clock rule is for library code"
-)]
-async fn time_batch<F, Fut, T>(calls: usize, mut call: F) -> Result<f64, BoxError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, Error>>,
-{
-    let started = std::time::Instant::now();
-    for _ in 0..calls {
-        black_box(call().await?);
-    }
-    let elapsed = started.elapsed();
-    Ok(elapsed.as_secs_f64() * 1e9 / calls as f64)
-}
-
-fn env_count(name: &str, default: usize) -> Result<usize, BoxError> {
-    match env::var(name) {
-        Err(env::VarError::NotPresent) => Ok(default),
-        Err(error) => Err(format!("{name}: {error}").into()),
-        Ok(text) => match text.trim().parse::<usize>() {
-            Ok(count) if count > 0 => Ok(count),
-            _ => Err(format!("{name} must be a positive integer, got `{text}`").into()),
-        },
-    }
-}
-
-/// Median, 10th and 90th percentiles (nearest rank) of samples.
-struct Stats {
-    median: f64,
-    p10: f64,
-    p90: f64,
-}
-
-impl Stats {
-    fn of(mut samples: Vec<f64>) -> Self {
-        samples.sort_by(f64::total_cmp);
-        let at = |quantile: f64| {
-            let rank = (quantile * samples.len() as f64).ceil() as usize;
-            samples[rank.clamp(1, samples.len()) - 1]
-        };
-        let median = if samples.len().is_multiple_of(2) {
-            let upper = samples.len() / 2;
-            (samples[upper - 1] + samples[upper]) / 2.0
-        } else {
-            samples[samples.len() / 2]
-        };
-        Self {
-            median,
-            p10: at(0.10),
-            p90: at(0.90),
-        }
-    }
-}
-
-impl fmt::Display for Stats {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "median {:.1} ns/call (p10 {:.1}, p90 {:.1})",
-            self.median, self.p10, self.p90
-        )
-    }
 }

@@ -8,8 +8,9 @@ use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 
+use crate::GOOGLE_TOKEN_URI;
 use crate::token_endpoint::key_file::{self, KeyFile, Origin};
-use crate::token_endpoint::{GOOGLE_TOKEN_URI, Grant, TokenEndpoint, parse_endpoint};
+use crate::token_endpoint::{Grant, TokenEndpoint, parse_endpoint};
 use crate::{
     AccessToken, CredentialSource, Error, HttpOptions, ScopeSet, SecretString, TokenSource,
 };

@@ -137,7 +137,7 @@ impl JwtClaims {
 /// use taskqueue_auth::{JwtClaims, RsaSigningKey, encode_rs256};
 ///
 /// # fn main() -> Result<(), taskqueue_auth::Error> {
-/// # let pem = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/test_rsa_pkcs8.pem"));
+/// # let pem = taskqueue_test_support::keys::RSA_PKCS8_PEM;
 /// let key = RsaSigningKey::from_pem(pem)?;
 /// let claims = JwtClaims {
 ///     iss: "worker@project.iam.gserviceaccount.com".to_owned(),

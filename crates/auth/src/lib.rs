@@ -91,7 +91,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), taskqueue_auth::Error> {
-//! # let json = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/service_account.json"));
+//! # let json = taskqueue_test_support::keys::SERVICE_ACCOUNT_JSON;
 //! let key = ServiceAccountKey::from_json(json)?;
 //! let clock = VirtualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
 //! let source = SelfSignedJwtSource::new(key, std::sync::Arc::new(clock));
@@ -194,6 +194,7 @@ mod crate_readme {}
 
 mod cache;
 mod error;
+mod google;
 mod jwt;
 mod method_scopes;
 mod provider;
@@ -230,6 +231,7 @@ pub use adc::{
 pub use authorized_user::{AuthorizedUserCredentials, AuthorizedUserSource};
 pub use cache::{CacheConfig, TokenCache};
 pub use error::{ClockSkew, CredentialSource, Error, OAuthErrorCode};
+pub use google::{GOOGLE_TOKEN_URI, METADATA_FLAVOR, METADATA_FLAVOR_HEADER};
 pub use jwt::{JwtClaims, RsaSigningKey, encode_rs256};
 pub use jwt::{
     JwtKeySet, JwtSegment, JwtValidation, JwtVerifyError, MAX_JWT_LEN, MalformedJwt,

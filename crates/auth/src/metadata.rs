@@ -11,7 +11,10 @@ use serde_json::Value;
 use taskqueue_clock::{RetryPolicy, SharedClock};
 
 use crate::http::{HttpClient, HttpResponse};
-use crate::{AccessToken, CredentialSource, Error, HttpOptions, ScopeSet};
+use crate::{
+    AccessToken, CredentialSource, Error, HttpOptions, METADATA_FLAVOR, METADATA_FLAVOR_HEADER,
+    ScopeSet,
+};
 
 /// The metadata server's host name when [`GCE_METADATA_HOST`] is not set.
 pub const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
@@ -26,10 +29,6 @@ pub const GCE_METADATA_HOST: &str = "GCE_METADATA_HOST";
 /// `metadata.google.internal` usually fails to resolve at once, and this
 /// bounds the unlucky networks where it hangs instead.
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// The header a metadata server requires on requests and sets on responses.
-const FLAVOR_HEADER: &str = "Metadata-Flavor";
-const FLAVOR: &str = "Google";
 
 /// The longest excerpt of an error body quoted in an error message.
 const EXCERPT_CHARS: usize = 200;
@@ -181,7 +180,7 @@ impl MetadataServerSource {
         let requested_at = self.clock.now();
         let response = self
             .http
-            .get(url, &[(FLAVOR_HEADER, FLAVOR)])
+            .get(url, &[(METADATA_FLAVOR_HEADER, METADATA_FLAVOR)])
             .await
             .map_err(Failure::from_error)?;
         let from_metadata_server = is_metadata_flavored(&response);
@@ -309,7 +308,7 @@ pub(crate) async fn probe(host: &str, timeout: Duration) -> Result<(), Error> {
     url.set_path("/computeMetadata/v1/");
     let http = HttpClient::direct(timeout, timeout)?;
     let response = http
-        .get(url.as_str(), &[(FLAVOR_HEADER, FLAVOR)])
+        .get(url.as_str(), &[(METADATA_FLAVOR_HEADER, METADATA_FLAVOR)])
         .await
         .map_err(|error| {
             Error::transient(format!(
@@ -360,7 +359,7 @@ fn is_metadata_flavored(response: &HttpResponse) -> bool {
     response
         .metadata_flavor
         .as_deref()
-        .is_some_and(|flavor| flavor.trim() == FLAVOR)
+        .is_some_and(|flavor| flavor.trim() == METADATA_FLAVOR)
 }
 
 fn not_a_metadata_server(host: &str) -> String {

@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use taskqueue_clock::SharedClock;
 
+use crate::GOOGLE_TOKEN_URI;
 use crate::token_endpoint::key_file::{self, KeyFile, Origin};
-use crate::token_endpoint::{GOOGLE_TOKEN_URI, Grant, TokenEndpoint, parse_endpoint};
+use crate::token_endpoint::{Grant, TokenEndpoint, parse_endpoint};
 use crate::{
     AccessToken, CredentialSource, Error, HttpOptions, JwtClaims, RsaSigningKey, ScopeSet,
     SecretString, TokenSource, encode_rs256,

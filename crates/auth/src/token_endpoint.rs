@@ -24,12 +24,9 @@ use url::Url;
 
 use crate::http::{HttpClient, HttpResponse};
 use crate::{
-    AccessToken, ClockSkew, CredentialSource, Error, HttpOptions, OAuthErrorCode, ScopeSet,
-    SecretString,
+    AccessToken, ClockSkew, CredentialSource, Error, GOOGLE_TOKEN_URI, HttpOptions, OAuthErrorCode,
+    ScopeSet, SecretString,
 };
-
-/// Google's token endpoint, the default of every key file.
-pub(crate) const GOOGLE_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
 
 /// Form fields whose values are secrets, cut out of anything quoted.
 const SECRET_FIELDS: [&str; 3] = ["client_secret", "refresh_token", "assertion"];

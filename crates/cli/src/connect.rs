@@ -9,12 +9,10 @@ use taskqueue_auth::{
     SharedTokenProvider, StaticTokenProvider,
 };
 use taskqueue_client::{Client, DEFAULT_BASE_URL, QueueRef};
+use taskqueue_model::API_PATH;
 
 use crate::args::Global;
 use crate::failure::Failure;
-
-/// The API path every v1beta2 endpoint serves under.
-const API_PATH: &str = "taskqueue/v1beta2/projects/";
 
 /// The client's base URL for `endpoint`: a server root (`http://127.0.0.1:8080`) gets the API path appended; a URL
 /// that already ends with it is kept.
@@ -31,7 +29,7 @@ pub(crate) fn base_url(endpoint: Option<&str>) -> Result<String, Failure> {
     if trimmed.ends_with(API_PATH.trim_end_matches('/')) {
         Ok(format!("{trimmed}/"))
     } else {
-        Ok(format!("{trimmed}/{API_PATH}"))
+        Ok(format!("{trimmed}{API_PATH}"))
     }
 }
 

@@ -55,6 +55,16 @@ mod tests {
                 "2030-13-01T00:00:00Z",
                 Err("--eta \"2030-13-01T00:00:00Z\""),
             ),
+            // A day the month does not have, and a leap day in a common year.
+            (
+                "2030-02-31T00:00:00Z",
+                Err("--eta \"2030-02-31T00:00:00Z\": numeric component is out of range"),
+            ),
+            (
+                "2030-02-29T00:00:00Z",
+                Err("--eta \"2030-02-29T00:00:00Z\": numeric component is out of range"),
+            ),
+            ("2028-02-29T00:00:00Z", Ok(1_835_395_200)),
         ];
         for (text, expected) in cases {
             match (parse(text, now), expected) {

@@ -36,15 +36,14 @@
 // A benchmark report program: stdout and stderr are its interface.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::env;
 use std::error::Error;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use taskqueue_auth::{AccessToken, StaticTokenProvider};
 use taskqueue_client::{Client, GetTaskRequest, QueueRef};
 use taskqueue_model::{Task, TaskName};
+use taskqueue_test_support::bench::{Stats, Table, env_count, full_run, round_order, time_batch};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -69,8 +68,7 @@ fn main() -> Result<(), BoxError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    // `cargo bench` passes `--bench`; `cargo test --benches` does not.
-    let full = env::args().skip(1).any(|arg| arg == "--bench");
+    let full = full_run();
     runtime.block_on(run(full))
 }
 
@@ -122,46 +120,40 @@ async fn run(full: bool) -> Result<(), BoxError> {
     time_batch(WARMUP_CALLS, via_raw).await?;
     time_batch(WARMUP_CALLS, via_raw_timed).await?;
 
-    let mut client_times = Vec::with_capacity(rounds);
-    let mut raw_times = Vec::with_capacity(rounds);
-    let mut raw_timed_times = Vec::with_capacity(rounds);
+    let mut times: [Vec<f64>; 3] = Default::default();
     let mut round_ratios = Vec::with_capacity(rounds);
     for round in 0..rounds {
-        // Rotate the order of the three sides from round to round, so drift
-        // and ordering effects hit all of them alike.
-        let (mut client_time, mut raw_time, mut raw_timed_time) = (0.0, 0.0, 0.0);
-        for side in 0..3 {
-            match (round + side) % 3 {
-                0 => client_time = time_batch(batch, via_client).await?,
-                1 => raw_time = time_batch(batch, via_raw).await?,
-                _ => raw_timed_time = time_batch(batch, via_raw_timed).await?,
-            }
+        let mut round_times = [0.0; 3];
+        for side in round_order(round, 3) {
+            let time = match side {
+                0 => time_batch(batch, via_client).await?,
+                1 => time_batch(batch, via_raw).await?,
+                _ => time_batch(batch, via_raw_timed).await?,
+            };
+            round_times[side] = time.micros();
+            times[side].push(round_times[side]);
         }
-        client_times.push(client_time);
-        raw_times.push(raw_time);
-        raw_timed_times.push(raw_timed_time);
-        round_ratios.push(client_time / raw_time);
+        round_ratios.push(round_times[0] / round_times[1]);
     }
 
-    let client_stats = Stats::of(client_times);
-    let raw_stats = Stats::of(raw_times);
-    let raw_timed_stats = Stats::of(raw_timed_times);
-    let ratio = client_stats.median / raw_stats.median;
-    let paired = Stats::of(round_ratios);
-    println!("tasks.get via taskqueue-client:        {client_stats}");
-    println!("tasks.get via raw reqwest:             {raw_stats}");
-    println!("tasks.get via raw reqwest + timeout:   {raw_timed_stats}");
+    let [client_stats, raw_stats, raw_timed_stats] = times.map(|side| Stats::of(&side));
+    let ratio = client_stats.ratio_to(&raw_stats);
+    let paired = Stats::of(&round_ratios);
+    print!(
+        "{}",
+        Table::new("µs/call", 1)
+            .row("tasks.get via taskqueue-client", client_stats)
+            .row("tasks.get via raw reqwest", raw_stats)
+            .row("tasks.get via raw reqwest + timeout", raw_timed_stats)
+    );
     println!(
         "ratio client/raw: {ratio:.3} (goal <= 1.05){}",
         if ratio <= 1.05 { "" } else { "  ABOVE GOAL" }
     );
-    println!(
-        "per-round ratio client/raw: median {:.3} (p10 {:.3}, p90 {:.3})",
-        paired.median, paired.p10, paired.p90
-    );
+    println!("per-round ratio client/raw: {}", paired.with_unit("", 3));
     println!(
         "ratio client/(raw + same per-request timeout): {:.3}",
-        client_stats.median / raw_timed_stats.median
+        client_stats.ratio_to(&raw_timed_stats)
     );
     Ok(())
 }
@@ -228,74 +220,6 @@ fn check(side: &str, task: Task) -> Result<(), BoxError> {
         Ok(())
     } else {
         Err(format!("{side}: expected task {TASK}, got {:?}", task.id).into())
-    }
-}
-
-/// Runs `calls` sequential calls and returns the mean time per call, in
-/// microseconds. Any failed call fails the benchmark.
-#[allow(
-    clippy::disallowed_methods,
-    reason = "a benchmark measures real elapsed time; the clock rule is for library code"
-)]
-async fn time_batch<F, Fut>(calls: usize, mut call: F) -> Result<f64, BoxError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Task, BoxError>>,
-{
-    let started = std::time::Instant::now();
-    for _ in 0..calls {
-        std::hint::black_box(call().await?);
-    }
-    let elapsed = started.elapsed();
-    Ok(elapsed.as_secs_f64() * 1e6 / calls as f64)
-}
-
-fn env_count(name: &str, default: usize) -> Result<usize, BoxError> {
-    match env::var(name) {
-        Err(env::VarError::NotPresent) => Ok(default),
-        Err(error) => Err(format!("{name}: {error}").into()),
-        Ok(text) => match text.trim().parse::<usize>() {
-            Ok(count) if count > 0 => Ok(count),
-            _ => Err(format!("{name} must be a positive integer, got `{text}`").into()),
-        },
-    }
-}
-
-/// Median, 10th and 90th percentiles (nearest rank) of per-call times.
-struct Stats {
-    median: f64,
-    p10: f64,
-    p90: f64,
-}
-
-impl Stats {
-    fn of(mut samples: Vec<f64>) -> Self {
-        samples.sort_by(f64::total_cmp);
-        let at = |quantile: f64| {
-            let rank = (quantile * samples.len() as f64).ceil() as usize;
-            samples[rank.clamp(1, samples.len()) - 1]
-        };
-        let median = if samples.len().is_multiple_of(2) {
-            let upper = samples.len() / 2;
-            (samples[upper - 1] + samples[upper]) / 2.0
-        } else {
-            samples[samples.len() / 2]
-        };
-        Self {
-            median,
-            p10: at(0.10),
-            p90: at(0.90),
-        }
-    }
-}
-
-impl std::fmt::Display for Stats {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "median {:.1} µs/call (p10 {:.1}, p90 {:.1})",
-            self.median, self.p10, self.p90
-        )
     }
 }
 

@@ -8,7 +8,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use taskqueue_auth::{NetworkOptions, ScopeSet, TokenProvider};
 use taskqueue_clock::SharedClock;
-use taskqueue_model::{ApiMethod, Task, TaskQueue, Tasks, Tasks2, Timestamp, kind, validate};
+use taskqueue_model::{
+    API_PATH, ApiMethod, Task, TaskQueue, Tasks, Tasks2, Timestamp, kind, validate,
+};
 use taskqueue_transport::http::Method;
 use taskqueue_transport::url::Url;
 use taskqueue_transport::{Request, RetryPolicy, Transport, TransportBuilder};
@@ -35,9 +37,6 @@ pub const DEFAULT_BASE_URL: &str = "https://www.googleapis.com/taskqueue/v1beta2
 /// reference server checks tokens). An explicit [`ClientBuilder::base_url`]
 /// wins over the variable.
 pub const EMULATOR_HOST_VAR: &str = "TASKQUEUE_EMULATOR_HOST";
-
-/// The API's path under a server's root.
-const API_PATH: &str = "/taskqueue/v1beta2/projects/";
 
 /// A Task Queue client, cheap to clone: clones share the connection pool,
 /// token provider, retry policy and clock.

@@ -70,7 +70,7 @@ mod timestamp;
 pub mod validate;
 mod validation_error;
 
-pub use discovery::DISCOVERY_DOCUMENT;
+pub use discovery::{API_PATH, DISCOVERY_DOCUMENT};
 pub use error_envelope::{ErrorBody, ErrorDetail, ErrorEnvelope};
 pub use method::ApiMethod;
 pub use names::{ProjectId, QueueName, QueuePath, TaskName, short_queue_name};

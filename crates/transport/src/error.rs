@@ -65,6 +65,22 @@ enum Kind {
 }
 
 impl Error {
+    /// The OpenTelemetry `error.type` of a failed attempt: the status code
+    /// when the server answered (`"503"`), otherwise a short name of what
+    /// failed (`"connect"`, `"timeout"`, ...).
+    pub(crate) fn otel_error_type(&self) -> &str {
+        match &self.inner.kind {
+            Kind::Status { status, .. } => status.as_str(),
+            Kind::Decode { .. } => "decode",
+            Kind::Connect => "connect",
+            Kind::Timeout => "timeout",
+            Kind::Network => "network",
+            Kind::ResponseTooLarge { .. } => "response_too_large",
+            Kind::Auth => "auth",
+            Kind::InvalidRequest { .. } => "invalid_request",
+        }
+    }
+
     /// The HTTP status, if the server answered.
     pub fn status(&self) -> Option<StatusCode> {
         match &self.inner.kind {

@@ -19,8 +19,12 @@
 //!   virtual time.
 //! - **Errors.** Google's error envelope is parsed when present; the raw body
 //!   (bounded) is kept either way.
-//! - **Tracing.** A span per call and per attempt, with the operation, HTTP
-//!   method, status, attempt number and latency. Never a token.
+//! - **Tracing.** A span per call (`taskqueue.call`) and per attempt, with
+//!   OpenTelemetry's HTTP client field names: `http.request.method`,
+//!   `url.full` (credentials in the URL shown as `REDACTED`),
+//!   `server.address`, `server.port`, `http.response.status_code`,
+//!   `error.type`, `http.request.resend_count`; plus the operation, the
+//!   attempt number and the latency. Never a token.
 //!
 //! # Example
 //!

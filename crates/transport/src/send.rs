@@ -18,11 +18,14 @@ impl Transport {
     /// token, the request is sent once more (whether or not it is marked
     /// retryable: a 401 means the server did nothing).
     pub async fn send(&self, request: Request) -> Result<Response, Error> {
+        // Field names follow OpenTelemetry's HTTP client conventions.
         let span = tracing::info_span!(
             "taskqueue.call",
             operation = request.operation,
-            http.method = %request.method,
-            url.path = request.url.path(),
+            http.request.method = %request.method,
+            url.full = %redacted_url(&request.url),
+            server.address = request.url.host_str().unwrap_or_default(),
+            server.port = request.url.port_or_known_default(),
             attempts = field::Empty,
         );
         self.send_with_retries(&request).instrument(span).await
@@ -103,7 +106,9 @@ impl Transport {
         let span = tracing::debug_span!(
             "attempt",
             attempt,
-            http.status = field::Empty,
+            http.request.resend_count = attempt.checked_sub(1).filter(|resends| *resends > 0),
+            http.response.status_code = field::Empty,
+            error.r#type = field::Empty,
             latency_ms = field::Empty,
         );
         if span.is_disabled() {
@@ -118,12 +123,16 @@ impl Transport {
             u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
         );
         match &result {
-            Ok(response) => span.record("http.status", response.status.as_u16()),
-            Err(error) => match error.status() {
-                Some(status) => span.record("http.status", status.as_u16()),
-                None => span.record("http.status", "none"),
-            },
-        };
+            Ok(response) => {
+                span.record("http.response.status_code", response.status.as_u16());
+            }
+            Err(error) => {
+                if let Some(status) = error.status() {
+                    span.record("http.response.status_code", status.as_u16());
+                }
+                span.record("error.type", error.otel_error_type());
+            }
+        }
         result
     }
 
@@ -188,6 +197,49 @@ impl Transport {
             &inner.scopes,
         ))
     }
+}
+
+/// Query parameters whose values are credentials in Google's APIs (an OAuth
+/// token, an API key, a signed URL's signature and credential).
+const SECRET_QUERY_PARAMETERS: [&str; 5] = [
+    "access_token",
+    "key",
+    "sig",
+    "x-goog-signature",
+    "x-goog-credential",
+];
+
+/// `url` as traces show it (`url.full`): user name and password, and the
+/// values of credential query parameters, replaced by `REDACTED`, as
+/// OpenTelemetry asks.
+fn redacted_url(url: &url::Url) -> url::Url {
+    let mut shown = url.clone();
+    if !shown.username().is_empty() {
+        let _ = shown.set_username("REDACTED");
+    }
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("REDACTED"));
+    }
+    let secret = |name: &str| {
+        SECRET_QUERY_PARAMETERS
+            .iter()
+            .any(|secret| name.eq_ignore_ascii_case(secret))
+    };
+    if url.query_pairs().any(|(name, _)| secret(&name)) {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(name, value)| {
+                let value = if secret(&name) {
+                    "REDACTED".into()
+                } else {
+                    value
+                };
+                (name.into_owned(), value.into_owned())
+            })
+            .collect();
+        shown.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    shown
 }
 
 /// The wait a `Retry-After` value asks for: delay-seconds, or an HTTP-date
@@ -273,7 +325,34 @@ fn map_send_error(operation: &'static str, source: reqwest::Error) -> Error {
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
-    use super::retry_after;
+    use super::{redacted_url, retry_after};
+
+    #[test]
+    fn traced_urls_hide_credentials() {
+        let cases = [
+            (
+                "https://tq.example/taskqueue/v1beta2/projects/p/taskqueues/q/tasks?leaseSecs=60",
+                "https://tq.example/taskqueue/v1beta2/projects/p/taskqueues/q/tasks?leaseSecs=60",
+            ),
+            (
+                "https://tq.example/t?key=AIzaSy-secret&numTasks=5",
+                "https://tq.example/t?key=REDACTED&numTasks=5",
+            ),
+            (
+                "https://tq.example/t?Access_Token=ya29.secret",
+                "https://tq.example/t?Access_Token=REDACTED",
+            ),
+            (
+                "https://user:pass@tq.example/t",
+                "https://REDACTED:REDACTED@tq.example/t",
+            ),
+            ("http://127.0.0.1:8080/t", "http://127.0.0.1:8080/t"),
+        ];
+        for (url, shown) in cases {
+            let url = url::Url::parse(url).expect("a URL");
+            assert_eq!(redacted_url(&url).as_str(), shown);
+        }
+    }
 
     #[test]
     fn retry_after_reads_seconds_and_http_dates() {

@@ -6,10 +6,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::*;
 
-const PKCS8: &str = include_str!("../../tests/data/test_rsa_pkcs8.pem");
-const PKCS1: &str = include_str!("../../tests/data/test_rsa_pkcs1.pem");
-const EC: &str = include_str!("../../tests/data/test_ec_p256_pkcs8.pem");
-const PUBLIC: &str = include_str!("../../tests/data/test_rsa_public.pem");
+const PKCS8: &str = taskqueue_test_support::keys::RSA_PKCS8_PEM;
+const PKCS1: &str = taskqueue_test_support::keys::RSA_PKCS1_PEM;
+const EC: &str = taskqueue_test_support::keys::EC_P256_PKCS8_PEM;
+const PUBLIC: &str = taskqueue_test_support::keys::RSA_PUBLIC_PEM;
 
 fn claims() -> JwtClaims {
     JwtClaims {

@@ -519,8 +519,8 @@ impl VerifiedJwt {
 /// };
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let private = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/test_rsa_pkcs8.pem"));
-/// # let public = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/test_rsa_public.pem"));
+/// # let private = taskqueue_test_support::keys::RSA_PKCS8_PEM;
+/// # let public = taskqueue_test_support::keys::RSA_PUBLIC_PEM;
 /// let claims = JwtClaims {
 ///     iss: "worker@project.iam.gserviceaccount.com".to_owned(),
 ///     sub: None,
@@ -566,9 +566,10 @@ impl<'a> UnverifiedJwt<'a> {
     /// Parses like [`parse`](Self::parse), but also accepts segments with
     /// correct `=` padding (the length a multiple of 4, at most two `=`):
     /// yup-oauth2 and gcp_auth sign padded assertions, and Google's token
-    /// endpoint accepted them (auth-anchors.md). A server that must serve
-    /// those clients unmodified uses this; the signature still covers the
-    /// segments exactly as sent. Wrong padding is [`MalformedJwt::Padded`].
+    /// endpoint accepted them (docs/oauth-interop.md §2 in the repository).
+    /// A server that must serve those clients unmodified uses this; the
+    /// signature still covers the segments exactly as sent. Wrong padding is
+    /// [`MalformedJwt::Padded`].
     ///
     /// ```
     /// use taskqueue_auth::{JwtVerifyError, UnverifiedJwt};
@@ -695,8 +696,8 @@ impl fmt::Debug for UnverifiedJwt<'_> {
 /// };
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let private = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/test_rsa_pkcs8.pem"));
-/// # let public = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/test_rsa_public.pem"));
+/// # let private = taskqueue_test_support::keys::RSA_PKCS8_PEM;
+/// # let public = taskqueue_test_support::keys::RSA_PUBLIC_PEM;
 /// let claims = JwtClaims {
 ///     iss: "worker@project.iam.gserviceaccount.com".to_owned(),
 ///     sub: None,

@@ -44,10 +44,8 @@ fn authorized_user_json(token_uri: &str) -> String {
 }
 
 fn service_account_json() -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/service_account.json"),
-    )
-    .expect("service account fixture")
+    std::fs::read_to_string(taskqueue_test_support::keys::path("service_account.json"))
+        .expect("service account fixture")
 }
 
 /// Writes `contents` to `dir/relative`, creating directories.

@@ -8,6 +8,7 @@ mod cache;
 mod herd;
 mod jwt_verify;
 mod metadata;
+mod network;
 mod secrets;
 mod service_account;
 mod support;

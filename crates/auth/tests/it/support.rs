@@ -71,14 +71,12 @@ pub(crate) fn assert_backoff_sleeps(clock: &VirtualClock, policy: &RetryPolicy, 
 
 // ------------------------------------------------------------ fixtures ----
 
-/// The path of a file in `tests/data`.
+/// The path of a test key or credential file (`taskqueue_test_support::keys`).
 pub(crate) fn data_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
+    taskqueue_test_support::keys::path(name)
 }
 
-/// The text of a file in `tests/data`.
+/// The text of a test key or credential file.
 pub(crate) fn read_data(name: &str) -> String {
     let path = data_path(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

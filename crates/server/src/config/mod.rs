@@ -56,8 +56,10 @@
 //!   here is an error naming it.
 //! - Relative paths (`queue_file`, `sqlite`, `public_key_file`) resolve against the configuration file's
 //!   directory.
-//! - Durations are a whole number and a unit: `500ms`, `30s`, `10m`, `1h`, `7d`. Lifetimes, timeouts and the
-//!   purge interval must be longer than zero; `tombstone_ttl` and `max_assertion_skew` may be `0s`.
+//! - Durations are numbers with units, in the grammar of the `humantime` crate that the CLI and the conformance
+//!   scenarios share: `500ms`, `30s`, `10m`, `1h30m`, `1.5h`, `7d` (also `sec`, `min`, `hours`, `days`, `w`).
+//!   Lifetimes, timeouts and the purge interval must be longer than zero; `tombstone_ttl` and
+//!   `max_assertion_skew` may be `0s`.
 //! - Scopes are short names (`taskqueue`, `taskqueue.consumer`, `cloud-taskqueue`, `cloud-taskqueue.consumer`:
 //!   any name without `:` gets the prefix `https://www.googleapis.com/auth/`) or full URLs.
 //! - Public keys are RSA, 2048 to 8192 bits, PEM: SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`) or PKCS#1

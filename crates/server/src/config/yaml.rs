@@ -54,39 +54,25 @@ pub(crate) fn at_location(
     ConfigError::at(path, location.line(), location.column(), message)
 }
 
-/// Parses a duration written as a whole number and a unit: `500ms`, `30s`, `10m`, `1h`, `7d`.
-pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    if number.is_empty() {
-        return None;
-    }
-    let number: u64 = number.parse().ok()?;
-    let unit_secs = match unit {
-        "ms" => return Some(Duration::from_millis(number)),
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    number.checked_mul(unit_secs).map(Duration::from_secs)
+/// Parses a duration in the grammar the whole workspace shares (the CLI's flags and the conformance scenarios
+/// too): [`humantime`]'s, numbers with units, such as `500ms`, `30s`, `10m`, `1h30m`, `1.5h` or `7d`.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, humantime::DurationError> {
+    humantime::parse_duration(text.trim())
 }
 
-/// A duration key's value, or an error at its place saying how durations are written.
+/// A duration key's value, or an error at its place saying what is wrong and how durations are written.
 pub(crate) fn duration(
     path: &Path,
     key: &str,
     value: &Spanned<String>,
 ) -> Result<Duration, ConfigError> {
-    parse_duration(&value.value).ok_or_else(|| {
+    parse_duration(&value.value).map_err(|error| {
         at(
             path,
             value,
             format!(
-                "`{key}: {}` is not a duration: write a whole number and a unit (ms, s, m, h or d), such as 30s, \
-                 10m, 1h or 7d",
+                "`{key}: {}` is not a duration ({error}): write numbers with units (ms, s, m, h, d), such as \
+                 30s, 10m, 1h30m or 7d",
                 value.value
             ),
         )
@@ -146,7 +132,7 @@ mod tests {
     use super::{is_email, parse_duration};
 
     #[test]
-    fn durations_are_a_number_and_a_unit() {
+    fn durations_are_numbers_with_units() {
         let cases = [
             ("500ms", Some(Duration::from_millis(500))),
             ("30s", Some(Duration::from_secs(30))),
@@ -154,17 +140,22 @@ mod tests {
             ("1h", Some(Duration::from_secs(3600))),
             (" 7d ", Some(Duration::from_secs(7 * 86_400))),
             ("0s", Some(Duration::ZERO)),
+            ("1h30m", Some(Duration::from_secs(5400))),
+            ("1h 30m", Some(Duration::from_secs(5400))),
+            ("1.5h", Some(Duration::from_secs(5400))),
+            ("2 days", Some(Duration::from_secs(2 * 86_400))),
+            ("1w", Some(Duration::from_secs(7 * 86_400))),
             ("30", None),
             ("s", None),
-            ("1.5h", None),
+            ("", None),
             ("-1s", None),
-            ("1w", None),
-            ("1h30m", None),
+            ("1x", None),
+            ("soon", None),
             ("99999999999999999999s", None),
             ("999999999999999999d", None),
         ];
         for (text, expected) in cases {
-            assert_eq!(parse_duration(text), expected, "{text:?}");
+            assert_eq!(parse_duration(text).ok(), expected, "{text:?}");
         }
     }
 

@@ -42,7 +42,7 @@ impl TokenForm {
     /// `invalid_request` if a known parameter is repeated.
     pub(crate) fn parse(body: &[u8]) -> Result<Self, OAuthError> {
         let mut params: Vec<(&'static str, String)> = Vec::new();
-        for (name, value) in url::form_urlencoded::parse(body) {
+        for (name, value) in form_urlencoded::parse(body) {
             let Some(known) = KNOWN_PARAMETERS.iter().find(|known| **known == name) else {
                 continue;
             };
@@ -145,12 +145,13 @@ impl ClientCredentials {
     }
 }
 
-/// `value` with `+` read as a space and percent-escapes decoded.
+/// One form-urlencoded value decoded: `+` read as a space, percent-escapes decoded, invalid UTF-8 replaced (as
+/// `form_urlencoded::parse` decodes values). `&` and `=` are data here, not separators.
 fn form_decode(value: &str) -> String {
-    url::form_urlencoded::parse(format!("v={value}").as_bytes())
-        .next()
-        .map(|(_, decoded)| decoded.into_owned())
-        .unwrap_or_default()
+    let spaced = value.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// An access token granted: what the success response says.
@@ -311,5 +312,29 @@ async fn dispatch(
 fn set_date(response: &mut Response, now: SystemTime) {
     if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(now)) {
         response.headers_mut().insert(header::DATE, date);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_decode;
+
+    #[test]
+    fn basic_credentials_are_form_decoded_whole() {
+        let cases = [
+            ("plain", "plain"),
+            ("a+b", "a b"),
+            ("a%2Bb", "a+b"),
+            ("100%25", "100%"),
+            ("a&b=c", "a&b=c"),
+            ("%26%3D", "&="),
+            ("caf%C3%A9", "café"),
+            ("bad%FF", "bad\u{FFFD}"),
+            ("trailing%", "trailing%"),
+            ("", ""),
+        ];
+        for (encoded, decoded) in cases {
+            assert_eq!(form_decode(encoded), decoded, "{encoded:?}");
+        }
     }
 }

@@ -16,7 +16,7 @@ pub const JWT_BEARER_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-be
 
 /// Google's current token endpoint, which Google's Python library always puts in `aud`, whatever the key file's
 /// `token_uri` says.
-pub const GOOGLE_TOKEN_AUDIENCE: &str = "https://oauth2.googleapis.com/token";
+pub const GOOGLE_TOKEN_AUDIENCE: &str = taskqueue_auth::GOOGLE_TOKEN_URI;
 
 /// Every URL of Google's token endpoint a JWT-bearer assertion may name in `aud`, accepted besides this
 /// server's own token URI so that key files and libraries of any era work unmodified: the current endpoint,

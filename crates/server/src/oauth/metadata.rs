@@ -25,15 +25,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use taskqueue_auth::{Scope, ScopeSet};
+use taskqueue_auth::{METADATA_FLAVOR, METADATA_FLAVOR_HEADER, Scope, ScopeSet};
 
 use crate::config::MetadataConfig;
 use crate::state::AppState;
 
-/// The header a metadata server requires on requests and sets on responses.
-const FLAVOR_HEADER: &str = "metadata-flavor";
-/// Its value.
-const FLAVOR: &str = "Google";
 /// The account name meaning the instance's service account.
 const DEFAULT_ACCOUNT: &str = "default";
 
@@ -228,9 +224,9 @@ fn guard<'a>(state: &'a AppState, headers: &HeaderMap) -> Result<&'a MetadataCon
         return Err(Refusal::Proxied);
     }
     let flavored_request = headers
-        .get(FLAVOR_HEADER)
+        .get(METADATA_FLAVOR_HEADER)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.trim() == FLAVOR);
+        .is_some_and(|value| value.trim() == METADATA_FLAVOR);
     if !flavored_request {
         return Err(Refusal::NoFlavor);
     }
@@ -294,8 +290,9 @@ fn text_headers() -> [(header::HeaderName, HeaderValue); 1] {
 
 /// `response` with `Metadata-Flavor: Google`.
 fn flavored(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(FLAVOR_HEADER, HeaderValue::from_static(FLAVOR));
+    response.headers_mut().insert(
+        METADATA_FLAVOR_HEADER,
+        HeaderValue::from_static(METADATA_FLAVOR),
+    );
     response
 }

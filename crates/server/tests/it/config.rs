@@ -271,7 +271,8 @@ fn a_good_configuration_loads_into_the_expected_server_config() {
     expected.scope_policy = ScopePolicy::Discovery;
     expected.tokens.access_token_lifetime = Duration::from_secs(1800);
     expected.tokens.max_assertion_skew = Duration::ZERO;
-    expected.tokens.max_assertion_lifetime = Duration::from_secs(7200);
+    // Written `1h30m`: the shared duration grammar (humantime) combines units.
+    expected.tokens.max_assertion_lifetime = Duration::from_secs(5400);
     expected.limits.max_body_bytes = 2 * 1024 * 1024;
     expected.limits.request_timeout = Duration::from_millis(1500);
     expected.purge_interval = Duration::from_secs(300);
@@ -374,11 +375,10 @@ impl Fixture {
         );
         write("keys/good.pem", &public_key_pem());
         write("keys/garbage.pem", &format!("{GARBAGE}\n{GARBAGE}\n"));
-        let private = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../auth/tests/data/test_rsa_pkcs8.pem"),
-        )
-        .expect("the auth crate's test private key");
-        write("keys/private.pem", &private);
+        write(
+            "keys/private.pem",
+            taskqueue_test_support::keys::RSA_PKCS8_PEM,
+        );
         Self { dir }
     }
 
@@ -445,10 +445,10 @@ fn bad_configurations_name_the_file_and_line() {
         ),
         (
             "a bad duration",
-            format!("{HEAD}tombstone_ttl: 7 days\n"),
+            format!("{HEAD}tombstone_ttl: a week\n"),
             &config,
             4,
-            "`tombstone_ttl: 7 days` is not a duration".into(),
+            "`tombstone_ttl: a week` is not a duration (expected number at 0)".into(),
         ),
         (
             "a duration without a unit",

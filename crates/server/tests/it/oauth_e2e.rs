@@ -1,6 +1,7 @@
 //! Our own token sources against the server on a real loopback socket: `ServiceAccountSource` (JWT-bearer
 //! grant), `AuthorizedUserSource` (refresh-token grant), `MetadataServerSource` and `probe_metadata_server`,
-//! each with its key file from the auth crate's test data and `token_uri` (or host) pointing at the server.
+//! each with its key file from the shared test keys (taskqueue-test-support) and `token_uri` (or host) pointing
+//! at the server.
 //! Server and clients share one virtual clock unless a test skews the client's.
 
 use std::net::SocketAddr;

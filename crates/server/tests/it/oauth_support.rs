@@ -17,19 +17,17 @@ use taskqueue_server::config::{
     MetadataConfig, Principals, ServiceAccountPrincipal, UserPrincipal,
 };
 use taskqueue_server::{AppState, MemoryStore, SecretDigest, ServerConfig, StoreConfig};
+use taskqueue_test_support::keys;
 use tower::ServiceExt as _;
 
-/// The auth crate's test key (PKCS#8), its public half, and an unrelated key.
-pub(crate) const PRIVATE_PEM: &str = include_str!("../../../auth/tests/data/test_rsa_pkcs8.pem");
-pub(crate) const PUBLIC_PEM: &str = include_str!("../../../auth/tests/data/test_rsa_public.pem");
-pub(crate) const OTHER_PRIVATE_PEM: &str =
-    include_str!("../../../auth/tests/data/test_rsa_other_pkcs8.pem");
+/// The shared test key (PKCS#8), its public half, and an unrelated key.
+pub(crate) const PRIVATE_PEM: &str = keys::RSA_PKCS8_PEM;
+pub(crate) const PUBLIC_PEM: &str = keys::RSA_PUBLIC_PEM;
+pub(crate) const OTHER_PRIVATE_PEM: &str = keys::RSA_OTHER_PKCS8_PEM;
 /// A `service_account` key file holding [`PRIVATE_PEM`], as key id [`KID`], for [`SA_EMAIL`].
-pub(crate) const SERVICE_ACCOUNT_JSON: &str =
-    include_str!("../../../auth/tests/data/service_account.json");
+pub(crate) const SERVICE_ACCOUNT_JSON: &str = keys::SERVICE_ACCOUNT_JSON;
 /// An `authorized_user` key file for [`CLIENT_ID`], [`CLIENT_SECRET`] and [`REFRESH_TOKEN`].
-pub(crate) const AUTHORIZED_USER_JSON: &str =
-    include_str!("../../../auth/tests/data/authorized_user.json");
+pub(crate) const AUTHORIZED_USER_JSON: &str = keys::AUTHORIZED_USER_JSON;
 
 pub(crate) const SA_EMAIL: &str = "queue-worker@taskqueue-test-project.iam.gserviceaccount.com";
 pub(crate) const KID: &str = "0123456789abcdef0123456789abcdef01234567";

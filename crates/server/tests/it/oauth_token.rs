@@ -808,7 +808,7 @@ async fn hand_made_rs256_assertions_are_accepted_so_the_attack_table_is_meaningf
 
 #[tokio::test(flavor = "current_thread")]
 async fn correctly_padded_assertions_as_yup_oauth2_signs_them_are_accepted() {
-    // yup-oauth2 and gcp_auth encode each segment with padding (auth-anchors.md), and Google accepted them.
+    // yup-oauth2 and gcp_auth encode each segment with padding, and Google accepted them (docs/oauth-interop.md §2).
     let padded = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE.encode(bytes);
     let harness = Harness::new();
     let header = json!({"alg": "RS256", "typ": "JWT", "kid": KID}).to_string();

@@ -3,17 +3,21 @@
 //!
 //! ring verifies with a PKCS#1 `RSAPublicKey` but parses it only when a
 //! signature is checked, and then says nothing but "no". So the key is
-//! parsed here, strictly (DER, not BER), when it is loaded: a bad key is
-//! refused at configuration time with a reason, never discovered later as a
-//! run of "invalid signature" answers.
+//! parsed when it is loaded, strictly (DER, not BER) with the RustCrypto
+//! `spki` and `pkcs1` crates, and checked against ring's limits: a bad key
+//! is refused at configuration time with a reason, never discovered later
+//! as a run of "invalid signature" answers.
 
 use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use pkcs1::der::asn1::ObjectIdentifier;
+use pkcs1::der::{self, Decode as _, ErrorKind, Tag};
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use rustls_pki_types::SubjectPublicKeyInfoDer;
 use rustls_pki_types::pem::{self, PemObject};
+use spki::SubjectPublicKeyInfoRef;
 
 use crate::Error;
 
@@ -31,20 +35,13 @@ const MAX_MODULUS_BITS: usize = 8192;
 /// ring's bound on the public exponent: 2^33 - 1.
 const MAX_EXPONENT: u64 = (1 << 33) - 1;
 
-// DER tags.
-const INTEGER: u8 = 0x02;
-const BIT_STRING: u8 = 0x03;
-const NULL: u8 = 0x05;
-const OBJECT_IDENTIFIER: u8 = 0x06;
-const SEQUENCE: u8 = 0x30;
-
-// Algorithm object identifiers (their DER contents).
-/// rsaEncryption, 1.2.840.113549.1.1.1 (RFC 3279).
-const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
-/// id-RSASSA-PSS, 1.2.840.113549.1.1.10 (RFC 4055).
-const RSASSA_PSS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a];
-/// id-ecPublicKey, 1.2.840.10045.2.1 (RFC 5480).
-const EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+// Algorithm object identifiers.
+/// rsaEncryption (RFC 3279).
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+/// id-RSASSA-PSS (RFC 4055).
+const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+/// id-ecPublicKey (RFC 5480).
+const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 
 /// An RSA public key that verifies RS256 JWT signatures
 /// (RSASSA-PKCS1-v1_5 with SHA-256), for [`crate::verify_rs256`].
@@ -63,8 +60,8 @@ const EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 /// use taskqueue_auth::RsaVerifyingKey;
 ///
 /// # fn main() -> Result<(), taskqueue_auth::Error> {
-/// # let spki = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/test_rsa_public.pem"));
-/// # let pkcs1 = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/test_rsa_public_pkcs1.pem"));
+/// # let spki = taskqueue_test_support::keys::RSA_PUBLIC_PEM;
+/// # let pkcs1 = taskqueue_test_support::keys::RSA_PUBLIC_PKCS1_PEM;
 /// let key = RsaVerifyingKey::from_pem(spki)?;
 /// assert_eq!(key.modulus_bits(), 2048);
 /// assert_eq!(key, RsaVerifyingKey::from_pem(pkcs1)?);
@@ -184,13 +181,13 @@ impl RsaVerifyingKey {
 
     /// Checks a PKCS#1 `RSAPublicKey` DER as ring will use it.
     fn from_rsa_public_key(der: &[u8]) -> Result<Self, String> {
-        let mut outer = Der::new(der);
-        let mut sequence = Der::new(outer.read(SEQUENCE)?);
-        outer.finish()?;
-        let modulus = positive_integer(sequence.read(INTEGER)?, "modulus")?;
-        let exponent = positive_integer(sequence.read(INTEGER)?, "public exponent")?;
-        sequence.finish()?;
-
+        let key = pkcs1::RsaPublicKey::from_der(der).map_err(der_error)?;
+        // `as_bytes` strips the sign byte; zero stays one zero byte.
+        let modulus = key.modulus.as_bytes();
+        let exponent = key.public_exponent.as_bytes();
+        if modulus.iter().all(|byte| *byte == 0) {
+            return Err("its modulus is zero".to_owned());
+        }
         let modulus_bits = bit_length(modulus);
         if modulus_bits < MIN_MODULUS_BITS {
             return Err(format!(
@@ -236,16 +233,10 @@ impl fmt::Debug for RsaVerifyingKey {
 
 /// The `RSAPublicKey` DER inside a SubjectPublicKeyInfo.
 fn spki_rsa_public_key(der: &[u8]) -> Result<&[u8], String> {
-    let mut outer = Der::new(der);
-    let mut spki = Der::new(outer.read(SEQUENCE)?);
-    outer.finish()?;
-    let mut algorithm = Der::new(spki.read(SEQUENCE)?);
-    let bits = spki.read(BIT_STRING)?;
-    spki.finish()?;
-
-    let oid = algorithm.read(OBJECT_IDENTIFIER)?;
-    if oid != RSA_ENCRYPTION {
-        return Err(match oid {
+    let spki = SubjectPublicKeyInfoRef::from_der(der).map_err(der_error)?;
+    let algorithm = spki.algorithm;
+    if algorithm.oid != RSA_ENCRYPTION {
+        return Err(match algorithm.oid {
             EC_PUBLIC_KEY => "it is an elliptic-curve key, not an RSA key: RS256 needs an RSA key",
             RSASSA_PSS => "it is an RSASSA-PSS key: RS256 needs an rsaEncryption RSA key",
             _ => "it is not an RSA key: RS256 needs an RSA key",
@@ -253,96 +244,39 @@ fn spki_rsa_public_key(der: &[u8]) -> Result<&[u8], String> {
         .to_owned());
     }
     // The parameters are NULL (RFC 3279 §2.3.1); some encoders omit them.
-    if !algorithm.is_empty() {
-        if !algorithm.read(NULL)?.is_empty() {
-            return Err("its algorithm parameters are not NULL".to_owned());
-        }
-        algorithm.finish()?;
+    if algorithm
+        .parameters
+        .is_some_and(|parameters| !parameters.is_null())
+    {
+        return Err("its algorithm parameters are not NULL".to_owned());
     }
-    match bits.split_first() {
-        Some((0, key)) => Ok(key),
-        _ => Err("its key bit string is malformed".to_owned()),
-    }
+    spki.subject_public_key
+        .as_bytes()
+        .ok_or_else(|| "its key bit string is malformed".to_owned())
 }
 
-/// A strict DER reader: definite, minimal lengths and nothing left over.
-struct Der<'a> {
-    input: &'a [u8],
-}
-
-impl<'a> Der<'a> {
-    fn new(input: &'a [u8]) -> Self {
-        Self { input }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.input.is_empty()
-    }
-
-    /// The contents of the next element, which must have tag `tag`.
-    fn read(&mut self, tag: u8) -> Result<&'a [u8], String> {
-        const INVALID: &str = "its DER encoding is invalid";
-        let Some((&found, rest)) = self.input.split_first() else {
-            return Err(format!("{INVALID} (truncated)"));
-        };
-        if found != tag {
-            return Err(format!("{INVALID} (unexpected element)"));
+/// Why `der` refused a document, in the words of a key's error message.
+fn der_error(error: der::Error) -> String {
+    let why = match error.kind() {
+        ErrorKind::Incomplete { .. } => "truncated".to_owned(),
+        ErrorKind::TrailingData { .. } => "trailing data".to_owned(),
+        // `der` reports a non-minimal length as a length error of the element.
+        ErrorKind::IndefiniteLength
+        | ErrorKind::Length { .. }
+        | ErrorKind::Overflow
+        | ErrorKind::Overlength => "bad length: indefinite, not minimal or too long".to_owned(),
+        ErrorKind::TagUnexpected { .. } | ErrorKind::TagUnknown { .. } => {
+            "unexpected element".to_owned()
         }
-        let Some((&first, mut rest)) = rest.split_first() else {
-            return Err(format!("{INVALID} (truncated)"));
-        };
-        let length = if first < 0x80 {
-            usize::from(first)
-        } else {
-            // Long form; 0x80 (indefinite) is BER, not DER.
-            let count = usize::from(first & 0x7f);
-            if count == 0 || count > 4 || rest.len() < count {
-                return Err(format!("{INVALID} (bad length)"));
-            }
-            let (bytes, after) = rest.split_at(count);
-            rest = after;
-            if bytes.first() == Some(&0) {
-                return Err(format!("{INVALID} (non-minimal length)"));
-            }
-            let length = bytes
-                .iter()
-                .fold(0_usize, |length, byte| (length << 8) | usize::from(*byte));
-            if length < 0x80 {
-                return Err(format!("{INVALID} (non-minimal length)"));
-            }
-            length
-        };
-        if rest.len() < length {
-            return Err(format!("{INVALID} (truncated)"));
+        ErrorKind::Value { tag: Tag::Integer } => {
+            return "its modulus or public exponent is negative".to_owned();
         }
-        let (contents, after) = rest.split_at(length);
-        self.input = after;
-        Ok(contents)
-    }
-
-    /// Fails unless everything was read.
-    fn finish(&self) -> Result<(), String> {
-        if self.input.is_empty() {
-            Ok(())
-        } else {
-            Err("its DER encoding is invalid (trailing data)".to_owned())
+        ErrorKind::Noncanonical { tag: Tag::Integer } => {
+            return "its modulus or public exponent is empty or not minimally encoded".to_owned();
         }
-    }
-}
-
-/// The big-endian magnitude of a DER INTEGER that must be positive and
-/// minimally encoded.
-fn positive_integer<'a>(contents: &'a [u8], what: &str) -> Result<&'a [u8], String> {
-    match contents {
-        [] => Err(format!("its {what} is an empty integer")),
-        [first, ..] if first & 0x80 != 0 => Err(format!("its {what} is negative")),
-        [0] => Err(format!("its {what} is zero")),
-        [0, second, ..] if second & 0x80 == 0 => {
-            Err(format!("its {what} is not minimally encoded"))
-        }
-        [0, magnitude @ ..] => Ok(magnitude),
-        magnitude => Ok(magnitude),
-    }
+        other => other.to_string(),
+    };
+    format!("its DER encoding is invalid ({why})")
 }
 
 /// The bit length of a big-endian magnitude whose first byte is not zero.
