@@ -115,6 +115,10 @@ struct Options {
     /// real time, 6 queues), and run against it with its authorized_user key
     #[arg(long, value_name = "BINARY")]
     reference_server: Option<PathBuf>,
+    /// With --reference-server: run with its service_account key instead (its token requests,
+    /// jwt_bearer, observed through the forwarder as the key's HTTP proxy)
+    #[arg(long, requires = "reference_server")]
+    reference_service_account: bool,
 }
 
 fn parse_target(name: &str) -> Result<Target, String> {
@@ -423,9 +427,13 @@ fn execute(
                 None => None,
             };
             let queues = reference.as_ref().map(|server| server.queues.join(","));
-            let credentials = reference
-                .as_ref()
-                .map(|server| server.credentials.display().to_string());
+            let credentials = reference.as_ref().map(|server| {
+                if options.reference_service_account {
+                    server.service_account.display().to_string()
+                } else {
+                    server.credentials.display().to_string()
+                }
+            });
             let config = RealConfig::resolve(
                 &RealArgs {
                     base_url: reference

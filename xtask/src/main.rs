@@ -41,20 +41,27 @@ Commands:
                             cargo fmt --all -- --check
                             cargo clippy --workspace --all-targets --locked -- -D warnings
                             cargo test --workspace --locked       (INSTA_UPDATE=no, CI=true)
+                            cargo test -p taskqueue-auth --features gcp-auth ...  (the adapter)
                             cargo run -p taskqueue-conformance --locked -- --target mock ...
                             cargo run -p taskqueue-conformance --locked -- --target server ...
                             cargo build -p taskqueue-server --bin taskqueue-server --locked
                             cargo run -p taskqueue-conformance --locked -- --target real ...
+                            cargo run ... --target real ... --reference-service-account
                             cargo doc --workspace --no-deps --locked  (RUSTDOCFLAGS=-D warnings)
+                            cargo clippy -p <published crates> --all-features ... (MSRV check)
+                            cargo package -p <published crates> --locked
   test                    Run only the test step of `ci`.
+  package                 Run only the last two steps of `ci`: the MSRV check of the published
+                          crates and `cargo package` of them.
   conformance             Run the conformance suite on the mock target (every scenario, the
                           expected-failures ledger and the coverage check), then on the server
                           target (the reference server in process: every scenario that applies,
                           with the ledger), then on the real target against the taskqueue-server
                           binary started on 127.0.0.1 (fresh init, SQLite, real time, 6 queues:
-                          every applicable scenario); writes {junit.xml,matrix.md} under
-                          target/conformance/, target/conformance/server/ and
-                          target/conformance/real/, and prints the wall time of each.
+                          every applicable scenario), with its authorized_user key and again
+                          with its service_account key; writes {junit.xml,matrix.md} under
+                          target/conformance/{,server/,real/,real-service-account/}, and
+                          prints the wall time of each.
   bench client [-- ARGS]  Benchmark `tasks.get` through taskqueue-client against raw reqwest
                           (BENCH_ROUNDS and BENCH_BATCH override the rounds and the batch size).
   bench auth [-- ARGS]    Benchmark the cached `token()` hot path of taskqueue-auth's TokenCache
@@ -100,6 +107,7 @@ fn parse(args: &[&str]) -> Result<Option<Vec<Step>>, String> {
         [] | ["help" | "-h" | "--help"] => Ok(None),
         ["ci"] => Ok(Some(ci_steps())),
         ["test"] => Ok(Some(vec![test_step()])),
+        ["package"] => Ok(Some(vec![msrv_step(), package_step()])),
         ["conformance"] => Ok(Some(conformance_steps())),
         ["bench", "client"] => Ok(Some(vec![bench_client_step(&[])])),
         ["bench", "client", "--", extra @ ..] => Ok(Some(vec![bench_client_step(extra)])),
@@ -126,7 +134,7 @@ fn parse(args: &[&str]) -> Result<Option<Vec<Step>>, String> {
             "unknown benchmark `{target}` (the benchmarks are `client`, `auth`, `server` and `worker`)"
         )),
         [
-            command @ ("ci" | "test" | "conformance" | "help" | "-h" | "--help"),
+            command @ ("ci" | "test" | "package" | "conformance" | "help" | "-h" | "--help"),
             unexpected,
             ..,
         ] => Err(format!(
@@ -156,6 +164,7 @@ fn ci_steps() -> Vec<Step> {
             "warnings",
         ]),
         test_step(),
+        optional_adapters_step(),
         conformance_mock_step(),
         conformance_server_step(),
     ]
@@ -213,7 +222,64 @@ fn package_step() -> Step {
         args.extend(["-p", package]);
     }
     args.push("--locked");
-    Step::cargo(&args)
+    Step::cargo(&args).prepared_by(forget_earlier_packages)
+}
+
+/// Cargo verifies each packaged crate against the others through a local
+/// registry, and caches both what it unpacks from it (under
+/// `$CARGO_HOME/registry/src/-HASH/`, one directory per workspace) and what
+/// it builds from that (in the target directory) by name and version only.
+/// As the version does not change between commits, a second `cargo package`
+/// on the same machine verifies against the sources of the first. So the
+/// step forgets both first: every unpacked copy of a published crate (any
+/// workspace's: a concurrent package run elsewhere on the machine may then
+/// have to run again) and this target directory's build records of the
+/// published crates (rebuilt on the next build).
+fn forget_earlier_packages(root: &Path) -> Result<(), String> {
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    let target = env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let mut places = vec![target.join("debug").join(".fingerprint")];
+    if let Some(cargo_home) = cargo_home {
+        let sources = cargo_home.join("registry").join("src");
+        // Local registries' directories start with `-` (no host).
+        for entry in std::fs::read_dir(&sources).into_iter().flatten().flatten() {
+            if entry.file_name().to_string_lossy().starts_with('-') {
+                places.push(entry.path());
+            }
+        }
+    }
+    for place in places {
+        for entry in std::fs::read_dir(&place).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let published = PUBLISHED.iter().any(|package| {
+                name.strip_prefix(package)
+                    .is_some_and(|rest| rest.starts_with('-'))
+            });
+            if published {
+                std::fs::remove_dir_all(entry.path())
+                    .map_err(|error| format!("{}: {error}", entry.path().display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The tests of the auth crate's optional adapters (feature `gcp-auth`),
+/// which the workspace's default features leave out.
+fn optional_adapters_step() -> Step {
+    Step::cargo(&[
+        "test",
+        "-p",
+        "taskqueue-auth",
+        "--features",
+        "gcp-auth",
+        "--test",
+        "it",
+        "--locked",
+        "gcp_auth_adapter",
+    ])
 }
 
 /// Every test of the workspace; an unreviewed insta snapshot fails.
@@ -238,16 +304,10 @@ fn conformance_steps() -> Vec<Step> {
 /// `target/conformance/real/`: the binary is built first. Every applicable
 /// scenario must pass; the rest are skipped with their reasons.
 fn conformance_real_steps() -> Vec<Step> {
-    vec![
-        Step::cargo(&[
-            "build",
-            "-p",
-            "taskqueue-server",
-            "--bin",
-            "taskqueue-server",
-            "--locked",
-        ]),
-        Step::cargo(&[
+    let real = |key: &[&'static str], dir: &str| {
+        let junit = format!("{dir}/junit.xml");
+        let matrix = format!("{dir}/matrix.md");
+        let mut args = vec![
             "run",
             "-p",
             "taskqueue-conformance",
@@ -257,11 +317,27 @@ fn conformance_real_steps() -> Vec<Step> {
             "real",
             "--reference-server",
             "taskqueue-server",
-            "--junit",
-            "target/conformance/real/junit.xml",
-            "--matrix",
-            "target/conformance/real/matrix.md",
+        ];
+        args.extend_from_slice(key);
+        args.extend(["--junit", &junit, "--matrix", &matrix]);
+        Step::cargo(&args)
+    };
+    vec![
+        Step::cargo(&[
+            "build",
+            "-p",
+            "taskqueue-server",
+            "--bin",
+            "taskqueue-server",
+            "--locked",
         ]),
+        real(&[], "target/conformance/real"),
+        // Its service_account key too: jwt_bearer token requests observed
+        // through the forwarder as the key's HTTP proxy.
+        real(
+            &["--reference-service-account"],
+            "target/conformance/real-service-account",
+        ),
     ]
 }
 
@@ -379,10 +455,13 @@ mod tests {
                 "cargo fmt --all -- --check",
                 "cargo clippy --workspace --all-targets --locked -- -D warnings",
                 "INSTA_UPDATE=no CI=true cargo test --workspace --locked",
+                "cargo test -p taskqueue-auth --features gcp-auth --test it --locked \
+                 gcp_auth_adapter",
                 CONFORMANCE_MOCK,
                 CONFORMANCE_SERVER,
                 BUILD_SERVER,
                 CONFORMANCE_REAL,
+                CONFORMANCE_REAL_SERVICE_ACCOUNT,
                 "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked",
                 "cargo clippy -p taskqueue-model -p taskqueue-clock -p taskqueue-auth -p \
                  taskqueue-transport -p taskqueue-client --all-targets --all-features --locked -- -D \
@@ -395,6 +474,8 @@ mod tests {
             shown(&["test"]),
             ["INSTA_UPDATE=no CI=true cargo test --workspace --locked"]
         );
+        let ci = shown(&["ci"]);
+        assert_eq!(shown(&["package"]), ci[ci.len() - 2..]);
     }
 
     const CONFORMANCE_MOCK: &str = "cargo run -p taskqueue-conformance --locked -- --target \
@@ -412,6 +493,11 @@ mod tests {
                                     target/conformance/real/junit.xml --matrix \
                                     target/conformance/real/matrix.md";
 
+    const CONFORMANCE_REAL_SERVICE_ACCOUNT: &str = "cargo run -p taskqueue-conformance --locked -- --target real --reference-server \
+         taskqueue-server --reference-service-account --junit \
+         target/conformance/real-service-account/junit.xml --matrix \
+         target/conformance/real-service-account/matrix.md";
+
     #[test]
     fn conformance_runs_the_mock_then_the_server_suite_then_the_binary_with_their_reports() {
         assert_eq!(
@@ -420,7 +506,8 @@ mod tests {
                 CONFORMANCE_MOCK,
                 CONFORMANCE_SERVER,
                 BUILD_SERVER,
-                CONFORMANCE_REAL
+                CONFORMANCE_REAL,
+                CONFORMANCE_REAL_SERVICE_ACCOUNT
             ]
         );
         assert!(USAGE.contains("  conformance "));

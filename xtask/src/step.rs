@@ -6,11 +6,15 @@ use std::fmt;
 use std::path::Path;
 use std::process::{Command, ExitStatus};
 
+/// What a step does before its command, given the workspace root.
+pub(crate) type Prepare = fn(&Path) -> Result<(), String>;
+
 /// A cargo command to run from the workspace root.
 #[derive(Debug, Clone)]
 pub(crate) struct Step {
     args: Vec<String>,
     envs: Vec<(&'static str, &'static str)>,
+    prepare: Option<Prepare>,
 }
 
 impl Step {
@@ -19,7 +23,14 @@ impl Step {
         Self {
             args: args.iter().map(|arg| (*arg).to_owned()).collect(),
             envs: Vec::new(),
+            prepare: None,
         }
+    }
+
+    /// Runs `prepare` from the workspace root before the command.
+    pub(crate) fn prepared_by(mut self, prepare: Prepare) -> Self {
+        self.prepare = Some(prepare);
+        self
     }
 
     /// Sets `key=value` in the command's environment.
@@ -31,6 +42,10 @@ impl Step {
     /// Runs the step from `root`, inheriting stdio; `Err` names the step and
     /// how it failed.
     pub(crate) fn run(&self, root: &Path) -> Result<(), String> {
+        if let Some(prepare) = self.prepare {
+            prepare(root)
+                .map_err(|error| format!("step `{self}` could not be prepared: {error}"))?;
+        }
         let status = Command::new(cargo())
             .args(&self.args)
             .envs(self.envs.iter().copied())

@@ -120,18 +120,8 @@ impl SecretScanner {
     /// Adds every string value of a JSON key file that holds a secret
     /// (`private_key`, `private_key_id`, `client_secret`, `refresh_token`).
     pub fn add_key_file(&mut self, json: &str) {
-        let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(json) else {
-            return;
-        };
-        for name in [
-            "private_key",
-            "private_key_id",
-            "client_secret",
-            "refresh_token",
-        ] {
-            if let Some(value) = fields.get(name).and_then(serde_json::Value::as_str) {
-                self.add(value);
-            }
+        for secret in key_file_secrets(json) {
+            self.add(&secret);
         }
     }
 
@@ -150,6 +140,23 @@ impl SecretScanner {
             None => Ok(()),
         }
     }
+}
+
+/// Every string value of a JSON key file that holds a secret
+/// (`private_key`, `private_key_id`, `client_secret`, `refresh_token`).
+pub(crate) fn key_file_secrets(json: &str) -> Vec<String> {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(json) else {
+        return Vec::new();
+    };
+    [
+        "private_key",
+        "private_key_id",
+        "client_secret",
+        "refresh_token",
+    ]
+    .into_iter()
+    .filter_map(|name| fields.get(name)?.as_str().map(str::to_owned))
+    .collect()
 }
 
 /// The base64 of `secret` as it appears inside any longer encoding: for each

@@ -405,6 +405,17 @@ pub struct ServerSpec {
     pub generated: Vec<String>,
 }
 
+impl ServerSpec {
+    /// The labels of the tokens revoked from step `step` on (from 1).
+    pub fn revoked_at(&self, step: usize) -> Vec<String> {
+        self.revoke
+            .iter()
+            .filter(|revocation| revocation.from_step() <= step)
+            .map(|revocation| revocation.label().to_owned())
+            .collect()
+    }
+}
+
 impl Default for ServerSpec {
     fn default() -> Self {
         Self {

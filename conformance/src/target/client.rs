@@ -67,11 +67,17 @@ pub(crate) struct Sources {
     pub(crate) clock: SharedClock,
     /// The jitter seed of the sources' retries, if any.
     pub(crate) seed: Option<u64>,
+    /// The HTTP proxy the sources send through, if any.
+    pub(crate) proxy: Option<String>,
 }
 
 impl Sources {
     fn http(&self, defaults: HttpOptions) -> HttpOptions {
         let mut options = defaults.with_clock(self.clock.clone());
+        if let Some(proxy) = &self.proxy {
+            let network = options.network.clone().with_proxy(proxy.clone());
+            options = options.with_network(network);
+        }
         if let Some(seed) = self.seed {
             let retry = options.retry.clone().with_jitter_seed(seed);
             options = options.with_retry(retry);

@@ -1,7 +1,7 @@
 //! One call step on a target behind the recording forwarder: the server
 //! target and the real target run their calls through [`call_step`], and
-//! differ only in what [`Behind`] says (how a call is awaited, what the
-//! clock reads, how a wire line is written) and in [`Rules`].
+//! differ only in their [`CallClock`] (how a call is awaited, what the
+//! clock reads) and in [`Rules`].
 //!
 //! A call step: the step's faults planned in the forwarder, the call
 //! dispatched, what crossed the wire recorded and held against the script
@@ -25,22 +25,31 @@ use crate::target::faults::{self, Plan, TokenErrors};
 use crate::target::forwarder::{Forwarder, Recorded};
 use crate::target::real::endpoint;
 
-/// What a call step runs on.
-pub(crate) trait Behind {
+/// What a call step runs on: the client under test, the queue every call
+/// addresses, the forwarder the client talks to, and the clock.
+#[derive(Debug)]
+pub(crate) struct Wire<'a, C> {
     /// The client under test.
-    fn client(&self) -> &Client;
+    pub(crate) client: &'a Client,
     /// The queue every call addresses.
-    fn queue(&self) -> &QueueRef;
+    pub(crate) queue: &'a QueueRef,
     /// The forwarder the client talks to.
-    fn forwarder(&self) -> &Forwarder;
+    pub(crate) forwarder: &'a Forwarder,
+    /// The clock the calls run on.
+    pub(crate) clock: &'a C,
+    /// The scenario's start, when token expiries in wire lines are written
+    /// relative to it (on a clock the endpoint shares).
+    pub(crate) start: Option<SystemTime>,
+}
+
+/// The clock a target's calls run on: virtual and driven, or real.
+pub(crate) trait CallClock {
     /// The clock's time.
-    fn now(&self) -> SystemTime;
+    fn time(&self) -> SystemTime;
     /// Every sleep taken on the clock so far.
     fn sleeps(&self) -> Vec<Duration>;
     /// Awaits `call`; `Err` says why it did not finish.
     async fn finish(&self, call: CallFuture<'_>) -> Result<Result<Value, Error>, String>;
-    /// The wire line of `exchange`.
-    fn line(&self, exchange: &Recorded) -> String;
 }
 
 /// How a target's observations are judged.
@@ -61,10 +70,10 @@ pub(crate) struct Rules {
 }
 
 /// Runs the call `step` (names applied, times rebased) of `method` on
-/// `behind`: fills the record's wire, counters, sleeps and result, and
+/// `wire`, on `clock`: fills the record's wire, counters, sleeps and result, and
 /// returns the problems and what crossed the wire.
 pub(crate) async fn call_step(
-    behind: &impl Behind,
+    wire: Wire<'_, impl CallClock>,
     rules: Rules,
     method: ApiMethod,
     step: &Step,
@@ -72,8 +81,9 @@ pub(crate) async fn call_step(
     labels: &mut Labels,
     names: &mut Names,
 ) -> (Vec<String>, Vec<Recorded>) {
+    let clock = wire.clock;
     let mut problems = Vec::new();
-    let forwarder = behind.forwarder();
+    let forwarder = wire.forwarder;
     let mut script = step.exchanges.clone();
     if !rules.tokens_observed {
         script.retain(|exchange| matches!(exchange.value, Exchange::Api(_)));
@@ -84,10 +94,10 @@ pub(crate) async fn call_step(
         step.expect.as_ref(),
         rules.token_errors,
     ));
-    let sleeps_before = behind.sleeps().len();
-    let now = behind.now();
-    let outcome = match dispatch::start(behind.client(), behind.queue(), method, &step.args, now) {
-        Ok(call) => match behind.finish(call).await {
+    let sleeps_before = clock.sleeps().len();
+    let now = clock.time();
+    let outcome = match dispatch::start(wire.client, wire.queue, method, &step.args, now) {
+        Ok(call) => match clock.finish(call).await {
             Ok(outcome) => Some(outcome),
             Err(why) => {
                 problems.push(why);
@@ -103,7 +113,7 @@ pub(crate) async fn call_step(
     let recorded = forwarder.take();
     record.wire = recorded
         .iter()
-        .map(|exchange| behind.line(exchange))
+        .map(|exchange| exchange.line_since(wire.start))
         .collect();
     let tokens = recorded
         .iter()
@@ -111,7 +121,7 @@ pub(crate) async fn call_step(
         .count();
     record.counters.token_requests = u32::try_from(tokens).unwrap_or(u32::MAX);
     record.counters.api_requests = u32::try_from(recorded.len() - tokens).unwrap_or(u32::MAX);
-    let sleeps: Vec<Duration> = behind.sleeps().into_iter().skip(sleeps_before).collect();
+    let sleeps: Vec<Duration> = clock.sleeps().into_iter().skip(sleeps_before).collect();
     record.record_sleeps(&sleeps);
     if !rules.enqueue_times_seeded {
         let mut answers = recorded.iter().filter(|r| r.token_exchange.is_none());
@@ -158,7 +168,7 @@ pub(crate) async fn call_step(
             let checked = expect::judge(
                 expected.as_ref(),
                 &outcome,
-                Window::between(now, behind.now(), rules.tolerance),
+                Window::between(now, clock.time(), rules.tolerance),
             );
             record.result = checked.result;
             problems.extend(checked.problems);

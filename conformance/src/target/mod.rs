@@ -116,19 +116,8 @@ impl Secrets {
 
     /// Adds every secret field of a JSON key file.
     pub(crate) fn push_key_file(&mut self, json: &str) {
-        let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(json) else {
-            return;
-        };
-        for name in [
-            "private_key",
-            "private_key_id",
-            "client_secret",
-            "refresh_token",
-        ] {
-            if let Some(value) = fields.get(name).and_then(serde_json::Value::as_str) {
-                self.push(value);
-            }
-        }
+        self.0
+            .extend(crate::report::secrets::key_file_secrets(json));
     }
 
     /// Hands every one to `scanner`.

@@ -207,6 +207,8 @@ mod token;
 mod adc;
 #[cfg(feature = "http")]
 mod authorized_user;
+#[cfg(feature = "gcp-auth")]
+mod gcp_auth_provider;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "http")]
@@ -231,6 +233,8 @@ pub use adc::{
 pub use authorized_user::{AuthorizedUserCredentials, AuthorizedUserSource};
 pub use cache::{CacheConfig, TokenCache};
 pub use error::{ClockSkew, CredentialSource, Error, OAuthErrorCode};
+#[cfg(feature = "gcp-auth")]
+pub use gcp_auth_provider::GcpAuthProvider;
 pub use google::{GOOGLE_TOKEN_URI, METADATA_FLAVOR, METADATA_FLAVOR_HEADER};
 pub use jwt::{JwtClaims, RsaSigningKey, encode_rs256};
 pub use jwt::{

@@ -27,7 +27,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::api::routes())
         .merge(crate::oauth::routes())
         .merge(crate::health::routes())
-        .route("/metrics", axum::routing::get(crate::metrics::scrape));
+        .route("/metrics", axum::routing::get(crate::scrape::scrape));
     if let Some(clock) = &state.virtual_clock {
         routes = routes.merge(crate::ops::admin_routes(Arc::clone(clock)));
     }
@@ -49,7 +49,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(crate::ops::head_as_get))
         .layer(from_fn_with_state(
             state.clone(),
-            crate::metrics::record_requests,
+            crate::scrape::record_requests,
         ))
         .layer(from_fn_with_state(
             state.clone(),

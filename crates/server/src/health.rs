@@ -13,7 +13,6 @@
 //! Reasons name the kind of failure (`the store is out of space`, `the store failed a write`), never the store's
 //! message, which may hold paths; the server's log has the details.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::Router;
@@ -38,12 +37,6 @@ pub const READINESS_WINDOW: Duration = Duration::from_secs(10);
 
 /// How long a probe's result is reused.
 pub const PROBE_REUSE: Duration = Duration::from_secs(1);
-
-/// The last probe: when (monotonic), and its failure if it failed.
-#[derive(Debug, Default)]
-pub(crate) struct ProbeCache {
-    last: Mutex<Option<(Duration, Option<&'static str>)>>,
-}
 
 /// `/healthz` and `/readyz`.
 pub(crate) fn routes() -> Router<AppState> {

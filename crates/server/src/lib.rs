@@ -36,6 +36,8 @@
 mod access;
 pub mod api;
 pub mod app;
+#[cfg(feature = "cli")]
+pub mod commands;
 pub mod config;
 mod conn;
 mod digest;
@@ -43,6 +45,7 @@ pub mod health;
 pub mod metrics;
 pub mod oauth;
 mod ops;
+mod scrape;
 pub mod serve;
 pub mod state;
 mod tokens;

@@ -1,7 +1,8 @@
 //! [`AppState`]: what every handler shares (configuration, store, clock, tokens, metrics).
 //!
-//! It lives apart from the router so that imports run one way: `app` assembles `api`, `oauth` and `ops`, which
-//! all take this state, and this module imports none of them.
+//! It lives apart from the router so that imports run one way: `app` assembles `api`, `oauth`, `health`, `ops`
+//! and `scrape`, which all take this state, and this module imports only modules below it (`config`, `metrics`,
+//! `tokens`, `watch`), none of which imports it back (`xtask/tests/layering.rs` checks this).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -11,14 +12,18 @@ use taskqueue_model::Timestamp;
 
 use crate::Store;
 use crate::config::ServerConfig;
-use crate::health::ProbeCache;
 use crate::metrics::Metrics;
 use crate::tokens::TokenStore;
-use crate::watch::{StoreWatch, WatchedStore};
+use crate::watch::{ProbeCache, StoreWatch, WatchedStore};
 
-/// The state every handler shares. Cheap to clone.
+/// The state every handler shares: one `Arc` over [`SharedState`], whose fields it derefs to. Cloning it (axum
+/// does for every extractor and every middleware layer of every request) is one reference count.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+/// What [`AppState`] holds.
+#[derive(Debug)]
+pub struct SharedState {
     /// The configuration the server runs with.
     pub config: Arc<ServerConfig>,
     /// The task store, as handlers see it: the store given to [`AppState::new`], watched (a
@@ -40,7 +45,15 @@ pub struct AppState {
     /// What the watched store saw: leases held, the last failed write.
     pub watch: Arc<StoreWatch>,
     /// The readiness probe's last result.
-    pub(crate) probes: Arc<ProbeCache>,
+    pub(crate) probes: ProbeCache,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
 }
 
 impl AppState {
@@ -52,10 +65,19 @@ impl AppState {
         clock: SharedClock,
         public_url: impl Into<String>,
     ) -> Self {
-        let public_url: String = public_url.into();
+        Self::assemble(config, store, clock, public_url.into(), None)
+    }
+
+    fn assemble(
+        config: ServerConfig,
+        store: Arc<dyn Store>,
+        clock: SharedClock,
+        public_url: String,
+        virtual_clock: Option<Arc<VirtualClock>>,
+    ) -> Self {
         let metrics = Arc::new(Metrics::new());
         let watch = Arc::new(StoreWatch::new(Arc::clone(&metrics), Arc::clone(&clock)));
-        Self {
+        Self(Arc::new(SharedState {
             config: Arc::new(config),
             store: Arc::new(WatchedStore::new(Arc::clone(&store), Arc::clone(&watch))),
             unwatched_store: Arc::clone(&store),
@@ -63,11 +85,11 @@ impl AppState {
             // Tokens are not traffic: their reads and writes go to the store unwatched.
             tokens: Arc::new(TokenStore::new(Arc::clone(&store))),
             public_url: Arc::from(public_url.trim_end_matches('/')),
-            virtual_clock: None,
+            virtual_clock,
             metrics,
             watch,
-            probes: Arc::new(ProbeCache::default()),
-        }
+            probes: ProbeCache::default(),
+        }))
     }
 
     /// State in virtual time: `clock` is the server's only clock, and the admin endpoint `/admin/clock` moves it.
@@ -79,9 +101,7 @@ impl AppState {
         public_url: impl Into<String>,
     ) -> Self {
         let shared: SharedClock = clock.clone();
-        let mut state = Self::new(config, store, shared, public_url);
-        state.virtual_clock = Some(clock);
-        state
+        Self::assemble(config, store, shared, public_url.into(), Some(clock))
     }
 
     /// The store without its watcher: writes through it are neither counted nor judged by readiness.

@@ -23,6 +23,12 @@ use crate::{
     StoredTask,
 };
 
+/// The readiness probe's last result (`crate::health`): when it ran (monotonic), and its failure if it failed.
+#[derive(Debug, Default)]
+pub(crate) struct ProbeCache {
+    pub(crate) last: Mutex<Option<(Duration, Option<&'static str>)>>,
+}
+
 /// How long expired entries may stay in the lease book while leases go on without a scrape.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 

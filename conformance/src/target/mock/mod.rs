@@ -25,7 +25,7 @@
 
 pub(crate) mod script;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use taskqueue_auth::{AccessToken, SharedTokenProvider, StaticTokenProvider};
 use taskqueue_client::{Client, QueueRef};
@@ -45,6 +45,7 @@ use crate::scenario::template;
 use crate::scenario::template::Window;
 use crate::scenario::{Grant, Step};
 use crate::target::dispatch;
+use crate::target::forwarded::CallClock;
 use script::{API_PREFIX, MockConfig, MockTarget};
 
 /// The real-time bound on one call: a safety net should the client hang.
@@ -91,6 +92,7 @@ impl Target for Mock {
         let token_uri = format!("{}/token", mock.uri());
         let sources = Sources {
             clock: terms.shared.clone(),
+            proxy: None,
             seed: Some(scenario.client.retry.jitter_seed),
         };
         let provider: SharedTokenProvider = match credentials.grant {
@@ -241,6 +243,25 @@ impl MockSession {
 pub(crate) fn advance_virtual(clock: &VirtualClock, by: Duration, record: &mut StepRecord) {
     clock.advance(by);
     record.result = format!("now {}", template::offset(clock.elapsed()));
+}
+
+/// The virtual clock of the targets in virtual time: a call is driven
+/// ([`finish_virtual`]).
+impl CallClock for VirtualClock {
+    fn time(&self) -> SystemTime {
+        Clock::now(self)
+    }
+
+    fn sleeps(&self) -> Vec<Duration> {
+        VirtualClock::sleeps(self)
+    }
+
+    async fn finish(
+        &self,
+        call: dispatch::CallFuture<'_>,
+    ) -> Result<Result<serde_json::Value, taskqueue_client::Error>, String> {
+        finish_virtual(self, call).await
+    }
 }
 
 /// Drives `call` on the virtual `clock` (see [`drive`]), within a real-time

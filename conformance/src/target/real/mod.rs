@@ -31,8 +31,10 @@
 //! scope set at the endpoint's own token endpoint, through the forwarder,
 //! so token exchanges are observed (labels, errors, refreshes); a
 //! `service_account` key signs its assertions for the token endpoint named
-//! in the file and its tokens are fetched directly (token exchanges not
-//! observed). Without a file: a static token from `TQ_CONFORMANCE_TOKEN`
+//! in the file (their audience): an `http` one is reached through the
+//! forwarder acting as the source's HTTP proxy, so its `jwt_bearer`
+//! exchanges are observed too; an `https` one (Google's) is reached
+//! directly (not observed). Without a file: a static token from `TQ_CONFORMANCE_TOKEN`
 //! (only scenarios that need no token exchange run), else Application
 //! Default Credentials. Every secret involved is handed to the secret
 //! scanner.
@@ -66,8 +68,8 @@ use crate::target::applicability::{self, Applicability};
 use crate::target::client::{self, ATTEMPT_TIMEOUT, Sources};
 use crate::target::dispatch;
 use crate::target::faults::TokenErrors;
-use crate::target::forwarded::{Behind, Rules, call_step};
-use crate::target::forwarder::{self, Forwarder, ForwarderOptions};
+use crate::target::forwarded::{CallClock, Rules, Wire, call_step};
+use crate::target::forwarder::{Forwarder, ForwarderOptions};
 use crate::target::{Ran, Refusal, Secrets, Session, Target, run_scenario};
 use endpoint::Rebase;
 
@@ -261,9 +263,12 @@ enum Minting {
     /// `authorized_user`: a source per scenario, its token endpoint behind
     /// the forwarder (token exchanges observed).
     AuthorizedUser { json: String, token_uri: String },
-    /// `service_account`: a source per scenario at the file's token
-    /// endpoint (not observed).
-    ServiceAccount { json: String },
+    /// `service_account`: a source per scenario signing its assertions for
+    /// the file's token endpoint. An `http` token endpoint is reached
+    /// through the forwarder acting as the source's HTTP proxy, so the
+    /// assertion's audience stays the file's and the exchanges are observed;
+    /// an `https` one (Google's) is reached directly (not observed).
+    ServiceAccount { json: String, token_uri: String },
     /// One provider for every scenario (a static token or ADC; not
     /// observed).
     Fixed(SharedTokenProvider),
@@ -281,7 +286,27 @@ impl fmt::Debug for Minting {
 
 impl Minting {
     fn observed(&self) -> bool {
-        matches!(self, Minting::AuthorizedUser { .. })
+        match self {
+            Minting::AuthorizedUser { .. } => true,
+            Minting::ServiceAccount { token_uri, .. } => token_uri.starts_with("http://"),
+            Minting::Fixed(_) => false,
+        }
+    }
+
+    /// Where the forwarder sends `POST /token`, for credentials whose token
+    /// exchanges it observes.
+    fn token_upstream(&self) -> Result<Option<url::Url>, String> {
+        match self {
+            Minting::AuthorizedUser { token_uri, .. }
+            | Minting::ServiceAccount { token_uri, .. }
+                if self.observed() =>
+            {
+                url::Url::parse(token_uri)
+                    .map(Some)
+                    .map_err(|error| format!("token_uri `{token_uri}`: {error}"))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// The grant the token exchanges on the wire use.
@@ -299,9 +324,13 @@ impl Minting {
                 "authorized_user key file: a token per scope set from the endpoint's token \
                  endpoint, observed through the forwarder"
             }
+            Minting::ServiceAccount { .. } if self.observed() => {
+                "service_account key file: a token per scope set from the file's token endpoint, \
+                 observed through the forwarder (its HTTP proxy)"
+            }
             Minting::ServiceAccount { .. } => {
-                "service_account key file: a token per scope set from the file's token endpoint \
-                 (token exchanges not observed)"
+                "service_account key file: a token per scope set from the file's https token \
+                 endpoint (token exchanges not observed)"
             }
             Minting::Fixed(_) => "one token for every scenario (token exchanges not observed)",
         }
@@ -333,9 +362,12 @@ async fn minting(config: &RealConfig, secrets: &mut SecretScanner) -> Result<Min
                     })
                 }
                 Some("service_account") => {
-                    ServiceAccountKey::from_json(&json)
+                    let key = ServiceAccountKey::from_json(&json)
                         .map_err(|error| format!("--credentials {}: {error}", path.display()))?;
-                    Ok(Minting::ServiceAccount { json })
+                    Ok(Minting::ServiceAccount {
+                        token_uri: key.token_uri().to_owned(),
+                        json,
+                    })
                 }
                 other => Err(format!(
                     "--credentials {}: type {other:?}: expected authorized_user or service_account",
@@ -484,27 +516,45 @@ fn setup_client(config: &RealConfig, minting: &Minting) -> Result<Client, String
         .map_err(|error| format!("the setup client: {error}"))
 }
 
-/// A token provider from `minting`; `token_uri` the forwarder's token
-/// endpoint, for an `authorized_user` file whose exchanges are observed.
+/// A token provider from `minting`; `forwarder` the forwarder's origin,
+/// for credentials whose token exchanges it observes (`None`: straight to
+/// the token endpoint).
 fn provider(
     minting: &Minting,
-    token_uri: Option<&str>,
+    forwarder: Option<&str>,
     clock: &SharedClock,
 ) -> Result<SharedTokenProvider, String> {
+    let forwarder = forwarder.filter(|_| minting.observed());
     let sources = Sources {
         clock: clock.clone(),
         seed: None,
+        proxy: None,
     };
     match minting {
-        Minting::AuthorizedUser { json, .. } => sources.authorized_user(json, token_uri),
-        Minting::ServiceAccount { json } => sources.service_account(json, None),
+        Minting::AuthorizedUser { json, .. } => sources.authorized_user(
+            json,
+            forwarder.map(|origin| format!("{origin}/token")).as_deref(),
+        ),
+        // Through the forwarder as the source's proxy: the assertion's
+        // audience stays the file's token endpoint.
+        Minting::ServiceAccount { json, .. } => Sources {
+            proxy: forwarder.map(str::to_owned),
+            ..sources
+        }
+        .service_account(json, None),
         Minting::Fixed(provider) => Ok(provider.clone()),
     }
 }
 
-/// Why `scenario` cannot run on a real endpoint with `minting`, beyond what
+/// Why `scenario` cannot run on a real endpoint (with credentials whose
+/// token exchanges are `observed` or not, and use `grant`), beyond what
 /// the server target skips: what the API cannot set up.
-pub fn not_applicable(scenario: &Scenario, max_wait: Duration, observed: bool) -> Vec<String> {
+pub fn not_applicable(
+    scenario: &Scenario,
+    max_wait: Duration,
+    observed: bool,
+    grant: Grant,
+) -> Vec<String> {
     let mut reasons = Vec::new();
     let spec = scenario
         .server
@@ -545,6 +595,13 @@ pub fn not_applicable(scenario: &Scenario, max_wait: Duration, observed: bool) -
                 seed.id
             ));
         }
+    }
+    if grant == Grant::JwtBearer && scenario.credentials.granted.is_some() {
+        reasons.push(
+            "needs a grant narrower than the scopes asked for (credentials.granted), which no \
+             forwarder can arrange for a service account: its scopes are in its signed assertion"
+                .to_owned(),
+        );
     }
     if let Some(lifetime) = &scenario.credentials.lifetime {
         reasons.push(format!(
@@ -631,7 +688,12 @@ impl<'w> Target for Worker<'w> {
             Applicability::Skip(reason) => return Err(Refusal::NotApplicable(reason)),
             Applicability::Run { injected, .. } => injected,
         };
-        let reasons = not_applicable(scenario, self.config.max_wait, self.minting.observed());
+        let reasons = not_applicable(
+            scenario,
+            self.config.max_wait,
+            self.minting.observed(),
+            self.minting.grant(),
+        );
         if !reasons.is_empty() {
             return Err(Refusal::NotApplicable(format!(
                 "not applicable on a real endpoint: {}",
@@ -723,13 +785,7 @@ impl<'w> Worker<'w> {
                         .map(|scope| scope.as_str().to_owned())
                         .collect()
                 }),
-                token_upstream: match self.minting {
-                    Minting::AuthorizedUser { token_uri, .. } => Some(
-                        url::Url::parse(token_uri)
-                            .map_err(|error| format!("token_uri `{token_uri}`: {error}"))?,
-                    ),
-                    _ => None,
-                },
+                token_upstream: self.minting.token_upstream()?,
             },
         )
         .await?;
@@ -746,8 +802,7 @@ impl<'w> Worker<'w> {
         .await
         .map_err(|why| format!("over the API: {why}"))?;
 
-        let token_uri = format!("{}/token", forwarder.origin());
-        let provider = provider(self.minting, Some(&token_uri), &shared)?;
+        let provider = provider(self.minting, Some(&forwarder.origin()), &shared)?;
         let provider: SharedTokenProvider =
             if scenario.credentials.grant == Grant::Static && self.minting.observed() {
                 // The static grant: one token, minted now for the scopes asked.
@@ -806,12 +861,10 @@ impl<'w> Worker<'w> {
             worker: self,
             start: terms.start,
             spec,
-            wire: RealWire {
-                client,
-                queue: client_queue,
-                forwarder,
-                clock,
-            },
+            client,
+            queue: client_queue,
+            forwarder,
+            clock,
             setup_queue,
             origin,
             rebase,
@@ -839,7 +892,14 @@ pub(crate) struct RealSession<'s> {
     /// `clock.start`: the script's origin.
     start: SystemTime,
     spec: ServerSpec,
-    wire: RealWire,
+    /// The client under test.
+    client: Client,
+    /// The queue the client addresses.
+    queue: QueueRef,
+    /// The forwarder in front of the endpoint.
+    forwarder: Forwarder,
+    /// The real clock, recording the client's backoff sleeps.
+    clock: Arc<RecordingClock>,
     /// The pool's queue, as the setup client addresses it.
     setup_queue: QueueRef,
     /// When the scenario began, in real time.
@@ -879,14 +939,7 @@ impl Session for RealSession<'_> {
             )
             .await?;
         }
-        self.wire.forwarder.set_revoked(
-            self.spec
-                .revoke
-                .iter()
-                .filter(|revocation| revocation.from_step() <= number)
-                .map(|revocation| revocation.label().to_owned())
-                .collect(),
-        );
+        self.forwarder.set_revoked(self.spec.revoked_at(number));
         Ok(())
     }
 
@@ -896,7 +949,7 @@ impl Session for RealSession<'_> {
     }
 
     async fn advance(&mut self, by: Duration, record: &mut StepRecord) {
-        self.wire.clock.inner.sleep(by).await;
+        self.clock.inner.sleep(by).await;
         record.result = format!("waited {} in real time", template::seconds(by));
     }
 
@@ -907,7 +960,7 @@ impl Session for RealSession<'_> {
         step: &Step,
         record: &mut StepRecord,
     ) -> Vec<String> {
-        let now = self.wire.clock.now();
+        let now = self.clock.now();
         let tolerance = self.worker.config.time_tolerance;
         let mut step = self.rebase.apply_step(&self.names.apply_step(step), now);
         bind_lease_timestamp(&mut step, &self.leases, now, tolerance);
@@ -918,8 +971,15 @@ impl Session for RealSession<'_> {
             enqueue_times_seeded: false,
             token_errors: self.token_errors,
         };
+        let wire = Wire {
+            client: &self.client,
+            queue: &self.queue,
+            forwarder: &self.forwarder,
+            clock: &*self.clock,
+            start: None,
+        };
         let (problems, recorded) = call_step(
-            &self.wire,
+            wire,
             rules,
             method,
             &step,
@@ -941,8 +1001,7 @@ impl Session for RealSession<'_> {
     /// names for the unique ones.
     fn after_step(&self, record: &mut StepRecord) {
         record.at = template::offset(
-            self.wire
-                .clock
+            self.clock
                 .now()
                 .duration_since(self.origin)
                 .unwrap_or_default(),
@@ -962,7 +1021,7 @@ impl Session for RealSession<'_> {
     }
 
     fn secrets(&self, secrets: &mut Secrets) {
-        for secret in self.wire.forwarder.secrets() {
+        for secret in self.forwarder.secrets() {
             secrets.push(secret);
         }
     }
@@ -972,6 +1031,9 @@ impl Minting {
     fn grant_name(&self) -> &'static str {
         match self {
             Minting::AuthorizedUser { .. } => "authorized_user (refresh_token grant)",
+            Minting::ServiceAccount { .. } if self.observed() => {
+                "service_account (jwt_bearer grant, through the forwarder)"
+            }
             Minting::ServiceAccount { .. } => "service_account (jwt_bearer grant, not observed)",
             Minting::Fixed(_) => "one token (not observed)",
         }
@@ -996,46 +1058,21 @@ fn remember_leases(answer: &serde_json::Value, leases: &mut Vec<(String, serde_j
     }
 }
 
-/// What a real scenario's calls cross: the client, the forwarder in front
-/// of the endpoint, the real clock.
-struct RealWire {
-    client: Client,
-    queue: QueueRef,
-    forwarder: Forwarder,
-    clock: Arc<RecordingClock>,
-}
-
-impl Behind for RealWire {
-    fn client(&self) -> &Client {
-        &self.client
-    }
-
-    fn queue(&self) -> &QueueRef {
-        &self.queue
-    }
-
-    fn forwarder(&self) -> &Forwarder {
-        &self.forwarder
-    }
-
-    fn now(&self) -> SystemTime {
-        self.clock.now()
+/// The real clock: a call runs in real time, bounded by its own timeouts.
+impl CallClock for RecordingClock {
+    fn time(&self) -> SystemTime {
+        Clock::now(self)
     }
 
     fn sleeps(&self) -> Vec<Duration> {
-        self.clock.sleeps()
+        RecordingClock::sleeps(self)
     }
 
-    /// Real time: the call's own timeouts bound it.
     async fn finish(
         &self,
         call: dispatch::CallFuture<'_>,
     ) -> Result<Result<serde_json::Value, taskqueue_client::Error>, String> {
         Ok(call.await)
-    }
-
-    fn line(&self, exchange: &forwarder::Recorded) -> String {
-        exchange.line()
     }
 }
 

@@ -32,6 +32,8 @@ pub struct ReferenceServer {
     pub base_url: String,
     /// Its `authorized_user` key file.
     pub credentials: PathBuf,
+    /// Its `service_account` key file (`token_uri` this server).
+    pub service_account: PathBuf,
     /// Its queue pool.
     pub queues: Vec<String>,
 }
@@ -106,6 +108,7 @@ pub fn start(binary: &Path, dir: &Path, queues: usize) -> Result<ReferenceServer
         child,
         base_url: String::new(),
         credentials: dir.join("authorized-user.json"),
+        service_account: dir.join("service-account.json"),
         queues: names,
     };
     server.base_url = receiver.recv_timeout(STARTUP).map_err(|_| {

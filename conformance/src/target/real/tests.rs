@@ -102,7 +102,12 @@ fn what_the_api_cannot_set_up_is_not_applicable_with_its_reason() {
         ),
     ];
     for (text, reason) in cases {
-        let reasons = not_applicable(&scenario(&text), DEFAULT_MAX_WAIT, true);
+        let reasons = not_applicable(
+            &scenario(&text),
+            DEFAULT_MAX_WAIT,
+            true,
+            Grant::RefreshToken,
+        );
         match reason {
             None => assert!(reasons.is_empty(), "{text}: {reasons:?}"),
             Some(reason) => assert!(
@@ -113,9 +118,34 @@ fn what_the_api_cannot_set_up_is_not_applicable_with_its_reason() {
     }
     // Without observed token exchanges, a script needing more than one token is not applicable.
     let refresh = format!("{credentials}{STEPS}server: {{ revoke: [at-1] }}\n");
-    let reasons = not_applicable(&scenario(&refresh), DEFAULT_MAX_WAIT, false);
+    let reasons = not_applicable(&scenario(&refresh), DEFAULT_MAX_WAIT, false, Grant::Static);
     assert!(
         reasons.iter().any(|r| r.contains("authorized_user")),
         "{reasons:?}"
+    );
+    // A service account's grant is signed into its assertion: no narrower
+    // grant can be arranged, where an authorized_user's form can be.
+    let narrower = format!(
+        "credentials:\n  grant: refresh_token\n  scopes: [taskqueue]\n  granted: \
+         [taskqueue.consumer]\n{STEPS}"
+    );
+    let reasons = not_applicable(
+        &scenario(&narrower),
+        DEFAULT_MAX_WAIT,
+        true,
+        Grant::JwtBearer,
+    );
+    assert!(
+        reasons.len() == 1 && reasons[0].contains("signed assertion"),
+        "{reasons:?}"
+    );
+    assert!(
+        not_applicable(
+            &scenario(&narrower),
+            DEFAULT_MAX_WAIT,
+            true,
+            Grant::RefreshToken
+        )
+        .is_empty()
     );
 }

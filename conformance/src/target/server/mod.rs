@@ -39,12 +39,11 @@
 mod seed;
 pub(crate) mod start;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use taskqueue_clock::Clock;
 use taskqueue_model::ApiMethod;
 
-use super::mock::{advance_virtual, finish_virtual};
+use super::mock::advance_virtual;
 use super::pool::{self, Progress};
 use super::{Ran, Refusal, Run, Secrets, Session, Target};
 use crate::check::diff::Labels;
@@ -54,10 +53,9 @@ use crate::scenario::load::LoadedScenario;
 use crate::scenario::template;
 use crate::scenario::{ServerSpec, Step};
 use crate::target::applicability::{self, Applicability};
-use crate::target::dispatch;
 use crate::target::faults::TokenErrors;
-use crate::target::forwarded::{Behind, Rules, call_step};
-use crate::target::forwarder::{Forwarder, Recorded};
+use crate::target::forwarded::{Rules, Wire, call_step};
+use crate::target::forwarder::Recorded;
 use start::ServerTarget;
 
 /// The server target.
@@ -139,14 +137,9 @@ impl Session for ServerSession<'_> {
                 .seed_before(&self.spec, number, &self.scenario.client.queue)
                 .await?;
         }
-        self.target.forwarder.set_revoked(
-            self.spec
-                .revoke
-                .iter()
-                .filter(|revocation| revocation.from_step() <= number)
-                .map(|revocation| revocation.label().to_owned())
-                .collect(),
-        );
+        self.target
+            .forwarder
+            .set_revoked(self.spec.revoked_at(number));
         Ok(())
     }
 
@@ -173,8 +166,16 @@ impl Session for ServerSession<'_> {
             enqueue_times_seeded: true,
             token_errors: self.token_errors,
         };
+        let wire = Wire {
+            client: &self.target.client,
+            queue: &self.target.queue,
+            forwarder: &self.target.forwarder,
+            clock: &self.target.clock,
+            // Token expiries relative to `clock.start`.
+            start: Some(self.target.start),
+        };
         let (problems, _) = call_step(
-            &self.target,
+            wire,
             rules,
             method,
             &step,
@@ -202,40 +203,6 @@ impl Session for ServerSession<'_> {
         for secret in self.target.forwarder.secrets() {
             secrets.push(secret);
         }
-    }
-}
-
-impl Behind for ServerTarget {
-    fn client(&self) -> &taskqueue_client::Client {
-        &self.client
-    }
-
-    fn queue(&self) -> &taskqueue_client::QueueRef {
-        &self.queue
-    }
-
-    fn forwarder(&self) -> &Forwarder {
-        &self.forwarder
-    }
-
-    fn now(&self) -> SystemTime {
-        self.clock.now()
-    }
-
-    fn sleeps(&self) -> Vec<Duration> {
-        self.clock.sleeps()
-    }
-
-    async fn finish(
-        &self,
-        call: dispatch::CallFuture<'_>,
-    ) -> Result<Result<serde_json::Value, taskqueue_client::Error>, String> {
-        finish_virtual(&self.clock, call).await
-    }
-
-    /// Token expiries relative to `clock.start`.
-    fn line(&self, exchange: &Recorded) -> String {
-        exchange.line_since(Some(self.start))
     }
 }
 

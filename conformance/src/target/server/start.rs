@@ -308,6 +308,7 @@ fn register(
     let sources = Sources {
         clock: clock.clone(),
         seed: Some(seed),
+        proxy: None,
     };
     Ok(Some(match grant {
         Grant::RefreshToken => {
@@ -339,11 +340,7 @@ fn register(
         Grant::JwtBearer => {
             let file: serde_json::Value = serde_json::from_str(SERVICE_ACCOUNT_KEY)
                 .map_err(|error| format!("the test key: {error}"))?;
-            for name in ["private_key", "private_key_id"] {
-                if let Some(value) = file.get(name).and_then(serde_json::Value::as_str) {
-                    secrets.push(value.to_owned());
-                }
-            }
+            secrets.push_key_file(SERVICE_ACCOUNT_KEY);
             let text = |name: &str| {
                 file.get(name)
                     .and_then(serde_json::Value::as_str)

@@ -5,6 +5,8 @@
 mod adc;
 mod authorized_user;
 mod cache;
+#[cfg(feature = "gcp-auth")]
+mod gcp_auth_adapter;
 mod herd;
 mod jwt_verify;
 mod metadata;

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use taskqueue_auth::{Scope, ScopeSet};
 use taskqueue_server::ServerConfig;
+use taskqueue_server::commands::init::{InitOptions, init};
 use taskqueue_server::config::QueueDef;
-use taskqueue_server::config::init::{InitOptions, init};
 use taskqueue_server::serve::{self, ClockMode, RunningServer};
 
 const PROJECT: &str = "cli-project";

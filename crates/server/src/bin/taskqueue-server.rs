@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
-use taskqueue_server::config::init::{InitOptions, init};
+use taskqueue_server::commands::init::{InitOptions, init};
 use taskqueue_server::config::{self, ServerConfig};
 use taskqueue_server::serve::{self, ClockMode};
 use tracing_subscriber::EnvFilter;

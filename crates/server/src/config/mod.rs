@@ -2,8 +2,8 @@
 //! get tokens, storage, token lifetimes, the scope policy and HTTP limits.
 //!
 //! The types here are plain, with defaults. [`load`] reads them from the server's YAML configuration file,
-//! [`load_queue_yaml`] from a GAE `queue.yaml` (its format: [`parse_queue_yaml`]), and [`init::init`] writes a
-//! ready-to-run development setup (`taskqueue-server init DIR`). Every error is a [`ConfigError`] naming the file
+//! [`load_queue_yaml`] from a GAE `queue.yaml` (its format: [`parse_queue_yaml`]), and [`crate::commands::init`] (with the `cli`
+//! feature) writes a ready-to-run development setup (`taskqueue-server init DIR`). Every error is a [`ConfigError`] naming the file
 //! and line.
 //!
 //! # The configuration file
@@ -80,8 +80,6 @@ use crate::digest::SecretDigest;
 
 mod choices;
 mod error;
-#[cfg(feature = "cli")]
-pub mod init;
 mod load;
 mod queue_yaml;
 mod yaml;
@@ -90,7 +88,14 @@ pub use crate::wire::UnleasedLeaseTimestamp;
 pub use choices::{ApiChoices, ModifyMissingTask, PatchLeaseTimestamp, RepeatedDelete};
 pub use error::ConfigError;
 pub use load::{load, parse};
+// For `taskqueue-server init`, which writes what these read.
+#[cfg(feature = "cli")]
+pub(crate) use load::{check_project, normalize_public_url};
 pub use queue_yaml::{load_queue_yaml, parse_queue_yaml};
+#[cfg(feature = "cli")]
+pub(crate) use yaml::is_email;
+#[cfg(all(feature = "cli", test))]
+pub(crate) use yaml::parse_duration;
 
 /// Everything a server needs to run.
 #[derive(Clone, Debug, PartialEq, Eq)]

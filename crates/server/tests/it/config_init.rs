@@ -11,7 +11,7 @@ use taskqueue_auth::{
     AuthorizedUserCredentials, JwtClaims, JwtValidation, Scope, ScopeSet, ServiceAccountKey,
     encode_rs256, verify_rs256,
 };
-use taskqueue_server::config::init::{InitOptions, init};
+use taskqueue_server::commands::init::{InitOptions, init};
 use taskqueue_server::config::{self, StorageConfig};
 use taskqueue_server::{QueueAcl, QueueDef};
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use taskqueue_server::config::init::{InitOptions, init};
+use taskqueue_server::commands::init::{InitOptions, init};
 
 use crate::process::{ServerProcess, connect, exchange};
 

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use taskqueue_server::config::init::{InitOptions, init};
+use taskqueue_server::commands::init::{InitOptions, init};
 
 use crate::crash::{access_token, insert_request};
 use crate::process::{ServerProcess, connect, exchange};

@@ -112,13 +112,30 @@ pub(crate) fn open(path: &Path, options: &SqliteOptions) -> Result<Connection, S
     connection
         .pragma_update(None, "synchronous", synchronous)
         .map_err(|e| fail("cannot set `synchronous`", &e))?;
-    // Every statement of the store stays prepared: the cache holds them all (about 25) with room to spare.
-    connection.set_prepared_statement_cache_capacity(64);
+    settle_plans(&connection).map_err(|e| fail("cannot fix the query plans", &e))?;
     migrate(&mut connection).map_err(|e| match e {
         StoreError::Storage(message) => fail("schema", &message),
         other => other,
     })?;
     Ok(connection)
+}
+
+/// Keeps every statement of the store prepared once, with one plan, whatever it is bound to.
+///
+/// The statement cache holds them all (about 25) with room to spare. The query planner stability guarantee
+/// (`SQLITE_DBCONFIG_ENABLE_QPSG`) is on: without it SQLite marks a statement whose plan might depend on a bound
+/// value (any `LIMIT ?`, since 3.5x) to be compiled again each time it is rebound, and the statement cache clears
+/// the bindings of every statement it takes back, so the lease query and the three purge statements that every
+/// delete and lease runs were parsed and planned anew on each call. Their plans do not depend on the values
+/// (`sqlite::tests` checks both the plans and that nothing is prepared twice).
+pub(crate) fn settle_plans(connection: &Connection) -> rusqlite::Result<()> {
+    connection.set_prepared_statement_cache_capacity(64);
+    connection
+        .set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )
+        .map(drop)
 }
 
 /// Brings the schema to [`SCHEMA_VERSION`], in one immediate transaction (two processes opening a new file at

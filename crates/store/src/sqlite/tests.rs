@@ -4,11 +4,12 @@
 use rusqlite::Connection;
 
 use super::ops::STATEMENTS;
-use super::schema::{MIGRATIONS, SCHEMA_VERSION, migrate};
+use super::schema::{MIGRATIONS, SCHEMA_VERSION, migrate, settle_plans};
 
 fn migrated() -> Connection {
     let mut connection = Connection::open_in_memory().expect("an in-memory database");
     migrate(&mut connection).expect("the migrations apply to an empty database");
+    settle_plans(&connection).expect("the store's connection settings apply");
     connection
 }
 
@@ -47,6 +48,38 @@ fn every_statement_reaches_its_rows_through_an_index_without_sorting() {
         "statements scanning or sorting:\n{}",
         failures.join("\n")
     );
+}
+
+#[test]
+fn no_statement_is_prepared_again_when_it_is_reused() {
+    let connection = migrated();
+    let mut failures = Vec::new();
+    for (name, statement) in STATEMENTS {
+        // Through the statement cache, as the store runs them: two runs with different values (the cache clears
+        // a statement's bindings when it takes it back).
+        for round in 0..3_i64 {
+            let mut cached = connection
+                .prepare_cached(statement)
+                .unwrap_or_else(|e| panic!("{name} prepares: {e}"));
+            let values: Vec<rusqlite::types::Value> = (0..cached.parameter_count())
+                .map(|_| rusqlite::types::Value::Integer(round))
+                .collect();
+            let mut rows = cached
+                .query(rusqlite::params_from_iter(values))
+                .unwrap_or_else(|e| panic!("{name} runs: {e}"));
+            while rows
+                .next()
+                .unwrap_or_else(|e| panic!("{name} steps: {e}"))
+                .is_some()
+            {}
+            drop(rows);
+            let reprepared = cached.get_status(rusqlite::StatementStatus::RePrepare);
+            if round == 2 && reprepared > 0 {
+                failures.push(format!("{name}: prepared again {reprepared} times"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]

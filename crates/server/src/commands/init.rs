@@ -31,10 +31,10 @@ use rsa::{RsaPrivateKey, RsaPublicKey};
 use taskqueue_auth::{Scope, SecretString};
 use taskqueue_model::validate;
 
-use super::load::{check_project, normalize_public_url};
-use super::yaml::is_email;
-use super::{ConfigError, HttpLimits, TokenPolicy};
 use crate::DEFAULT_TOMBSTONE_TTL;
+use crate::config::{
+    ConfigError, HttpLimits, TokenPolicy, check_project, is_email, normalize_public_url,
+};
 use crate::digest::SecretDigest;
 
 /// The configuration file's name in DIR.
@@ -661,10 +661,7 @@ mod tests {
         ];
         for (duration, text) in cases {
             assert_eq!(format_duration(duration), text);
-            assert_eq!(
-                super::super::yaml::parse_duration(text).ok(),
-                Some(duration)
-            );
+            assert_eq!(crate::config::parse_duration(text).ok(), Some(duration));
         }
     }
 
