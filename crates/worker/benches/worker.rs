@@ -3,22 +3,29 @@
 //! server in the same process, in the same run. Goal: the worker at least 0.9× the raw loop.
 //!
 //! Run it with `cargo xtask bench worker` (or `cargo bench -p taskqueue-worker --bench worker`). `BENCH_ROUNDS`
-//! (default 10) and `BENCH_TASKS` (default 2000) set the rounds and the tasks drained per side per round;
+//! (default 20) and `BENCH_TASKS` (default 2000) set the rounds and the tasks drained per side per round;
 //! `BENCH_BATCH` (default 100) is the lease size of both sides and the worker's concurrency. Without `--bench` on
 //! the command line (as under `cargo test --benches`) it only runs a smoke check: one small round per side.
+//!
+//! Both sides alike: the same lease size and lease duration (60 s), at most `BENCH_BATCH` tasks in flight (the
+//! raw loop deletes a leased batch with that many concurrent calls; the worker runs that many handlers, no
+//! prefetch), the same client, and the end of a drain at the first empty lease. The worker runs with the
+//! lease-rate ceiling off (the raw loop has none), `exit_when_empty`, and its defaults otherwise: renewal timers
+//! per task, a 50 ms wait for a full batch of free slots before leasing (so it leases as seldom as the raw loop;
+//! the report shows both sides' lease calls), and dead letters discarded (a no-op handler makes none).
 //!
 //! Method: the reference server (memory store, system clock) and both sides run on one current-thread runtime, as
 //! in the client's benchmark, so cross-CPU wake-ups do not blur the comparison. Each round fills the queue with
 //! the same number of tasks straight through the store, then drains it with one side, fills it again and drains it
-//! with the other (the order alternates by round). A side is done when a lease comes back empty; every task must
-//! have been deleted (the queue's count is checked after each drain). The worker runs with the lease-rate ceiling
-//! off (the raw loop has none) and `exit_when_empty`. The report gives each side's median tasks/s over the rounds
-//! (with p10 and p90), the ratio of the medians, and the median of the per-round ratios.
+//! with the other (the order alternates by round). Every task must have been deleted (the queue's count is checked
+//! after each drain). Each drain is measured twice: in wall time, and in CPU time of the process (from Linux's
+//! per-thread scheduler statistics, in nanoseconds), which a machine busy with other work disturbs far less. The
+//! report gives each side's median tasks per second of both over the rounds (with p10 and p90), the ratios of the
+//! medians, the median of the per-round ratios, and the lease calls per drain.
 
 // A benchmark report program: stdout and stderr are its interface.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::env;
 use std::error::Error;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +36,7 @@ use taskqueue_model::{Task, TaskName, Timestamp};
 use taskqueue_server::config::QueueDef;
 use taskqueue_server::serve::{self, ClockMode, RunningServer};
 use taskqueue_server::{NewTask, ServerConfig};
+use taskqueue_test_support::bench::{Stats, Table, env_count, full_run, round_order};
 use taskqueue_worker::{LeaseGuard, Outcome, Worker};
 
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -40,14 +48,13 @@ fn main() -> Result<(), BoxError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let full = env::args().skip(1).any(|arg| arg == "--bench");
-    runtime.block_on(run(full))
+    runtime.block_on(run(full_run()))
 }
 
 async fn run(full: bool) -> Result<(), BoxError> {
     let (rounds, tasks, batch) = if full {
         (
-            env_count("BENCH_ROUNDS", 10)?,
+            env_count("BENCH_ROUNDS", 20)?,
             env_count("BENCH_TASKS", 2000)?,
             env_count("BENCH_BATCH", 100)?,
         )
@@ -62,46 +69,39 @@ async fn run(full: bool) -> Result<(), BoxError> {
     let client = client(&server).await?;
     let queue = QueueRef::new(format!("s~{PROJECT}"), QUEUE);
 
-    let mut worker_rates = Vec::new();
-    let mut raw_rates = Vec::new();
-    let mut ratios = Vec::new();
+    // Per side (0: the worker, 1: the raw loop): tasks per wall second, per CPU second, lease calls.
+    let mut wall: [Vec<f64>; 2] = Default::default();
+    let mut cpu: [Vec<f64>; 2] = Default::default();
+    let mut leases: [Vec<f64>; 2] = Default::default();
     for round in 0..rounds {
-        let mut worker_rate = 0.0;
-        let mut raw_rate = 0.0;
-        for side in if round % 2 == 0 { [0, 1] } else { [1, 0] } {
+        for side in round_order(round, 2) {
             fill(&server, tasks).await?;
-            let seconds = if side == 0 {
-                timed(drain_with_worker(client.clone(), queue.clone(), batch)).await?
+            let (drain, calls) = if side == 0 {
+                measured(drain_with_worker(client.clone(), queue.clone(), batch)).await?
             } else {
-                timed(drain_raw(&client, &queue, batch)).await?
+                measured(drain_raw(&client, &queue, batch)).await?
             };
             check_empty(&server).await?;
-            let rate = tasks as f64 / seconds;
-            if side == 0 {
-                worker_rate = rate;
-            } else {
-                raw_rate = rate;
+            wall[side].push(tasks as f64 / drain.wall);
+            if let Some(seconds) = drain.cpu {
+                cpu[side].push(tasks as f64 / seconds);
             }
+            leases[side].push(calls as f64);
         }
-        worker_rates.push(worker_rate);
-        raw_rates.push(raw_rate);
-        ratios.push(worker_rate / raw_rate);
     }
-    let worker = Stats::of(worker_rates);
-    let raw = Stats::of(raw_rates);
-    let paired = Stats::of(ratios);
     println!(
-        "{rounds} rounds of {tasks} tasks per side, lease size {batch}, worker concurrency {batch}"
+        "{rounds} rounds of {tasks} tasks per side, lease size {batch}, at most {batch} tasks in flight per side"
     );
-    println!("worker (no-op handler): {worker}");
-    println!("raw lease + delete loop: {raw}");
+    report("wall", &wall);
+    if cpu.iter().all(|rates| rates.len() == rounds) {
+        report("CPU", &cpu);
+    } else {
+        println!("(no CPU time: /proc/self/task/*/schedstat is not readable here)");
+    }
     println!(
-        "ratio worker/raw of the medians: {:.3} (goal >= 0.9)",
-        worker.median / raw.median
-    );
-    println!(
-        "per-round ratio worker/raw: median {:.3} (p10 {:.3}, p90 {:.3})",
-        paired.median, paired.p10, paired.p90
+        "lease calls per drain (median): worker {:.0}, raw {:.0}",
+        Stats::of(&leases[0]).median,
+        Stats::of(&leases[1]).median
     );
     server.shutdown().await?;
     Ok(())
@@ -150,7 +150,8 @@ async fn check_empty(server: &RunningServer) -> Result<(), BoxError> {
     }
 }
 
-async fn drain_with_worker(client: Client, queue: QueueRef, batch: u32) -> Result<(), BoxError> {
+/// Drains the queue with the worker; returns its lease calls.
+async fn drain_with_worker(client: Client, queue: QueueRef, batch: u32) -> Result<u64, BoxError> {
     let worker = Worker::builder(client, queue)
         .lease_size(batch)
         .concurrency(batch as usize)
@@ -163,11 +164,14 @@ async fn drain_with_worker(client: Client, queue: QueueRef, batch: u32) -> Resul
     if report.stats.settle_errors > 0 {
         return Err(format!("the worker failed to settle: {:?}", report.stats).into());
     }
-    Ok(())
+    Ok(report.stats.lease_calls)
 }
 
-async fn drain_raw(client: &Client, queue: &QueueRef, batch: u32) -> Result<(), BoxError> {
+/// Drains the queue with the raw loop; returns its lease calls.
+async fn drain_raw(client: &Client, queue: &QueueRef, batch: u32) -> Result<u64, BoxError> {
+    let mut leases = 0;
     loop {
+        leases += 1;
         let leased = client
             .lease_tasks(LeaseTasksRequest::new(
                 queue.clone(),
@@ -176,7 +180,7 @@ async fn drain_raw(client: &Client, queue: &QueueRef, batch: u32) -> Result<(), 
             ))
             .await?;
         if leased.items.is_empty() {
-            return Ok(());
+            return Ok(leases);
         }
         let mut deletes = tokio::task::JoinSet::new();
         for task in leased.items {
@@ -192,63 +196,55 @@ async fn drain_raw(client: &Client, queue: &QueueRef, batch: u32) -> Result<(), 
     }
 }
 
+/// Prints the tasks per `what` second of each side, the ratio of the medians and the median per-round ratio.
+fn report(what: &str, rates: &[Vec<f64>; 2]) {
+    let worker = Stats::of(&rates[0]);
+    let raw = Stats::of(&rates[1]);
+    let paired: Vec<f64> = rates[0].iter().zip(&rates[1]).map(|(w, r)| w / r).collect();
+    print!(
+        "{}",
+        Table::new(format!("tasks/{what} s"), 0)
+            .row(format!("worker (no-op handler), {what}"), worker)
+            .row(format!("raw lease + delete loop, {what}"), raw)
+    );
+    println!(
+        "ratio worker/raw of the {what} medians: {:.3} (goal >= 0.9); per-round ratio {}",
+        worker.ratio_to(&raw),
+        Stats::of(&paired).with_unit("", 3)
+    );
+}
+
+/// How long a drain took.
+struct Drain {
+    wall: f64,
+    /// CPU seconds of the whole process, where Linux reports them.
+    cpu: Option<f64>,
+}
+
 #[allow(
     clippy::disallowed_methods,
     reason = "a benchmark measures real elapsed time; the clock rule is for library code"
 )]
-async fn timed(
-    work: impl std::future::Future<Output = Result<(), BoxError>>,
-) -> Result<f64, BoxError> {
+async fn measured<T>(
+    work: impl std::future::Future<Output = Result<T, BoxError>>,
+) -> Result<(Drain, T), BoxError> {
+    let cpu_before = process_cpu_seconds();
     let started = std::time::Instant::now();
-    work.await?;
-    Ok(started.elapsed().as_secs_f64())
+    let value = work.await?;
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu_before
+        .zip(process_cpu_seconds())
+        .map(|(before, after)| after - before);
+    Ok((Drain { wall, cpu }, value))
 }
 
-fn env_count(name: &str, default: usize) -> Result<usize, BoxError> {
-    match env::var(name) {
-        Err(env::VarError::NotPresent) => Ok(default),
-        Err(error) => Err(format!("{name}: {error}").into()),
-        Ok(text) => match text.trim().parse::<usize>() {
-            Ok(count) if count > 0 => Ok(count),
-            _ => Err(format!("{name} must be a positive integer, got `{text}`").into()),
-        },
+/// The CPU time of every thread of this process so far, in seconds: the first field of each thread's
+/// `/proc/self/task/<tid>/schedstat` (nanoseconds on a CPU). `None` where that is not readable.
+fn process_cpu_seconds() -> Option<f64> {
+    let mut nanos: u64 = 0;
+    for thread in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(thread.ok()?.path().join("schedstat")).ok()?;
+        nanos += stat.split_whitespace().next()?.parse::<u64>().ok()?;
     }
-}
-
-/// Median, 10th and 90th percentiles (nearest rank).
-struct Stats {
-    median: f64,
-    p10: f64,
-    p90: f64,
-}
-
-impl Stats {
-    fn of(mut samples: Vec<f64>) -> Self {
-        samples.sort_by(f64::total_cmp);
-        let at = |quantile: f64| {
-            let rank = (quantile * samples.len() as f64).ceil() as usize;
-            samples[rank.clamp(1, samples.len()) - 1]
-        };
-        let median = if samples.len().is_multiple_of(2) {
-            let upper = samples.len() / 2;
-            (samples[upper - 1] + samples[upper]) / 2.0
-        } else {
-            samples[samples.len() / 2]
-        };
-        Self {
-            median,
-            p10: at(0.10),
-            p90: at(0.90),
-        }
-    }
-}
-
-impl std::fmt::Display for Stats {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "median {:.0} tasks/s (p10 {:.0}, p90 {:.0})",
-            self.median, self.p10, self.p90
-        )
-    }
+    Some(nanos as f64 / 1e9)
 }

@@ -48,10 +48,10 @@ pub(crate) struct Config {
 
 /// Builds a [`Worker`]; see [`Worker::builder`].
 ///
-/// Defaults: leases of up to 10 tasks for 60 s, 10 handlers at a time and no prefetch, a 50 ms wait for half a
-/// batch of free slots while handlers run, any tag, renewal at half the lease, no attempt limit, idle backoff from 1 s to 30 s, error backoff from 1 s to 60 s, at most 10 lease
-/// calls per second, 30 s to finish at shutdown, the system clock. A dead-letter destination and a handler are
-/// required.
+/// Defaults: leases of up to 10 tasks for 60 s, 10 handlers at a time and no prefetch, a 50 ms wait for a full
+/// lease's worth of free slots while handlers run, any tag, renewal at half the lease, no attempt limit, idle
+/// backoff from 1 s to 30 s, error backoff from 1 s to 60 s, at most 10 lease calls per second, 30 s to finish at
+/// shutdown, the system clock. A dead-letter destination and a handler are required.
 pub struct WorkerBuilder {
     api: Arc<dyn TaskQueueApi>,
     queue: QueueRef,
@@ -236,9 +236,11 @@ impl WorkerBuilder {
         self
     }
 
-    /// While handlers run and fewer than half a lease's worth of slots are free, how long the worker waits for
-    /// more to free up before leasing (default 50 ms; zero leases at once, however few slots are free). Fewer,
-    /// fuller lease calls: each is a write, and the service limited them per queue.
+    /// While handlers run and fewer slots are free than a lease may take (`lease_size`, at most
+    /// `concurrency + prefetch`), how long the worker waits for more to free up before leasing what is free
+    /// (default 50 ms; zero leases at once, however few slots are free). Fewer, fuller lease calls: each is a
+    /// write, and the service limited them per queue. Fast handlers fill the batch within the wait, so the worker
+    /// leases as seldom as a loop that leases a batch, settles it all and leases again.
     #[must_use]
     pub fn lease_batch_wait(mut self, wait: Duration) -> Self {
         self.lease_batch_wait = wait;

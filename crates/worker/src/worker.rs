@@ -196,9 +196,11 @@ impl Worker {
             let mut permits = vec![first];
             let want = usize::try_from(config.lease_size).unwrap_or(usize::MAX);
             take_free(&slots, &mut permits, want);
-            // While tasks run, a slot frees up at a time: wait a moment for half a batch rather than leasing
-            // tasks one by one (each lease call is a write, and the service limits them).
-            let min_batch = want.min(capacity).div_ceil(2);
+            // While tasks run, a slot frees up at a time: wait a moment for a full batch rather than leasing
+            // tasks one by one (each lease call is a write, and the service limits them). Fast handlers fill it
+            // within the wait, so the worker makes as few lease calls as a loop that leases a batch, settles it
+            // all and leases again; slow ones lease what is free when the wait ends.
+            let min_batch = want.min(capacity);
             if permits.len() < min_batch && !tasks.is_empty() && !config.lease_batch_wait.is_zero()
             {
                 let waited = clock.sleep(config.lease_batch_wait);
@@ -236,8 +238,20 @@ impl Worker {
                     }
                     let wait = idle.next_wait();
                     tracing::debug!(queue = %config.queue.queue, ?wait, "empty lease; backing off");
+                    // Draining (`exit_when_empty`) with handlers still running: the queue is empty unless they
+                    // give tasks back, so the next lease comes as soon as they have all finished (to stop, or to
+                    // take back a retried task), or after the backoff, whichever is first. Without this the last
+                    // batch of a drain would wait out a whole backoff after its handlers were done.
+                    let settled = async {
+                        if config.exit_when_empty {
+                            while tasks.join_next().await.is_some() {}
+                        } else {
+                            std::future::pending::<()>().await;
+                        }
+                    };
                     tokio::select! {
                         () = clock.sleep(wait) => {}
+                        () = settled => {}
                         _ = phase.wait_for(|p| *p != Phase::Running) => break,
                     }
                 }

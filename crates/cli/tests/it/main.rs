@@ -3,6 +3,10 @@
 //!
 //! The server runs in this process on the system clock (the binary is a separate process and reads the real one);
 //! nothing waits for time to pass: `work --exit-when-empty` stops at the first empty lease.
+//!
+//! `readme` runs the README's shell session against the `taskqueue-server` and `taskqueue` binaries.
+
+mod readme;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -7,91 +7,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
-use taskqueue_clock::{Clock, SharedClock, VirtualClock};
+use taskqueue_clock::Clock as _;
 use taskqueue_model::Task;
 use taskqueue_worker::{
-    BackoffPolicy, DeadLetter, DeadLetterError, DeadLetterFormat, LeaseGuard, Outcome, RunReport,
-    Worker, WorkerBuilder,
+    BackoffPolicy, DeadLetter, DeadLetterError, LeaseGuard, Outcome, RunReport, Worker,
+    WorkerBuilder,
 };
 
-use crate::fake::{
-    self, DEAD, Event, FakeApi, QUEUE, RenewalPlan, advance, dead_queue, drive, queue,
-};
-
-fn shared(clock: &VirtualClock) -> SharedClock {
-    Arc::new(clock.clone())
-}
-
-/// A worker on the fake's `work` queue, on `clock`, dead-lettering into `dead`, with seeded jitter.
-fn builder(api: &FakeApi, clock: &VirtualClock) -> WorkerBuilder {
-    Worker::builder(api.clone(), queue())
-        .clock(shared(clock))
-        .jitter_seed(11)
-        .dead_letter_queue(dead_queue(), DeadLetterFormat::Envelope)
-}
-
-/// Records what happened to handlers, with the virtual time.
-#[derive(Clone, Default)]
-struct Journal(Arc<Mutex<Vec<(String, f64)>>>);
-
-impl Journal {
-    fn note(&self, clock: &VirtualClock, what: &str) {
-        self.0
-            .lock()
-            .expect("journal lock")
-            .push((what.to_owned(), clock.elapsed().as_secs_f64()));
-    }
-    fn at(&self, what: &str) -> Option<f64> {
-        self.0
-            .lock()
-            .expect("journal lock")
-            .iter()
-            .find(|(w, _)| w == what)
-            .map(|(_, at)| *at)
-    }
-}
-
-/// Notes `what` when dropped: shows a handler's future was dropped.
-struct OnDrop(Journal, VirtualClock, &'static str);
-
-impl Drop for OnDrop {
-    fn drop(&mut self) {
-        self.0.note(&self.1, self.2);
-    }
-}
-
-/// A handler that sleeps `work` on `clock`, noting its start, its end and its drop, and seeing its lease lost.
-fn slow_handler(
-    clock: &VirtualClock,
-    journal: &Journal,
-    work: Duration,
-    outcome: Outcome,
-) -> impl Fn(Task, LeaseGuard) -> std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send>>
-+ Send
-+ Sync
-+ 'static {
-    let clock = clock.clone();
-    let journal = journal.clone();
-    move |_task, lease| {
-        let clock = clock.clone();
-        let journal = journal.clone();
-        let outcome = outcome.clone();
-        Box::pin(async move {
-            journal.note(&clock, "started");
-            let watcher_journal = journal.clone();
-            let watcher_clock = clock.clone();
-            let watcher_lease = lease.clone();
-            tokio::spawn(async move {
-                watcher_lease.lost().await;
-                watcher_journal.note(&watcher_clock, "lost seen");
-            });
-            let _dropped = OnDrop(journal.clone(), clock.clone(), "dropped");
-            clock.sleep(work).await;
-            journal.note(&clock, "finished");
-            outcome
-        })
-    }
-}
+use crate::fake::{DEAD, Event, QUEUE, RenewalPlan, advance, drive, queue};
+use crate::scene::{Journal, Scene, by_payload, slow_handler};
 
 fn deletes(events: &[Event]) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
@@ -128,32 +52,25 @@ async fn renewals_keep_a_handler_ten_times_longer_than_the_lease_alive() {
         (RenewalPlan::TransientThenAccept(2), 11.0, true, 16),
     ];
     for (plan, least_left, errors_expected, least_renewals) in cases {
-        let clock = fake::clock();
-        let api = FakeApi::new(&clock, 64).await;
-        api.set_renewal(plan);
-        let id = api.seed("long job", None);
+        let scene = Scene::with_transient_errors(64).await;
+        scene.api.set_renewal(plan);
+        let id = scene.api.seed("long job", None);
         let journal = Journal::default();
-        let worker = builder(&api, &clock)
+        let worker = scene
+            .builder()
             .lease_duration(Duration::from_secs(30))
             .exit_when_empty(true)
             .handler(slow_handler(
-                &clock,
+                &scene.clock,
                 &journal,
                 Duration::from_secs(300),
                 Outcome::done(),
             ))
             .build()
             .unwrap();
-        let run = worker.clone();
-        let report = drive(
-            &clock,
-            Duration::from_secs(1000),
-            async move { run.run().await },
-        )
-        .await
-        .unwrap();
+        let report = scene.run(&worker, Duration::from_secs(1000)).await.unwrap();
 
-        let events = api.events();
+        let events = scene.api.events();
         let renewed: Vec<_> = renewals(&events, &id).into_iter().filter(|r| r.2).collect();
         assert!(
             renewed.len() >= least_renewals,
@@ -188,33 +105,32 @@ async fn a_lost_lease_cancels_the_handler_before_the_lease_ends() {
         ),
     ];
     for (plan, lost_by, why) in cases {
-        let clock = fake::clock();
-        let api = FakeApi::new(&clock, 64).await;
-        api.set_renewal(plan);
-        let id = api.seed("job", None);
+        let scene = Scene::with_transient_errors(64).await;
+        scene.api.set_renewal(plan);
+        let id = scene.api.seed("job", None);
         let journal = Journal::default();
-        let worker = builder(&api, &clock)
+        let worker = scene
+            .builder()
             .lease_duration(Duration::from_secs(30))
             // Once its lease has run out the task comes back with retry_count 2 and is dead-lettered unrun.
             .max_attempts(1)
             .handler(slow_handler(
-                &clock,
+                &scene.clock,
                 &journal,
                 Duration::from_secs(300),
                 Outcome::done(),
             ))
             .build()
             .unwrap();
-        let stop = worker.shutdown_handle();
-        let run = worker.clone();
-        let running = tokio::spawn(async move { run.run().await });
-        advance(&clock, Duration::from_secs(100)).await;
-        stop.shutdown();
-        let report = drive(&clock, Duration::from_secs(1000), async move {
-            running.await.unwrap()
-        })
-        .await
-        .unwrap();
+        let report = scene
+            .run_then_stop(
+                &worker,
+                Duration::from_secs(100),
+                1,
+                Duration::from_secs(1000),
+            )
+            .await
+            .unwrap();
 
         let seen = journal
             .at("lost seen")
@@ -229,7 +145,7 @@ async fn a_lost_lease_cancels_the_handler_before_the_lease_ends() {
         assert_eq!(journal.at("finished"), None, "{why}");
         assert_eq!(report.stats.lost_leases, 1, "{why}");
         assert_eq!(report.stats.started, 1, "{why}: run once only");
-        let events = api.events();
+        let events = scene.api.events();
         // After the loss the worker never touched the lease again: no release, no delete while lost.
         let modifies_after = events
             .iter()
@@ -245,7 +161,7 @@ async fn a_lost_lease_cancels_the_handler_before_the_lease_ends() {
             "{why}: deleted only as a dead letter, after the lease: {events:?}"
         );
         assert_eq!(report.stats.dead_lettered, 1, "{why}");
-        let letter = &api.inserted(DEAD)[0];
+        let letter = &scene.api.inserted(DEAD)[0];
         let envelope: serde_json::Value =
             serde_json::from_slice(letter.payload.as_ref().unwrap().as_bytes()).unwrap();
         assert_eq!(envelope["taskId"], id.as_str());
@@ -259,45 +175,30 @@ async fn a_lost_lease_cancels_the_handler_before_the_lease_ends() {
     }
 }
 
-/// The handler of the settlement tests: the payload says what to do.
-async fn by_payload(task: Task, _lease: LeaseGuard) -> Outcome {
-    match task
-        .payload
-        .as_ref()
-        .map(|p| p.as_bytes().to_vec())
-        .as_deref()
-    {
-        Some(b"ok") => Outcome::done(),
-        Some(b"retry") => Outcome::retry(),
-        Some(b"later") => Outcome::retry_after(Duration::from_secs(120)),
-        _ => Outcome::give_up("bad input"),
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn every_task_is_settled_once_and_dead_letters_are_stored_before_the_delete() {
-    let clock = fake::clock();
-    let api = FakeApi::new(&clock, 0).await;
+    let scene = Scene::new().await;
+    let api = &scene.api;
     let ok = api.seed("ok", None);
     let retry = api.seed("retry", Some("r"));
     let later = api.seed("later", None);
     let poison = api.seed("poison", Some("p"));
-    let worker = builder(&api, &clock)
+    let worker = scene
+        .builder()
         .max_attempts(3)
         .exit_when_empty(false)
         .handler(by_payload)
         .build()
         .unwrap();
-    let stop = worker.shutdown_handle();
-    let run = worker.clone();
-    let running = tokio::spawn(async move { run.run().await });
-    advance(&clock, Duration::from_secs(600)).await;
-    stop.shutdown();
-    let report = drive(&clock, Duration::from_secs(1000), async move {
-        running.await.unwrap()
-    })
-    .await
-    .unwrap();
+    let report = scene
+        .run_then_stop(
+            &worker,
+            Duration::from_secs(600),
+            1,
+            Duration::from_secs(1000),
+        )
+        .await
+        .unwrap();
 
     let events = api.events();
     let deleted = deletes(&events);
@@ -379,23 +280,17 @@ fn envelope(task: &Task) -> serde_json::Value {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_dead_letter_that_cannot_be_stored_is_never_deleted() {
-    let clock = fake::clock();
-    let api = FakeApi::new(&clock, 0).await;
+    let scene = Scene::new().await;
+    let api = &scene.api;
     api.refuse_inserts_into(DEAD);
     let poison = api.seed("poison", None);
-    let worker = builder(&api, &clock)
+    let worker = scene
+        .builder()
         .exit_when_empty(true)
         .handler(by_payload)
         .build()
         .unwrap();
-    let run = worker.clone();
-    let report = drive(
-        &clock,
-        Duration::from_secs(100),
-        async move { run.run().await },
-    )
-    .await
-    .unwrap();
+    let report = scene.run(&worker, Duration::from_secs(100)).await.unwrap();
     assert!(deletes(&api.events()).is_empty());
     assert_eq!(api.remaining(QUEUE), vec![poison]);
     assert_eq!(
@@ -406,14 +301,14 @@ async fn a_dead_letter_that_cannot_be_stored_is_never_deleted() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_dead_letter_callback_must_accept_before_the_delete() {
-    let clock = fake::clock();
-    let api = FakeApi::new(&clock, 0).await;
+    let scene = Scene::new().await;
+    let api = &scene.api;
     let poison = api.seed("poison", None);
     let letters: Arc<Mutex<Vec<DeadLetter>>> = Arc::default();
     let stored = Arc::clone(&letters);
     let calls = Arc::new(Mutex::new(0));
     let worker = Worker::builder(api.clone(), queue())
-        .clock(shared(&clock))
+        .clock(scene.shared_clock())
         .lease_duration(Duration::from_secs(60))
         .on_dead_letter(move |letter: DeadLetter| {
             let stored = Arc::clone(&stored);
@@ -431,16 +326,15 @@ async fn a_dead_letter_callback_must_accept_before_the_delete() {
         .handler(by_payload)
         .build()
         .unwrap();
-    let stop = worker.shutdown_handle();
-    let run = worker.clone();
-    let running = tokio::spawn(async move { run.run().await });
-    advance(&clock, Duration::from_secs(150)).await;
-    stop.shutdown();
-    let report = drive(&clock, Duration::from_secs(300), async move {
-        running.await.unwrap()
-    })
-    .await
-    .unwrap();
+    let report = scene
+        .run_then_stop(
+            &worker,
+            Duration::from_secs(150),
+            1,
+            Duration::from_secs(300),
+        )
+        .await
+        .unwrap();
 
     let events = api.events();
     let deleted: Vec<f64> = events
@@ -472,19 +366,20 @@ async fn shutdown_releases_unstarted_tasks_and_waits_for_running_ones() {
         ("second signal", Duration::from_secs(300), 2, true, 0, 1.0),
     ];
     for (case, timeout, signals, aborted, done, released_by) in cases {
-        let clock = fake::clock();
-        let api = FakeApi::new(&clock, 0).await;
+        let scene = Scene::new().await;
+        let (clock, api) = (&scene.clock, &scene.api);
         let ids: Vec<_> = (0..5)
             .map(|n| api.seed(&format!("job {n}"), None))
             .collect();
         let journal = Journal::default();
-        let worker = builder(&api, &clock)
+        let worker = scene
+            .builder()
             .lease_size(5)
             .concurrency(2)
             .prefetch(3)
             .shutdown_timeout(timeout)
             .handler(slow_handler(
-                &clock,
+                clock,
                 &journal,
                 Duration::from_secs(100),
                 Outcome::done(),
@@ -494,7 +389,7 @@ async fn shutdown_releases_unstarted_tasks_and_waits_for_running_ones() {
         let stop = worker.shutdown_handle();
         let run = worker.clone();
         let running = tokio::spawn(async move { run.run().await });
-        advance(&clock, Duration::from_secs(1)).await;
+        advance(clock, Duration::from_secs(1)).await;
         assert_eq!(
             worker.stats().started,
             2,
@@ -503,7 +398,7 @@ async fn shutdown_releases_unstarted_tasks_and_waits_for_running_ones() {
         for _ in 0..signals {
             stop.shutdown();
         }
-        let report: RunReport = drive(&clock, Duration::from_secs(1000), async move {
+        let report: RunReport = drive(clock, Duration::from_secs(1000), async move {
             running.await.unwrap()
         })
         .await
@@ -569,10 +464,11 @@ fn lease_times(events: &[Event]) -> Vec<f64> {
 
 #[tokio::test(flavor = "current_thread")]
 async fn empty_leases_back_off_to_the_cap_and_work_resets_the_backoff() {
-    let clock = fake::clock();
-    let api = FakeApi::new(&clock, 0).await;
+    let scene = Scene::new().await;
+    let (clock, api) = (&scene.clock, &scene.api);
     let policy = BackoffPolicy::new(Duration::from_secs(1), Duration::from_secs(30));
-    let worker = builder(&api, &clock)
+    let worker = scene
+        .builder()
         .idle_backoff(policy)
         .unlimited_lease_rate()
         .handler(by_payload)
@@ -581,7 +477,7 @@ async fn empty_leases_back_off_to_the_cap_and_work_resets_the_backoff() {
     let stop = worker.shutdown_handle();
     let run = worker.clone();
     let running = tokio::spawn(async move { run.run().await });
-    advance(&clock, Duration::from_secs(600)).await;
+    advance(clock, Duration::from_secs(600)).await;
 
     let times = lease_times(&api.events());
     let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
@@ -604,7 +500,7 @@ async fn empty_leases_back_off_to_the_cap_and_work_resets_the_backoff() {
     // A task arrives: it is leased within one capped wait, and the next poll comes soon after.
     api.seed("ok", None);
     let before = times.len();
-    advance(&clock, Duration::from_secs(40)).await;
+    advance(clock, Duration::from_secs(40)).await;
     let times = lease_times(&api.events());
     let productive = times[before];
     assert!(productive - times[before - 1] <= 30.1);
@@ -614,7 +510,7 @@ async fn empty_leases_back_off_to_the_cap_and_work_resets_the_backoff() {
         &times[before..]
     );
     stop.shutdown();
-    drive(&clock, Duration::from_secs(2000), async move {
+    drive(clock, Duration::from_secs(2000), async move {
         running.await.unwrap()
     })
     .await
@@ -623,13 +519,14 @@ async fn empty_leases_back_off_to_the_cap_and_work_resets_the_backoff() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn lease_calls_stay_under_the_rate_ceiling() {
-    let clock = fake::clock();
-    let api = FakeApi::new(&clock, 0).await;
+    let scene = Scene::new().await;
+    let (clock, api) = (&scene.clock, &scene.api);
     for n in 0..100 {
         api.seed(&format!("ok-{n}"), None);
     }
     clock.advance(Duration::from_secs(1));
-    let worker = builder(&api, &clock)
+    let worker = scene
+        .builder()
         .lease_size(1)
         .concurrency(4)
         .max_lease_rate(10.0)
@@ -637,14 +534,7 @@ async fn lease_calls_stay_under_the_rate_ceiling() {
         .handler(|_task: Task, _lease: LeaseGuard| async { Outcome::done() })
         .build()
         .unwrap();
-    let run = worker.clone();
-    let report = drive(
-        &clock,
-        Duration::from_secs(100),
-        async move { run.run().await },
-    )
-    .await
-    .unwrap();
+    let report = scene.run(&worker, Duration::from_secs(100)).await.unwrap();
     assert_eq!(report.stats.done, 100);
     let times = lease_times(&api.events());
     for window in times.windows(11) {
@@ -657,25 +547,21 @@ async fn lease_calls_stay_under_the_rate_ceiling() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_lease_error_that_waiting_cannot_fix_stops_the_worker() {
-    let clock = fake::clock();
-    let api = FakeApi::new(&clock, 0).await;
+    let scene = Scene::new().await;
+    let api = &scene.api;
     let worker = Worker::builder(
         api.clone(),
         taskqueue_client::QueueRef::new("s~fake-project", "nope"),
     )
-    .clock(shared(&clock))
+    .clock(scene.shared_clock())
     .discard_dead_letters()
     .handler(by_payload)
     .build()
     .unwrap();
-    let run = worker.clone();
-    let error = drive(
-        &clock,
-        Duration::from_secs(10),
-        async move { run.run().await },
-    )
-    .await
-    .unwrap_err();
+    let error = scene
+        .run(&worker, Duration::from_secs(10))
+        .await
+        .unwrap_err();
     assert!(error.api_error().is_some(), "{error}");
     assert!(
         error.to_string().contains("leasing from nope failed"),
@@ -686,8 +572,8 @@ async fn a_lease_error_that_waiting_cannot_fix_stops_the_worker() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_builder_refuses_bad_settings_with_a_clear_message() {
-    let clock = fake::clock();
-    let api = FakeApi::new(&clock, 0).await;
+    let scene = Scene::new().await;
+    let api = &scene.api;
     let base = || {
         Worker::builder(api.clone(), queue())
             .discard_dead_letters()
@@ -738,4 +624,46 @@ async fn the_builder_refuses_bad_settings_with_a_clear_message() {
             .build()
             .is_ok()
     );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_drain_leases_again_as_soon_as_its_last_handlers_finish() {
+    // One task works 1 s, the other 10 s. At 1 s a handler is free and the lease comes back empty while the long
+    // one runs: the worker backs off, but with `exit_when_empty` it leases again the moment the long one is done
+    // (it might have given its task back) and stops then, not a whole backoff later.
+    let scene = Scene::new().await;
+    let short = scene.api.seed("short", None);
+    let long = scene.api.seed("long", None);
+    let clock = scene.clock.clone();
+    let worker = scene
+        .builder()
+        .lease_size(2)
+        .concurrency(2)
+        // Lease as soon as a slot is free, so the lease times are exact.
+        .lease_batch_wait(Duration::ZERO)
+        .idle_backoff(BackoffPolicy::new(
+            Duration::from_secs(30),
+            Duration::from_secs(60),
+        ))
+        .exit_when_empty(true)
+        .handler(move |task: Task, _lease: LeaseGuard| {
+            let clock = clock.clone();
+            async move {
+                let long = task.payload.is_some_and(|p| p.as_bytes() == b"long");
+                clock
+                    .sleep(Duration::from_secs(if long { 10 } else { 1 }))
+                    .await;
+                Outcome::done()
+            }
+        })
+        .build()
+        .unwrap();
+    let report = scene.run(&worker, Duration::from_secs(100)).await.unwrap();
+    assert_eq!(report.reason, taskqueue_worker::StopReason::QueueEmpty);
+    assert_eq!(report.stats.done, 2);
+    let events = scene.api.events();
+    assert_eq!(lease_times(&events), [0.0, 1.0, 10.0]);
+    assert_eq!(scene.clock.elapsed(), Duration::from_secs(10));
+    assert_eq!(deletes(&events).len(), 2);
+    assert!(scene.api.remaining(QUEUE).is_empty(), "{short} {long}");
 }
