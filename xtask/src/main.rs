@@ -180,12 +180,13 @@ fn ci_steps() -> Vec<Step> {
 }
 
 /// The crates published to crates.io, in dependency order.
-const PUBLISHED: [&str; 5] = [
+const PUBLISHED: [&str; 6] = [
     "taskqueue-model",
     "taskqueue-clock",
     "taskqueue-auth",
     "taskqueue-transport",
     "taskqueue-client",
+    "taskqueue-worker",
 ];
 
 /// The MSRV check. Only one toolchain exists on CI, so the check is clippy's

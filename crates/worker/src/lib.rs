@@ -58,11 +58,17 @@
 //! # }
 //! ```
 
-// The README's examples (the client's quick start, the worker) compile as doctests here, in the one crate that
-// sees every crate they use.
+// The workspace README's examples (the client's quick start, the worker) compile as doctests here, in the one
+// crate that sees every crate they use. This runs in the repository only: the published package holds no
+// workspace README (cargo's packaging builds the library, never its doctests).
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 mod readme {}
+
+// This crate's own README compiles as a doctest too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod crate_readme {}
 
 mod builder;
 mod dead_letter;
