@@ -52,7 +52,10 @@
 //! about half the later rate).
 //!
 //! **Growth.** Then, unless `BENCH_SIZES` is empty, the same round runs on
-//! stores that already hold a backlog, for SQLite and for PostgreSQL: for
+//! stores that already hold a backlog, for the stores `BENCH_STORES` names
+//! (default `sqlite,postgres`; `postgres-unbatched` adds the PostgreSQL store
+//! with every insert written alone and no limit on concurrent leases, for
+//! comparison): for
 //! each size in `BENCH_SIZES` (default `10000,100000,1000000`) a fresh store
 //! is filled (untimed, its time going to stderr: SQLite through the `Store`
 //! API, PostgreSQL straight into its tables in one transaction) with that many tasks whose
@@ -102,7 +105,8 @@ use taskqueue_model::Timestamp;
 use taskqueue_server::config::StorageConfig;
 use taskqueue_server::serve::{ClockMode, RunningServer, start_with_store};
 use taskqueue_server::{
-    NewTask, PostgresStore, QueueDef, ServerConfig, SqliteStore, Store, StoreConfig,
+    NewTask, PostgresOptions, PostgresStore, QueueDef, ServerConfig, SqliteStore, Store,
+    StoreConfig,
 };
 use taskqueue_test_support::bench::{Stats, env_count, full_run, round_order};
 use tokio::net::TcpListener;
@@ -362,11 +366,11 @@ async fn growth(
         "growth: {rounds} rounds of {tasks} tasks per size, on a backlog of that many tasks due in a day and a tombstone per ten"
     );
     println!(
-        "{:<10} {:>9} | {:>22} | {:>22} | {:>22}",
+        "{:<18} {:>9} | {:>22} | {:>22} | {:>22}",
         "store", "backlog", "inserts/s (x bare)", "leased/s (x bare)", "deletes/s (x bare)"
     );
     let mut table: Vec<(&str, usize, PhaseMedians)> = Vec::new();
-    for backend in ["sqlite", "postgres"] {
+    for backend in growth_stores()? {
         for &size in sizes {
             let (store, seconds): (Arc<dyn Store>, f64) = if backend == "sqlite" {
                 let store: Arc<dyn Store> = Arc::new(SqliteStore::open(
@@ -377,8 +381,17 @@ async fn growth(
                 (store, seconds)
             } else {
                 let url = pg_cluster::fresh_url().await;
+                let options = if backend == "postgres" {
+                    PostgresOptions::default()
+                } else {
+                    // Every insert a statement of its own and no lease turns: the store before batching.
+                    PostgresOptions::default()
+                        .with_insert_batch(1)
+                        .with_concurrent_leases(usize::MAX)
+                };
                 // Connecting creates the schema; the backlog then goes in with one statement per table.
-                let store = PostgresStore::connect(&url, StoreConfig::default()).await?;
+                let store =
+                    PostgresStore::connect_with(&url, StoreConfig::default(), options).await?;
                 let seconds = prefill_postgres(&url, size).await?;
                 (Arc::new(store), seconds)
             };
@@ -406,7 +419,7 @@ async fn growth(
             let cell =
                 |(server, bare): (f64, f64)| format!("{server:>10.0} ({:>5.3}x)", server / bare);
             println!(
-                "{backend:<10} {size:>9} | {:>22} | {:>22} | {:>22}",
+                "{backend:<18} {size:>9} | {:>22} | {:>22} | {:>22}",
                 cell(medians[0]),
                 cell(medians[1]),
                 cell(medians[2])
@@ -456,6 +469,25 @@ async fn growth(
         );
     }
     Ok(())
+}
+
+/// `BENCH_STORES`: the stores of the growth table, among `sqlite`, `postgres` and `postgres-unbatched` (the
+/// PostgreSQL store writing every insert alone, with no limit on concurrent leases). Default `sqlite,postgres`.
+fn growth_stores() -> Result<Vec<&'static str>, BoxError> {
+    let text = env::var("BENCH_STORES").unwrap_or_else(|_| "sqlite,postgres".to_owned());
+    text.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| match name {
+            "sqlite" => Ok("sqlite"),
+            "postgres" => Ok("postgres"),
+            "postgres-unbatched" => Ok("postgres-unbatched"),
+            other => Err(format!(
+                "BENCH_STORES: unknown store `{other}` (sqlite, postgres, postgres-unbatched)"
+            )
+            .into()),
+        })
+        .collect()
 }
 
 /// Per phase (inserts, leases, deletes): the server's median rate, and the bare handler's in the same rounds.

@@ -2,17 +2,20 @@
 //!
 //! The design is documented on [`PostgresStore`].
 
+mod batch;
 mod ops;
 mod schema;
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use taskqueue_model::Timestamp;
 use tokio_postgres::NoTls;
 
+use crate::postgres::ops::PendingInsert;
 use crate::store_config::NameGenerator;
 use crate::{
     IssuedToken, LeaseProof, LeaseRequest, NewTask, PurgeReport, QueueStats, Store, StoreConfig,
@@ -25,12 +28,23 @@ use crate::{
 pub struct PostgresOptions {
     /// The most connections the store's pool opens. Default 16.
     pub max_connections: usize,
+    /// The most inserts written by one statement (see [`PostgresStore`], *Insert batching*). Default 64; 1
+    /// writes every insert alone.
+    pub insert_batch: usize,
+    /// The most insert statements running at once. Default 4.
+    pub concurrent_inserts: usize,
+    /// The most lease statements running at once on one queue, per store; the others wait their turn (see
+    /// [`PostgresStore`], *Leases*). Default 2.
+    pub concurrent_leases: usize,
 }
 
 impl Default for PostgresOptions {
     fn default() -> Self {
         Self {
             max_connections: 16,
+            insert_batch: 64,
+            concurrent_inserts: 4,
+            concurrent_leases: 2,
         }
     }
 }
@@ -40,6 +54,27 @@ impl PostgresOptions {
     #[must_use]
     pub fn with_max_connections(mut self, max: usize) -> Self {
         self.max_connections = max.max(1);
+        self
+    }
+
+    /// Sets [`insert_batch`](Self::insert_batch) (at least 1).
+    #[must_use]
+    pub fn with_insert_batch(mut self, max: usize) -> Self {
+        self.insert_batch = max.max(1);
+        self
+    }
+
+    /// Sets [`concurrent_inserts`](Self::concurrent_inserts) (at least 1).
+    #[must_use]
+    pub fn with_concurrent_inserts(mut self, max: usize) -> Self {
+        self.concurrent_inserts = max.max(1);
+        self
+    }
+
+    /// Sets [`concurrent_leases`](Self::concurrent_leases) (at least 1).
+    #[must_use]
+    pub fn with_concurrent_leases(mut self, max: usize) -> Self {
+        self.concurrent_leases = max.max(1);
         self
     }
 }
@@ -85,6 +120,11 @@ impl PostgresOptions {
 pub struct PostgresStore {
     pool: Pool,
     config: StoreConfig,
+    inserts: batch::InsertBatcher,
+    /// Per queue, the turns of its lease statements ([`PostgresOptions::concurrent_leases`] each). Queues are
+    /// never forgotten: the server only serves the queues of its configuration.
+    lease_turns: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
+    concurrent_leases: usize,
     names: Mutex<NameGenerator>,
     /// The database, host and user, without the password: what errors and `Debug` may name.
     target: String,
@@ -156,6 +196,9 @@ impl PostgresStore {
         })?;
         drop(client);
         Ok(Self {
+            inserts: batch::InsertBatcher::start(pool.clone(), config.clone(), &options),
+            lease_turns: Mutex::new(HashMap::new()),
+            concurrent_leases: options.concurrent_leases.max(1),
             pool,
             names: Mutex::new(NameGenerator::new(config.name_seed)),
             config,
@@ -179,6 +222,19 @@ impl PostgresStore {
         self.pool.get().await.map_err(|e| {
             StoreError::Storage(format!("cannot reach the task store {}: {e}", self.target))
         })
+    }
+
+    /// The semaphore whose permits are `queue`'s lease turns.
+    fn lease_turns(&self, queue: &str) -> Arc<tokio::sync::Semaphore> {
+        let mut turns = self
+            .lease_turns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(
+            turns
+                .entry(queue.to_owned())
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.concurrent_leases))),
+        )
     }
 
     fn next_name(&self, now: Timestamp) -> String {
@@ -218,12 +274,17 @@ impl Store for PostgresStore {
         task: NewTask,
         now: Timestamp,
     ) -> Result<StoredTask, StoreError> {
-        let client = self.client().await?;
+        let pending = |name: String, task: NewTask| PendingInsert {
+            queue: queue.to_owned(),
+            name,
+            task,
+            now,
+        };
         match task.name.clone() {
-            Some(name) => ops::insert(&client, &self.config, queue, &name, &task, now).await,
+            Some(name) => self.inserts.insert(pending(name, task)).await,
             None => loop {
                 let name = self.next_name(now);
-                match ops::insert(&client, &self.config, queue, &name, &task, now).await {
+                match self.inserts.insert(pending(name, task.clone())).await {
                     Err(StoreError::AlreadyExists | StoreError::Tombstoned) => {}
                     outcome => break outcome,
                 }
@@ -258,6 +319,11 @@ impl Store for PostgresStore {
         max_leases: Option<u32>,
         now: Timestamp,
     ) -> Result<Vec<StoredTask>, StoreError> {
+        let turns = self.lease_turns(queue);
+        let _turn = turns
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Storage("the lease turns were closed".to_owned()))?;
         let client = self.client().await?;
         ops::lease(&client, &self.config, queue, request, max_leases, now).await
     }

@@ -28,6 +28,23 @@ const INSERT: &str = "WITH inserted AS ( \
          RETURNING name), \
      cleared AS (DELETE FROM tombstones WHERE queue = $1 AND name IN (SELECT name FROM inserted)) \
      SELECT COUNT(*) FROM inserted";
+/// [`INSERT`] for many tasks at once (arrays of queue, name, payload, tag, enqueue time, ETA and tombstone
+/// cutoff, one element per task, no name twice): inserts in (queue, name) order, so that concurrent batches
+/// take their locks in one order, and returns the (queue, name) of the tasks inserted.
+const INSERT_MANY: &str = "WITH input AS ( \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bigint[], $6::bigint[], \
+                              $7::bigint[]) \
+             AS i(queue, name, payload, tag, enqueued_at, eta, cutoff)), \
+     inserted AS ( \
+         INSERT INTO tasks (queue, name, payload, tag, enqueued_at, eta, leased, retry_count) \
+         SELECT i.queue, i.name, i.payload, i.tag, i.enqueued_at, i.eta, FALSE, 0 FROM input i \
+         WHERE NOT EXISTS (SELECT 1 FROM tombstones t \
+                           WHERE t.queue = i.queue AND t.name = i.name AND t.deleted_at > i.cutoff) \
+         ORDER BY i.queue, i.name \
+         ON CONFLICT (queue, name) DO NOTHING \
+         RETURNING queue, name), \
+     cleared AS (DELETE FROM tombstones t USING inserted n WHERE t.queue = n.queue AND t.name = n.name) \
+     SELECT queue, name FROM inserted";
 const TASK_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM tasks WHERE queue = $1 AND name = $2)";
 const TOMBSTONE: &str = "SELECT deleted_at FROM tombstones WHERE queue = $1 AND name = $2";
 const SELECT_TASK: &str = "SELECT name, payload, tag, enqueued_at, eta, leased, retry_count \
@@ -253,6 +270,89 @@ pub(crate) async fn insert(
         }
     }
     Err(StoreError::AlreadyExists)
+}
+
+/// One insert of [`insert_many`]: the task `task` named `name` in `queue`, at `now`.
+#[derive(Debug)]
+pub(crate) struct PendingInsert {
+    pub queue: String,
+    pub name: String,
+    pub task: NewTask,
+    pub now: Timestamp,
+}
+
+impl PendingInsert {
+    /// The task as stored by a successful insert.
+    pub(crate) fn stored(&self) -> StoredTask {
+        StoredTask {
+            queue: self.queue.clone(),
+            name: self.name.clone(),
+            payload: self.task.payload.clone(),
+            tag: self.task.tag.clone(),
+            enqueued_at: self.now,
+            eta: self.task.eta.unwrap_or(self.now),
+            leased: false,
+            retry_count: 0,
+        }
+    }
+
+    /// Inserts it alone, saying what blocks the name if it cannot.
+    pub(crate) async fn insert_alone(
+        &self,
+        client: &Object,
+        config: &StoreConfig,
+    ) -> Result<StoredTask, StoreError> {
+        insert(
+            client,
+            config,
+            &self.queue,
+            &self.name,
+            &self.task,
+            self.now,
+        )
+        .await
+    }
+}
+
+/// Inserts `pending` (no (queue, name) twice) in one statement; returns, for each, whether it was inserted. One
+/// that was not is blocked by a live task or tombstone, or raced with another insert of its name:
+/// [`PendingInsert::insert_alone`] tells which.
+pub(crate) async fn insert_many(
+    client: &Object,
+    config: &StoreConfig,
+    pending: &[&PendingInsert],
+) -> Result<Vec<bool>, StoreError> {
+    let queues: Vec<&str> = pending.iter().map(|p| p.queue.as_str()).collect();
+    let names: Vec<&str> = pending.iter().map(|p| p.name.as_str()).collect();
+    let payloads: Vec<&[u8]> = pending.iter().map(|p| p.task.payload.as_slice()).collect();
+    let tags: Vec<Option<&str>> = pending.iter().map(|p| p.task.tag.as_deref()).collect();
+    let enqueued: Vec<i64> = pending.iter().map(|p| p.now.as_micros()).collect();
+    let etas: Vec<i64> = pending
+        .iter()
+        .map(|p| p.task.eta.unwrap_or(p.now).as_micros())
+        .collect();
+    let cutoffs: Vec<i64> = pending
+        .iter()
+        .map(|p| config.tombstone_cutoff(p.now).as_micros())
+        .collect();
+    let rows = query(
+        client,
+        INSERT_MANY,
+        &[
+            &queues, &names, &payloads, &tags, &enqueued, &etas, &cutoffs,
+        ],
+    )
+    .await?;
+    let mut inserted = std::collections::HashSet::with_capacity(rows.len());
+    for row in &rows {
+        let queue: String = row.try_get(0).map_err(pg)?;
+        let name: String = row.try_get(1).map_err(pg)?;
+        inserted.insert((queue, name));
+    }
+    Ok(pending
+        .iter()
+        .map(|p| inserted.contains(&(p.queue.clone(), p.name.clone())))
+        .collect())
 }
 
 pub(crate) async fn get(

@@ -7,6 +7,7 @@
 //! cluster the tests start (`pg_cluster`), or on the database `TASKQUEUE_TEST_POSTGRES_URL` names.
 
 mod bad_files;
+mod batching;
 mod concurrency;
 mod durability;
 mod equivalence;
