@@ -1,9 +1,8 @@
 //! The recording forwarder: an HTTP/1.1 proxy on 127.0.0.1 (hyper serves
-//! it) that the client talks to instead of the real endpoint. It forwards
-//! each request
-//! with reqwest to the real base URL, answers with what came back, and
-//! records the exchange, so the harness can hold what crossed the wire
-//! against the scenario's script.
+//! it, through [`crate::target::front`]) that the client talks to instead
+//! of the real endpoint. It forwards each request with reqwest to the real
+//! base URL, answers with what came back, and records the exchange, so the
+//! harness can hold what crossed the wire against the scenario's script.
 //!
 //! Bearer tokens are recorded as labels (`at-1`, `at-2`, first seen first,
 //! per scenario), never as values; the values are kept apart, only for the
