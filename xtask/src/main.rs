@@ -465,10 +465,10 @@ mod tests {
                 CONFORMANCE_REAL_SERVICE_ACCOUNT,
                 "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked",
                 "cargo clippy -p taskqueue-model -p taskqueue-clock -p taskqueue-auth -p \
-                 taskqueue-transport -p taskqueue-client --all-targets --all-features --locked -- -D \
-                 warnings -D clippy::incompatible_msrv",
+                 taskqueue-transport -p taskqueue-client -p taskqueue-worker --all-targets --all-features \
+                 --locked -- -D warnings -D clippy::incompatible_msrv",
                 "cargo package -p taskqueue-model -p taskqueue-clock -p taskqueue-auth -p \
-                 taskqueue-transport -p taskqueue-client --locked",
+                 taskqueue-transport -p taskqueue-client -p taskqueue-worker --locked",
             ]
         );
         assert_eq!(

@@ -50,6 +50,11 @@ pub struct SqliteOptions {
     pub synchronous: Synchronous,
     /// How long a transaction waits for another process holding the file's write lock. Default 5 s.
     pub busy_timeout: Duration,
+    /// How long opening waits for the store's lock file (`{path}.lock`) before refusing, should another store
+    /// hold it. Default 1 s: a store closed a moment ago can leave its lock held briefly (by a previous server
+    /// still exiting, or by a child process forked from the one that held it, until that child starts its
+    /// program), and a store still open elsewhere is refused after the wait.
+    pub lock_wait: Duration,
 }
 
 impl Default for SqliteOptions {
@@ -57,6 +62,7 @@ impl Default for SqliteOptions {
         Self {
             synchronous: Synchronous::Full,
             busy_timeout: Duration::from_secs(5),
+            lock_wait: Duration::from_secs(1),
         }
     }
 }
@@ -73,6 +79,13 @@ impl SqliteOptions {
     #[must_use]
     pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// Sets [`lock_wait`](Self::lock_wait).
+    #[must_use]
+    pub fn with_lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
         self
     }
 }
@@ -169,7 +182,7 @@ impl SqliteStore {
         options: SqliteOptions,
     ) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let lock = lock(&path)?;
+        let lock = lock(&path, options.lock_wait)?;
         let connection = schema::open(&path, &options)?;
         let context = Context {
             names: NameGenerator::new(config.name_seed),
@@ -245,9 +258,11 @@ impl Drop for SqliteStore {
 ///
 /// Leases are serialized by the one writer thread of a store; two stores on one file (two server instances, or
 /// one process opening the file twice) would each hand out tasks the other already leased in the same instant,
-/// so the second is refused. The operating system releases the lock when the file is closed or the process
+/// so the second is refused, after waiting up to `wait` for the lock (polled every 10 ms; see
+/// [`SqliteOptions::lock_wait`]). The operating system releases the lock when the file is closed or the process
 /// dies, even by SIGKILL, so a crashed server never leaves a stale lock behind.
-fn lock(path: &Path) -> Result<std::fs::File, StoreError> {
+fn lock(path: &Path, wait: Duration) -> Result<std::fs::File, StoreError> {
+    const POLL: Duration = Duration::from_millis(10);
     let mut lock_path = path.as_os_str().to_owned();
     lock_path.push(".lock");
     let lock_path = PathBuf::from(lock_path);
@@ -263,7 +278,17 @@ fn lock(path: &Path) -> Result<std::fs::File, StoreError> {
                 lock_path.display()
             ))
         })?;
-    match file.try_lock() {
+    // Counted polls rather than a deadline: opening happens before any clock is handed to the store.
+    let polls = wait.as_millis() / POLL.as_millis();
+    let mut attempt = file.try_lock();
+    for _ in 0..polls {
+        if !matches!(attempt, Err(std::fs::TryLockError::WouldBlock)) {
+            break;
+        }
+        std::thread::sleep(POLL);
+        attempt = file.try_lock();
+    }
+    match attempt {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Storage(format!(
             "the task store {} is in use by another taskqueue-server (it holds {}): SQLite cannot share \

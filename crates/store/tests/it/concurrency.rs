@@ -4,12 +4,13 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use tokio::sync::Barrier;
 
 use taskqueue_store::{
-    LeaseProof, LeaseRequest, MemoryStore, NewTask, PostgresStore, SqliteStore, Store, StoreConfig,
-    StoreError,
+    LeaseProof, LeaseRequest, MemoryStore, NewTask, PostgresStore, SqliteOptions, SqliteStore,
+    Store, StoreConfig, StoreError,
 };
 
 use crate::support::{at, backends, postgres};
@@ -137,7 +138,9 @@ fn a_second_sqlite_store_on_one_file_is_refused_until_the_first_closes() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("tasks.db");
     let first = SqliteStore::open(&path, StoreConfig::default()).expect("open");
-    let refused = SqliteStore::open(&path, StoreConfig::default()).expect_err("a second store");
+    let short_wait = SqliteOptions::default().with_lock_wait(Duration::from_millis(50));
+    let refused = SqliteStore::open_with(&path, StoreConfig::default(), short_wait)
+        .expect_err("a second store");
     let message = refused.to_string();
     assert!(refused.is_storage(), "{message}");
     for part in [
@@ -148,8 +151,27 @@ fn a_second_sqlite_store_on_one_file_is_refused_until_the_first_closes() {
         assert!(message.contains(&part), "`{part}` in: {message}");
     }
     drop(first);
+    // The default wait covers a child process forked by another test holding the lock file for a moment.
     SqliteStore::open(&path, StoreConfig::default())
         .expect("the file is free once the first store closed");
+}
+
+#[test]
+fn opening_waits_for_a_store_closed_within_the_lock_wait() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("tasks.db");
+    let first = SqliteStore::open(&path, StoreConfig::default()).expect("open");
+    let second = {
+        let path = path.clone();
+        let long_wait = SqliteOptions::default().with_lock_wait(Duration::from_secs(30));
+        std::thread::spawn(move || SqliteStore::open_with(&path, StoreConfig::default(), long_wait))
+    };
+    drop(first);
+    let opened = second.join().expect("the opening thread");
+    assert!(
+        opened.is_ok(),
+        "the second store opens once the first closes: {opened:?}"
+    );
 }
 
 #[test]
