@@ -5,7 +5,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::scenario::{Exchange, Grant, PrincipalMode, SCHEMA_VERSION, Scenario, Spanned};
+use crate::scenario::{
+    Exchange, Grant, PrincipalMode, SCHEMA_VERSION, Scenario, ScriptedResponse, Spanned,
+};
 
 /// A scenario and the file it came from.
 #[derive(Debug, Clone)]
@@ -225,21 +227,42 @@ fn validate(path: &Path, scenario: &Scenario) -> Result<(), LoadError> {
                             "a `token` exchange needs exactly one of `issue` and `error`",
                         ));
                     }
-                    if let Exchange::Api(api) = &exchange.value
-                        && api.response.json.is_some()
-                        && api.response.body.is_some()
-                    {
-                        return Err(at(
-                            path,
-                            exchange,
-                            "a response has either `json` or `body`, not both",
-                        ));
+                    let response = match &exchange.value {
+                        Exchange::Api(api) => Some(&api.response),
+                        Exchange::Token(token) => token.error.as_ref(),
+                    };
+                    if let Some(problem) = response.and_then(response_problem) {
+                        return Err(at(path, exchange, problem));
                     }
                 }
             }
         }
     }
     Ok(())
+}
+
+/// What is wrong with a scripted response, if anything: it is either an
+/// answer (a status from 100 to 599, with `json` or `body`, not both) or a
+/// reset (`reset: true` alone: nothing is answered).
+fn response_problem(response: &ScriptedResponse) -> Option<&'static str> {
+    let answers = response.status != 0
+        || !response.headers.is_empty()
+        || response.json.is_some()
+        || response.body.is_some();
+    if response.reset {
+        return answers.then_some(
+            "a `reset: true` response answers nothing: it takes no `status`, `headers`, `json` \
+             or `body`",
+        );
+    }
+    if !(100..=599).contains(&response.status) {
+        return Some(
+            "a response needs a `status` from 100 to 599, or `reset: true` for a connection \
+             closed without an answer",
+        );
+    }
+    (response.json.is_some() && response.body.is_some())
+        .then_some("a response has either `json` or `body`, not both")
 }
 
 /// Checks the `server` block: one of `skip` and `run` at most, each with a

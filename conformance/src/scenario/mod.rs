@@ -47,6 +47,16 @@ pub struct Scenario {
     pub server: Option<Spanned<ServerSpec>>,
 }
 
+impl Scenario {
+    /// Whether any step scripts a connection reset.
+    pub fn scripts_reset(&self) -> bool {
+        self.steps
+            .iter()
+            .flat_map(|step| &step.value.exchanges)
+            .any(|exchange| exchange.value.is_reset())
+    }
+}
+
 /// How the client gets its tokens.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -249,6 +259,17 @@ pub enum Exchange {
     Api(ApiExchange),
 }
 
+impl Exchange {
+    /// Whether the exchange scripts a connection reset (`reset: true`): a
+    /// request the token endpoint or the API drops without answering.
+    pub fn is_reset(&self) -> bool {
+        match self {
+            Exchange::Token(token) => token.error.as_ref().is_some_and(|error| error.reset),
+            Exchange::Api(api) => api.response.reset,
+        }
+    }
+}
+
 /// A token request.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -256,7 +277,8 @@ pub struct TokenExchange {
     /// Answer with a new token under this label (`at-2`).
     #[serde(default)]
     pub issue: Option<String>,
-    /// Or answer with this error.
+    /// Or answer with this error (`reset: true`: drop the connection
+    /// without an answer).
     #[serde(default)]
     pub error: Option<ScriptedResponse>,
 }
@@ -294,12 +316,20 @@ pub struct ExpectedRequest {
     pub body: Option<Value>,
 }
 
-/// A scripted response.
+/// A scripted response: an answer (`status`, with `headers` and `json` or
+/// `body`), or `reset: true`, the connection closed without any answer.
+/// [`crate::scenario::load`] refuses a response with neither a status nor
+/// a reset, and a reset with anything else.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptedResponse {
-    /// The HTTP status.
+    /// The HTTP status; 0 (absent) for a reset, which answers nothing.
+    #[serde(default)]
     pub status: u16,
+    /// Whether the server (or a load balancer) drops the connection without
+    /// answering: the client sees a transport failure, not a status.
+    #[serde(default)]
+    pub reset: bool,
     /// Extra headers.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,

@@ -1,8 +1,8 @@
 //! Whether a scenario applies to the server target.
 //!
 //! A faithful server cannot produce every scripted answer: the mock also
-//! plays faults (5xx, 408 and 429 answers, HTML bodies, malformed bodies)
-//! and token endpoints that fail. The recording forwarder answers those
+//! plays faults (5xx, 408 and 429 answers, HTML bodies, malformed bodies,
+//! connections dropped without an answer) and token endpoints that fail. The recording forwarder answers those
 //! itself (`crate::target::faults`), so such a scenario runs, and the record
 //! names what was injected. What nothing in front of a server can make it
 //! do is derived from the script too, and the scenario's `server` block
@@ -146,7 +146,14 @@ fn derived(scenario: &Scenario, wanted: Derived) -> Vec<String> {
             let place = format!("step {number} line {}", exchange.referenced.line());
             match &exchange.value {
                 Exchange::Token(token) => {
-                    if let Some(error) = &token.error
+                    if token.error.as_ref().is_some_and(|error| error.reset) {
+                        push(
+                            Derived::Injected,
+                            "scripts a connection reset by the token endpoint".to_owned(),
+                            "no server drops a connection on purpose",
+                            place,
+                        );
+                    } else if let Some(error) = &token.error
                         && token_errors_injected
                     {
                         push(
@@ -163,7 +170,14 @@ fn derived(scenario: &Scenario, wanted: Derived) -> Vec<String> {
                 }
                 Exchange::Api(api) => {
                     let status = api.response.status;
-                    if is_api_fault(&api.response) && api.response.body.is_none() {
+                    if api.response.reset {
+                        push(
+                            Derived::Injected,
+                            "scripts a connection reset (no answer)".to_owned(),
+                            "no server drops a connection on purpose",
+                            place,
+                        );
+                    } else if is_api_fault(&api.response) && api.response.body.is_none() {
                         push(
                             Derived::Injected,
                             format!(
@@ -244,6 +258,15 @@ mod tests {
                  at-1 }, response: { status: 404, body: '<html>' } } }]",
                 "scripts a non-JSON answer (`body`) (step 1 line 9)",
             ),
+            (
+                "[{ token: { issue: at-1 } }, { api: { request: { method: GET, path: tasks/t1, token: \
+                 at-1 }, response: { reset: true } } }]",
+                "scripts a connection reset (no answer) (step 1 line 9)",
+            ),
+            (
+                "[{ token: { error: { reset: true } } }, { token: { issue: at-1 } }]",
+                "scripts a connection reset by the token endpoint (step 1 line 9)",
+            ),
         ];
         for (exchanges, injected) in cases {
             assert_eq!(
@@ -304,6 +327,22 @@ mod tests {
                 "server: { skip: 'the server never reissues a token' }\n"
             )),
             Applicability::Skip("server.skip: the server never reissues a token".to_owned())
+        );
+        // The server gives its token errors itself; a reset is still injected.
+        let reset_first = "[{ token: { error: { reset: true } } }, { token: { error: { status: 401, \
+                           json: { error: invalid_client } } } }]";
+        assert_eq!(
+            decide(&scenario(
+                CREDENTIALS,
+                reset_first,
+                "server: { run: the server refuses an unknown client, principal: unregistered }\n"
+            )),
+            Applicability::Run {
+                note: Some("the server refuses an unknown client".to_owned()),
+                injected: vec![
+                    "scripts a connection reset by the token endpoint (step 1 line 9)".to_owned()
+                ],
+            }
         );
     }
 }

@@ -1,9 +1,11 @@
 //! Fault injection in the recording forwarder: a step's scripted answers
 //! that a faithful server never gives (a 5xx, a 408 or 429 with its
-//! `Retry-After`, a non-JSON or malformed body, a token-endpoint error) are
-//! answered by the forwarder itself, in the script's order, and everything
-//! else is forwarded. So the fault scenarios run in front of the reference
-//! server and in front of any real endpoint.
+//! `Retry-After`, a non-JSON or malformed body, a token-endpoint error, a
+//! connection dropped without an answer: `reset: true`) are answered by the
+//! forwarder itself, in the script's order, and everything else is
+//! forwarded. So the fault scenarios run in front of the reference server
+//! and in front of any real endpoint. (The mock target plays a reset with
+//! a front of its own, `crate::target::mock::front`.)
 //!
 //! [`plan`] reads a step's exchanges into a [`Plan`]: one entry per
 //! scripted exchange, either [`Planned::Forward`] or [`Planned::Inject`].
@@ -72,13 +74,13 @@ impl Injection {
             headers: response.headers.clone(),
             json: response.json.clone(),
             body: response.body.clone(),
-            reset: false,
+            reset: response.reset,
         }
     }
 
     /// A connection closed without an answer: the client sees a transport
-    /// failure, as when a load balancer drops a connection. (Scripts cannot
-    /// ask for it yet: the mock target has no way to drop a connection.)
+    /// failure, as when a load balancer drops a connection (what a script's
+    /// `reset: true` asks for).
     #[cfg(test)]
     pub(crate) fn reset() -> Injection {
         Injection {
@@ -147,10 +149,11 @@ impl Plan {
 }
 
 /// Whether a scripted API answer is a fault a faithful server never gives
-/// on its own: a 408, a 429 or a 5xx, or a body that is not JSON.
+/// on its own: a 408, a 429 or a 5xx, a body that is not JSON, or no answer
+/// at all (a reset).
 pub(crate) fn is_api_fault(response: &ScriptedResponse) -> bool {
     let status = response.status;
-    status == 408 || status == 429 || status >= 500 || response.body.is_some()
+    response.reset || status == 408 || status == 429 || status >= 500 || response.body.is_some()
 }
 
 /// Who answers a scripted token-endpoint error.
@@ -164,9 +167,10 @@ pub(crate) enum TokenErrors {
     Upstream,
 }
 
-/// The plan of a step: token errors (per `token_errors`) and API faults are
-/// injected, and so is the last API answer of a step that expects a
-/// `decode` error (the malformed answer); everything else is forwarded.
+/// The plan of a step: token errors (per `token_errors`; a token-endpoint
+/// reset always) and API faults are injected, and so is the last API answer
+/// of a step that expects a `decode` error (the malformed answer);
+/// everything else is forwarded.
 pub(crate) fn plan(
     exchanges: &[Spanned<Exchange>],
     expect: Option<&Expect>,
@@ -184,6 +188,11 @@ pub(crate) fn plan(
         .map(|(index, exchange)| match &exchange.value {
             Exchange::Token(token) => match (&token.error, token_errors) {
                 (Some(error), TokenErrors::Injected) => {
+                    Planned::Inject(Side::Token, Injection::of(error))
+                }
+                // No server drops a connection on purpose, not even one
+                // that gives the scripted token errors itself.
+                (Some(error), TokenErrors::Upstream) if error.reset => {
                     Planned::Inject(Side::Token, Injection::of(error))
                 }
                 _ => Planned::Forward(Side::Token),
@@ -209,6 +218,10 @@ mod tests {
     use crate::scenario::load::load_str;
 
     fn step_plan(exchanges: &str, expect: &str) -> Plan {
+        step_plan_with(exchanges, expect, TokenErrors::Injected)
+    }
+
+    fn step_plan_with(exchanges: &str, expect: &str, token_errors: TokenErrors) -> Plan {
         let text = format!(
             "schema: 1\nid: a\ntitle: t\nbehaviors: [X]\ncredentials: {{ grant: refresh_token, scopes: \
              [taskqueue] }}\nsteps:\n  - call: tasks.get\n    args: {{ task: t1 }}\n    exchanges: \
@@ -218,7 +231,7 @@ mod tests {
             .unwrap_or_else(|error| panic!("{error}"))
             .scenario;
         let step = &scenario.steps[0].value;
-        plan(&step.exchanges, step.expect.as_ref(), TokenErrors::Injected)
+        plan(&step.exchanges, step.expect.as_ref(), token_errors)
     }
 
     const TOKEN: &str = "{ token: { issue: at-1 } }";
@@ -281,6 +294,33 @@ mod tests {
                 );
             }
             assert_eq!(plan, Plan::default(), "{exchanges}: all consumed");
+        }
+    }
+
+    #[test]
+    fn resets_are_injected_on_both_sides_even_where_the_upstream_gives_token_errors() {
+        let api_reset = "{ api: { request: { method: GET, path: tasks/t1, token: at-1 }, \
+                         response: { reset: true } } }";
+        let exchanges = format!(
+            "[{{ token: {{ error: {{ reset: true }} }} }}, {TOKEN}, {api_reset}, {}]",
+            api(200, "json: {}")
+        );
+        for token_errors in [TokenErrors::Injected, TokenErrors::Upstream] {
+            let mut plan = step_plan_with(&exchanges, "{ ok: {} }", token_errors);
+            let reset = |injection: Option<Injection>| injection.map(|i| (i.reset, i.status));
+            assert_eq!(
+                reset(plan.next(Side::Token)),
+                Some((true, 0)),
+                "{token_errors:?}"
+            );
+            assert_eq!(plan.next(Side::Token), None, "the token is forwarded");
+            assert_eq!(
+                reset(plan.next(Side::Api)),
+                Some((true, 0)),
+                "{token_errors:?}"
+            );
+            assert_eq!(plan.next(Side::Api), None, "the 200 is forwarded");
+            assert_eq!(plan, Plan::default(), "all consumed");
         }
     }
 

@@ -1,9 +1,8 @@
 //! The recording forwarder: an HTTP/1.1 proxy on 127.0.0.1 (hyper serves
-//! it) that the client talks to instead of the real endpoint. It forwards
-//! each request
-//! with reqwest to the real base URL, answers with what came back, and
-//! records the exchange, so the harness can hold what crossed the wire
-//! against the scenario's script.
+//! it, through [`crate::target::front`]) that the client talks to instead
+//! of the real endpoint. It forwards each request with reqwest to the real
+//! base URL, answers with what came back, and records the exchange, so the
+//! harness can hold what crossed the wire against the scenario's script.
 //!
 //! Bearer tokens are recorded as labels (`at-1`, `at-2`, first seen first,
 //! per scenario), never as values; the values are kept apart, only for the
@@ -27,16 +26,11 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use taskqueue_clock::{Clock, SharedClock, SystemClock};
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
-
 use crate::target::faults::{Plan, Side};
+use crate::target::front::{self, Answer, Answerer, RawRequest};
 use crate::target::mock::script::short_scope;
 
 /// The bearer token the forwarder sends in place of a revoked one: no
@@ -322,23 +316,6 @@ impl Drop for Forwarder {
     }
 }
 
-/// Headers that belong to one connection, not to the message.
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-    // reqwest asks for gzip itself and decodes it, so records hold JSON.
-    "accept-encoding",
-    "content-encoding",
-];
-
 impl Forwarder {
     /// Starts a forwarder on 127.0.0.1 in front of `upstream_base` (the
     /// API's base URL, ending in `projects/`), for the queue `queue` of
@@ -360,20 +337,9 @@ impl Forwarder {
             let path = format!("{}/", upstream.path());
             upstream.set_path(&path);
         }
-        let tls = taskqueue_auth::http::rustls_client_config()
-            .map_err(|error| format!("TLS configuration: {error}"))?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+        let http = front::relay_client(timeout)
             .map_err(|error| format!("the forwarder's HTTP client: {error}"))?;
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|error| format!("the forwarder cannot listen on 127.0.0.1: {error}"))?;
-        let address = listener
-            .local_addr()
-            .map_err(|error| format!("the forwarder's address: {error}"))?;
+        let (listener, address) = front::listen("the forwarder").await?;
         let queue_prefix = format!(
             "{}{}/taskqueues/{}",
             upstream.path(),
@@ -393,7 +359,7 @@ impl Forwarder {
                 ..State::default()
             }),
         });
-        let task = tokio::spawn(accept(listener, shared.clone()));
+        let task = tokio::spawn(front::accept(listener, shared.clone()));
         Ok(Forwarder {
             local_base,
             address,
@@ -456,127 +422,6 @@ fn escape_segment(segment: &str) -> String {
     out
 }
 
-/// One request as the forwarder handles it: read whole off hyper.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct RawRequest {
-    /// `GET`, `POST`, ...
-    method: String,
-    /// The request target: path and query, as sent.
-    target: String,
-    /// Headers, names in lower case, in order.
-    headers: Vec<(String, String)>,
-    /// The body.
-    body: Vec<u8>,
-}
-
-impl RawRequest {
-    /// The first value of header `name` (lower case).
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-}
-
-/// What the forwarder gives the client: an answer, or nothing at all.
-#[derive(Debug)]
-enum Answer {
-    /// Status, headers and body.
-    Respond(u16, Vec<(String, String)>, Vec<u8>),
-    /// Close the connection without answering (an injected reset).
-    Reset,
-}
-
-/// The error that makes hyper drop a connection without an answer: an
-/// injected connection reset.
-#[derive(Debug)]
-struct ConnectionReset;
-
-impl std::fmt::Display for ConnectionReset {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection reset by the conformance forwarder (injected)")
-    }
-}
-
-impl std::error::Error for ConnectionReset {}
-
-/// Serves every connection with hyper's HTTP/1.1, each request by
-/// [`handle`].
-async fn accept(listener: TcpListener, shared: Arc<Shared>) {
-    while let Ok((stream, _)) = listener.accept().await {
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let service =
-                hyper::service::service_fn(move |request| handle(shared.clone(), request));
-            // The connection ends when the client closes it, or when an
-            // injected reset makes the service fail: hyper then drops it
-            // without writing an answer.
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
-
-/// Reads `request` whole, forwards it (or answers a planned fault) and
-/// returns the answer; `Err` drops the connection unanswered.
-async fn handle(
-    shared: Arc<Shared>,
-    request: hyper::Request<Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, ConnectionReset> {
-    let (parts, body) = request.into_parts();
-    let body = match body.collect().await {
-        Ok(collected) => collected.to_bytes().to_vec(),
-        Err(error) => {
-            return Ok(response(
-                400,
-                &[("content-type".to_owned(), "text/plain".to_owned())],
-                format!("conformance forwarder: bad request: {error}").into_bytes(),
-            ));
-        }
-    };
-    let raw = RawRequest {
-        method: parts.method.as_str().to_owned(),
-        target: parts.uri.path_and_query().map_or_else(
-            || parts.uri.path().to_owned(),
-            |target| target.as_str().to_owned(),
-        ),
-        headers: parts
-            .headers
-            .iter()
-            .filter_map(|(name, value)| {
-                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-            })
-            .collect(),
-        body,
-    };
-    match forward(&shared, raw).await {
-        Answer::Respond(status, headers, body) => Ok(response(status, &headers, body)),
-        Answer::Reset => Err(ConnectionReset),
-    }
-}
-
-/// An answer for hyper; a header hyper refuses is left out.
-fn response(
-    status: u16,
-    headers: &[(String, String)],
-    body: Vec<u8>,
-) -> hyper::Response<Full<Bytes>> {
-    let mut answer = hyper::Response::new(Full::new(Bytes::from(body)));
-    *answer.status_mut() =
-        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_GATEWAY);
-    for (name, value) in headers {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            http::HeaderValue::from_str(value),
-        ) {
-            answer.headers_mut().append(name, value);
-        }
-    }
-    answer
-}
-
 async fn forward(shared: &Shared, request: RawRequest) -> Answer {
     let (path, query) = split_target(&request.target);
     let relative = path
@@ -637,6 +482,8 @@ async fn forward(shared: &Shared, request: RawRequest) -> Answer {
         if injection.reset {
             recorded.status = 0;
             recorded.upstream_error = Some("connection reset, no answer".to_owned());
+            recorded.token_exchange = token_exchange;
+            recorded.at = shared.clock.as_ref().map(|clock| clock.now());
             shared.lock().exchanges.push(recorded);
             return Answer::Reset;
         }
@@ -657,41 +504,9 @@ async fn forward(shared: &Shared, request: RawRequest) -> Answer {
     if let (Some(token), Some(scopes)) = (&token_exchange, &grant_scopes) {
         narrow_scopes(&mut url, &mut request, token, scopes);
     }
-    let answer = match reqwest::Method::from_bytes(request.method.as_bytes()) {
-        Err(error) => Err(format!("method {}: {error}", request.method)),
-        Ok(method) => {
-            let mut outgoing = shared.http.request(method, url);
-            for (name, value) in &request.headers {
-                if HOP_BY_HOP.contains(&name.as_str()) {
-                    continue;
-                }
-                if revoked && name == "authorization" {
-                    outgoing =
-                        outgoing.header("authorization", format!("Bearer {REVOKED_STAND_IN}"));
-                } else {
-                    outgoing = outgoing.header(name.as_str(), value.as_str());
-                }
-            }
-            match outgoing.body(request.body).send().await {
-                Err(error) => Err(without_url(&error)),
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let headers: Vec<(String, String)> = response
-                        .headers()
-                        .iter()
-                        .filter(|(name, _)| !HOP_BY_HOP.contains(&name.as_str()))
-                        .filter_map(|(name, value)| {
-                            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-                        })
-                        .collect();
-                    match response.bytes().await {
-                        Ok(body) => Ok((status, headers, body.to_vec())),
-                        Err(error) => Err(without_url(&error)),
-                    }
-                }
-            }
-        }
-    };
+    let stand_in = format!("Bearer {REVOKED_STAND_IN}");
+    let authorization = revoked.then_some(stand_in.as_str());
+    let answer = front::relay(&shared.http, url, request, authorization).await;
     let (status, headers, body) = match answer {
         Ok(answer) => answer,
         Err(error) => {
@@ -742,7 +557,14 @@ fn finish(
     }
     recorded.token_exchange = token_exchange;
     shared.lock().exchanges.push(recorded);
-    Answer::Respond(status, headers, body)
+    Answer::Respond((status, headers, body))
+}
+
+/// The forwarder answers each request its front reads.
+impl Answerer for Shared {
+    async fn answer(self: Arc<Self>, request: RawRequest) -> Answer {
+        forward(&self, request).await
+    }
 }
 
 /// Asks the token endpoint (the form's `scope`) or the metadata server (the
@@ -853,27 +675,6 @@ fn remember(shared: &Shared, secret: &str) {
     if !state.secrets.iter().any(|known| known == secret) {
         state.secrets.push(secret.to_owned());
     }
-}
-
-/// A reqwest error without its URL (the query could hold anything).
-fn without_url(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "connection failed"
-    } else if error.is_body() || error.is_decode() {
-        "the body could not be read"
-    } else {
-        "the request failed"
-    };
-    let mut message = kind.to_owned();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
 
 fn label_for(shared: &Shared, token: &str) -> String {

@@ -19,6 +19,7 @@ pub(crate) mod dispatch;
 pub(crate) mod faults;
 pub(crate) mod forwarded;
 pub(crate) mod forwarder;
+pub(crate) mod front;
 pub(crate) mod mock;
 pub(crate) mod pool;
 pub mod real;

@@ -99,6 +99,28 @@ fn an_unexpected_request_names_the_nearest_scripted_exchange() {
 }
 
 #[test]
+fn a_reset_is_played_only_for_the_request_it_scripts() {
+    // The reset front passes the request on, since it is not the one the
+    // reset scripts; wiremock names what differs.
+    let record = run("broken/reset-not-matched.yaml");
+    assert_contains(
+        failure(&record),
+        &[
+            "tests/data/broken/reset-not-matched.yaml:11: step 1 (call tasks.get): ",
+            "unexpected request `GET tasks/t2 [<at-1>]`",
+            "the nearest scripted exchange is the next one, #1 `api GET tasks/t1 token at-1 -> reset` (line 14)",
+            "path: expected `tasks/t1`, got `tasks/t2`",
+            "exchange #1 `api GET tasks/t1 token at-1 -> reset` (line 14) was never consumed",
+        ],
+    );
+    assert_eq!(
+        record.steps[0].wire,
+        ["GET tasks/t2 [<at-1>] -> 500 UNEXPECTED"]
+    );
+    assert_eq!(record.counters.unexpected, 1);
+}
+
+#[test]
 fn an_out_of_order_request_names_the_exchange_it_matches() {
     let record = run("broken/out-of-order.yaml");
     assert_contains(

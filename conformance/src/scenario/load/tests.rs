@@ -187,3 +187,73 @@ fn server_blocks_load_and_broken_ones_name_the_place() {
         );
     }
 }
+
+#[test]
+fn a_reset_is_a_response_alone_and_bad_combinations_name_the_place() {
+    let reset = GOOD.replacen(
+        "response: { status: 200, json: { id: t1 } }",
+        "response: { reset: true }",
+        1,
+    );
+    let loaded = load_str(Path::new("scenarios/demo.yaml"), &reset).expect("valid");
+    let Exchange::Api(api) = &loaded.scenario.steps[0].value.exchanges[0].value else {
+        panic!("an api exchange");
+    };
+    assert!(api.response.reset);
+    assert_eq!(api.response.status, 0, "a reset answers no status");
+    let token_reset = GOOD
+        .replacen("grant: static", "grant: refresh_token", 1)
+        .replacen(
+            "    exchanges:\n",
+            "    exchanges:\n      - token: { error: { reset: true } }\n      - token: { issue: at-1 }\n",
+            1,
+        );
+    load_str(Path::new("scenarios/demo.yaml"), &token_reset).expect("a token reset loads");
+
+    // (response, expected message)
+    let cases: &[(&str, &str)] = &[
+        (
+            "{ status: 503, reset: true }",
+            "scenarios/demo.yaml:12:9: a `reset: true` response answers nothing: it takes no \
+             `status`",
+        ),
+        (
+            "{ reset: true, json: { id: t1 } }",
+            "scenarios/demo.yaml:12:9: a `reset: true` response answers nothing",
+        ),
+        (
+            "{ reset: true, headers: { retry-after: '1' } }",
+            "scenarios/demo.yaml:12:9: a `reset: true` response answers nothing",
+        ),
+        (
+            "{ json: { id: t1 } }",
+            "scenarios/demo.yaml:12:9: a response needs a `status` from 100 to 599, or `reset: \
+             true`",
+        ),
+        (
+            "{ reset: false, status: 0 }",
+            "scenarios/demo.yaml:12:9: a response needs a `status` from 100 to 599",
+        ),
+        (
+            "{ status: 200, json: {}, body: x }",
+            "scenarios/demo.yaml:12:9: a response has either `json` or `body`, not both",
+        ),
+        ("{ reset: yes please }", "scenarios/demo.yaml:14:"),
+    ];
+    for (response, expected) in cases {
+        let message = error_of(&GOOD.replacen("{ status: 200, json: { id: t1 } }", response, 1));
+        assert!(
+            message.contains(expected),
+            "`{response}`:\n  got      {message}\n  expected {expected}"
+        );
+    }
+    let token = error_of(&token_reset.replacen(
+        "{ error: { reset: true } }",
+        "{ error: { reset: true, status: 400 } }",
+        1,
+    ));
+    assert!(
+        token.contains("scenarios/demo.yaml:12:") && token.contains("answers nothing"),
+        "{token}"
+    );
+}

@@ -22,7 +22,14 @@
 //!   `/token`.
 //! - `metadata`: a metadata-server source at the mock's `host:port`.
 //! - `static`: a static token holding the mock's secret for `at-1`.
+//!
+//! # Connection resets
+//!
+//! A scenario that scripts a reset (`reset: true`) talks to the mock
+//! through its reset front ([`front`]), which drops the connection of each
+//! scripted reset and passes every other request on to wiremock.
 
+pub(crate) mod front;
 pub(crate) mod script;
 
 use std::time::{Duration, SystemTime};
@@ -46,6 +53,7 @@ use crate::scenario::template::Window;
 use crate::scenario::{Grant, Step};
 use crate::target::dispatch;
 use crate::target::forwarded::CallClock;
+use front::ResetFront;
 use script::{API_PREFIX, MockConfig, MockTarget};
 
 /// The real-time bound on one call: a safety net should the client hang.
@@ -62,6 +70,9 @@ pub(crate) struct MockSession {
     mock: MockTarget,
     client: Client,
     queue: QueueRef,
+    /// The reset front, kept running while the scenario does, if it
+    /// scripts a reset.
+    _front: Option<ResetFront>,
 }
 
 impl Target for Mock {
@@ -89,7 +100,16 @@ impl Target for Mock {
             clock: terms.clock.clone(),
         })
         .await;
-        let token_uri = format!("{}/token", mock.uri());
+        let front = if scenario.scripts_reset() {
+            Some(ResetFront::start(&mock).await.map_err(Refusal::Setup)?)
+        } else {
+            None
+        };
+        let (uri, host) = match &front {
+            Some(front) => (front.uri(), front.host()),
+            None => (mock.uri(), mock.host()),
+        };
+        let token_uri = format!("{uri}/token");
         let sources = Sources {
             clock: terms.shared.clone(),
             proxy: None,
@@ -106,7 +126,7 @@ impl Target for Mock {
                 None,
             ),
             Grant::JwtBearer => sources.service_account(SERVICE_ACCOUNT_KEY, Some(&token_uri)),
-            Grant::Metadata => sources.metadata(&mock.host()),
+            Grant::Metadata => sources.metadata(&host),
             Grant::Static => Ok(
                 std::sync::Arc::new(StaticTokenProvider::new(AccessToken::new(
                     mock.secret_for(STATIC_LABEL),
@@ -115,7 +135,7 @@ impl Target for Mock {
         }
         .map_err(Refusal::Setup)?;
         let client = client::build(
-            format!("{}{API_PREFIX}", mock.uri()),
+            format!("{uri}{API_PREFIX}"),
             provider,
             terms.requested,
             terms.shared,
@@ -131,6 +151,7 @@ impl Target for Mock {
             mock,
             client,
             queue,
+            _front: front,
         })
     }
 }

@@ -14,6 +14,11 @@
 //! secret in a wire line, a problem or a response it explains. Response JSON
 //! is templated on the scenario's virtual clock (see [`crate::scenario::template`]).
 //!
+//! A scripted connection reset (`reset: true`) is played by the reset front
+//! (`crate::target::mock::front`), which asks [`Resets::take`] whether a
+//! request is the next exchange and that exchange a reset, before it passes
+//! the request on to wiremock; its wire line ends in `-> reset`.
+//!
 //! Each request becomes one wire line of the step, for example
 //! `POST /token refresh_token scope=taskqueue -> 200 <at-1> expires +3600s`
 //! (`expires` is the token's expiry relative to the scenario's start) or
@@ -40,6 +45,7 @@ use crate::scenario::template;
 use crate::scenario::{
     ApiExchange, Exchange, ExpectedRequest, Grant, ScriptedResponse, Spanned, TokenExchange,
 };
+use crate::target::front::RawRequest;
 
 /// The API's path prefix, below which come `{project}/taskqueues/{queue}`.
 pub(crate) const API_PREFIX: &str = taskqueue_model::API_PATH;
@@ -128,6 +134,11 @@ impl MockTarget {
         self.server.address().to_string()
     }
 
+    /// The script as the reset front sees it.
+    pub(crate) fn resets(&self) -> Resets {
+        Resets(self.state.clone())
+    }
+
     /// The secret behind `label`, minted on first use (for the static
     /// grant's fixed token).
     pub(crate) fn secret_for(&self, label: &str) -> String {
@@ -203,6 +214,45 @@ impl MockTarget {
     /// What arrived while no step was running (normally nothing).
     pub(crate) fn drain(&self) -> StepWire {
         std::mem::take(&mut lock(&self.state).out)
+    }
+}
+
+/// The mock's script as its reset front sees it.
+#[derive(Clone)]
+pub(crate) struct Resets(Arc<Mutex<State>>);
+
+impl fmt::Debug for Resets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resets").finish_non_exhaustive()
+    }
+}
+
+impl Resets {
+    /// Whether the request the front read (`url`, the rest in `request`)
+    /// is the next scripted exchange and that exchange a reset; if so, it
+    /// is counted, its wire line written and the exchange consumed, and the
+    /// front drops the connection. Otherwise the request goes on to
+    /// wiremock.
+    pub(crate) fn take(&self, url: &url::Url, request: &RawRequest) -> bool {
+        let Ok(method) = http::Method::from_bytes(request.method.as_bytes()) else {
+            return false;
+        };
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in &request.headers {
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                http::HeaderValue::from_str(value),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        let request = Request {
+            url: url.clone(),
+            method,
+            headers,
+            body: request.body.clone(),
+        };
+        lock(&self.0).take_reset(&request)
     }
 }
 
@@ -340,9 +390,9 @@ impl State {
         self.config.clock.elapsed()
     }
 
-    fn serve(&mut self, request: &Request) -> ResponseTemplate {
-        let incoming = self.parse(request);
-        let line = match &incoming {
+    /// Counts `incoming` and returns its wire line, without the answer.
+    fn count(&mut self, incoming: &Incoming) -> String {
+        match incoming {
             Incoming::Token(token) => {
                 self.out.counters.token_requests += 1;
                 token.line()
@@ -352,20 +402,48 @@ impl State {
                 api.line()
             }
             Incoming::Other { method, path } => format!("{method} {path}"),
-        };
+        }
+    }
+
+    /// Whether `incoming` is the request `exchange` scripts.
+    fn matches(&self, incoming: &Incoming, exchange: &Exchange) -> bool {
+        match (incoming, exchange) {
+            (Incoming::Token(token), Exchange::Token(_)) => {
+                token_differences(self.config.grant, token).is_empty()
+            }
+            (Incoming::Api(api), Exchange::Api(exchange)) => {
+                api_differences(&exchange.request, api, &self.config).is_empty()
+            }
+            _ => false,
+        }
+    }
+
+    /// Plays the next exchange if it is a reset that `request` matches
+    /// (see [`Resets::take`]).
+    fn take_reset(&mut self, request: &Request) -> bool {
+        let incoming = self.parse(request);
+        let playable = self.script.get(self.cursor).is_some_and(|next| {
+            next.exchange.is_reset() && self.matches(&incoming, &next.exchange)
+        });
+        if playable {
+            let line = self.count(&incoming);
+            self.cursor += 1;
+            self.out.wire.push(format!("{line} -> reset"));
+        }
+        playable
+    }
+
+    fn serve(&mut self, request: &Request) -> ResponseTemplate {
+        let incoming = self.parse(request);
+        let line = self.count(&incoming);
         let next = self
             .script
             .get(self.cursor)
             .map(|scripted| scripted.exchange.clone());
-        let matched = match (&incoming, &next) {
-            (Incoming::Token(token), Some(Exchange::Token(_))) => {
-                token_differences(self.config.grant, token).is_empty()
-            }
-            (Incoming::Api(api), Some(Exchange::Api(exchange))) => {
-                api_differences(&exchange.request, api, &self.config).is_empty()
-            }
-            _ => false,
-        };
+        // A reset is the reset front's to play: wiremock can only answer.
+        let matched = next
+            .as_ref()
+            .is_some_and(|next| !next.is_reset() && self.matches(&incoming, next));
         match next {
             Some(Exchange::Token(exchange)) if matched => {
                 self.cursor += 1;
@@ -585,12 +663,14 @@ impl State {
         };
         let number = |offset: usize| self.cursor + offset + 1;
         let differences = |scripted: &Scripted| match (incoming, &scripted.exchange) {
-            (Incoming::Token(token), Exchange::Token(_)) => {
-                token_differences(self.config.grant, token)
-            }
-            (Incoming::Api(api), Exchange::Api(exchange)) => {
-                api_differences(&exchange.request, api, &self.config)
-            }
+            (Incoming::Token(token), Exchange::Token(_)) => with_reset_note(
+                &scripted.exchange,
+                token_differences(self.config.grant, token),
+            ),
+            (Incoming::Api(api), Exchange::Api(exchange)) => with_reset_note(
+                &scripted.exchange,
+                api_differences(&exchange.request, api, &self.config),
+            ),
             (Incoming::Api(_), Exchange::Token(_)) => {
                 vec!["a token request was scripted, an API request came".to_owned()]
             }
@@ -655,6 +735,18 @@ impl State {
             ),
         }
     }
+}
+
+/// `differences`, or, when there are none and `exchange` is a reset that
+/// reached wiremock, why it was not played.
+fn with_reset_note(exchange: &Exchange, mut differences: Vec<String>) -> Vec<String> {
+    if differences.is_empty() && exchange.is_reset() {
+        differences.push(
+            "it is scripted as a connection reset, which only the mock's reset front plays"
+                .to_owned(),
+        );
+    }
+    differences
 }
 
 fn normalized_path(path: &str) -> &str {
@@ -751,6 +843,7 @@ pub(crate) fn describe(exchange: &Exchange) -> String {
     match exchange {
         Exchange::Token(token) => match (&token.issue, &token.error) {
             (Some(label), _) => format!("token issue {label}"),
+            (None, Some(error)) if error.reset => "token reset".to_owned(),
             (None, Some(error)) => format!("token error {}{}", error.status, reason_suffix(error)),
             (None, None) => "token".to_owned(),
         },
@@ -771,7 +864,11 @@ pub(crate) fn describe(exchange: &Exchange) -> String {
                     .collect();
                 text.push_str(&format!(" query {}", query.join("&")));
             }
-            text.push_str(&format!(" -> {}", api.response.status));
+            if api.response.reset {
+                text.push_str(" -> reset");
+            } else {
+                text.push_str(&format!(" -> {}", api.response.status));
+            }
             text
         }
     }

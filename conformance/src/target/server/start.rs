@@ -45,7 +45,6 @@ use taskqueue_server::config::{MetadataConfig, ServiceAccountPrincipal, UserPrin
 use taskqueue_server::{
     AppState, MemoryStore, QueueAcl, QueueDef, SecretDigest, ServerConfig, StoreConfig, router,
 };
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::seed;
@@ -54,6 +53,7 @@ use crate::scenario::{Grant, PrincipalMode, Scenario, ServerSpec};
 use crate::target::Secrets;
 use crate::target::client::{self, ATTEMPT_TIMEOUT, Sources};
 use crate::target::forwarder::{Forwarder, ForwarderOptions};
+use crate::target::front;
 
 /// The public key of the test service account.
 const SERVICE_ACCOUNT_PUBLIC_KEY: &str =
@@ -161,12 +161,7 @@ pub(crate) async fn start(
     let credentials = &scenario.credentials;
     let client_spec = &scenario.client;
 
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|error| format!("the server cannot listen on 127.0.0.1: {error}"))?;
-    let server_address = listener
-        .local_addr()
-        .map_err(|error| format!("the server's address: {error}"))?;
+    let (listener, server_address) = front::listen("the server").await?;
     let forwarder = Forwarder::start_with(
         &format!("http://{server_address}/taskqueue/v1beta2/projects/"),
         &client_spec.project,
