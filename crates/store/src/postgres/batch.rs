@@ -50,7 +50,9 @@ impl InsertBatcher {
         let (jobs, receiver) = mpsc::unbounded_channel();
         let limits = Limits {
             batch: options.insert_batch.max(1),
-            statements: Arc::new(Semaphore::new(options.concurrent_inserts.max(1))),
+            statements: Arc::new(Semaphore::new(
+                options.concurrent_inserts.clamp(1, Semaphore::MAX_PERMITS),
+            )),
         };
         tokio::spawn(run(pool, config, receiver, limits));
         Self { jobs }

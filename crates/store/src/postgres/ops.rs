@@ -31,6 +31,10 @@ const INSERT: &str = "WITH inserted AS ( \
 /// [`INSERT`] for many tasks at once (arrays of queue, name, payload, tag, enqueue time, ETA and tombstone
 /// cutoff, one element per task, no name twice): inserts in (queue, name) order, so that concurrent batches
 /// take their locks in one order, and returns the (queue, name) of the tasks inserted.
+///
+/// The tombstone checks are scalar subqueries, one primary-key probe per task, and the expired tombstones of
+/// the names inserted are deleted by their `ctid`s: written as joins, the plan would hash the whole tombstone
+/// table for a handful of tasks whenever the table is small enough to look cheap to scan.
 const INSERT_MANY: &str = "WITH input AS ( \
          SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bigint[], $6::bigint[], \
                               $7::bigint[]) \
@@ -38,12 +42,15 @@ const INSERT_MANY: &str = "WITH input AS ( \
      inserted AS ( \
          INSERT INTO tasks (queue, name, payload, tag, enqueued_at, eta, leased, retry_count) \
          SELECT i.queue, i.name, i.payload, i.tag, i.enqueued_at, i.eta, FALSE, 0 FROM input i \
-         WHERE NOT EXISTS (SELECT 1 FROM tombstones t \
-                           WHERE t.queue = i.queue AND t.name = i.name AND t.deleted_at > i.cutoff) \
+         WHERE NOT COALESCE((SELECT t.deleted_at > i.cutoff FROM tombstones t \
+                             WHERE t.queue = i.queue AND t.name = i.name), FALSE) \
          ORDER BY i.queue, i.name \
          ON CONFLICT (queue, name) DO NOTHING \
          RETURNING queue, name), \
-     cleared AS (DELETE FROM tombstones t USING inserted n WHERE t.queue = n.queue AND t.name = n.name) \
+     cleared AS ( \
+         DELETE FROM tombstones WHERE ctid = ANY (ARRAY( \
+             SELECT (SELECT t.ctid FROM tombstones t WHERE t.queue = n.queue AND t.name = n.name) \
+             FROM inserted n))) \
      SELECT queue, name FROM inserted";
 const TASK_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM tasks WHERE queue = $1 AND name = $2)";
 const TOMBSTONE: &str = "SELECT deleted_at FROM tombstones WHERE queue = $1 AND name = $2";
@@ -101,6 +108,10 @@ enum Pick {
 /// number to a shard (`$9`) of the second's lease-log row (`$8`), all in one statement.
 ///
 /// `$3` is the lease limit when over-limit tasks are skipped, else NULL; `$4` how many to pick.
+///
+/// The picked rows are updated (or deleted) through the `ctid` the pick locked, with no second index probe:
+/// the statement holds their row locks, so the versions it locked are the ones it changes. (Were a `ctid` ever
+/// stale, the change would skip the row, which stays available: never a task leased twice.)
 fn lease_statement(pick: Pick) -> String {
     let tag = match pick {
         Pick::Tag => "AND tag = $10::text",
@@ -112,22 +123,22 @@ fn lease_statement(pick: Pick) -> String {
     };
     format!(
         "WITH chosen AS ( \
-             SELECT name, tag, eta, retry_count FROM tasks \
+             SELECT ctid, name, tag, eta, retry_count FROM tasks \
              WHERE queue = $1::text AND eta <= $2::bigint AND (eta < $2::bigint OR NOT leased) {tag} \
                AND ($3::bigint IS NULL OR retry_count < $3::bigint) \
              ORDER BY eta, name LIMIT $4::bigint FOR UPDATE SKIP LOCKED), \
-         picked AS (SELECT name, eta, retry_count, \
+         picked AS (SELECT ctid, name, eta, retry_count, \
                     COALESCE(retry_count >= $5::bigint, FALSE) AS over FROM chosen {untagged}), \
          removed AS ( \
              DELETE FROM tasks t USING picked p \
-             WHERE t.queue = $1 AND t.name = p.name AND p.over RETURNING t.name), \
+             WHERE t.ctid = p.ctid AND t.name = p.name AND p.over RETURNING t.name), \
          buried AS ( \
              INSERT INTO tombstones (queue, name, deleted_at) SELECT $1, name, $6::bigint FROM removed \
              ON CONFLICT (queue, name) DO UPDATE SET deleted_at = EXCLUDED.deleted_at), \
          leased AS ( \
              UPDATE tasks t SET eta = $7::bigint, leased = TRUE, \
                  retry_count = LEAST(t.retry_count + 1, 4294967295) \
-             FROM picked p WHERE t.queue = $1 AND t.name = p.name AND NOT p.over \
+             FROM picked p WHERE t.ctid = p.ctid AND t.name = p.name AND NOT p.over \
              RETURNING t.name, t.payload, t.tag, t.enqueued_at, t.eta, t.leased, t.retry_count, \
                  p.eta AS picked_eta), \
          logged AS ( \

@@ -166,3 +166,68 @@ fn concurrent_inserts_get_the_answers_they_would_get_alone_on_every_store() {
         assert_eq!(answers.len(), NEW + LIVE + BURIED, "{}", backend.name);
     }
 }
+
+#[test]
+fn batched_inserts_clear_the_expired_tombstones_of_their_names() {
+    const NAMES: usize = 40;
+    let runtime = runtime();
+    runtime.block_on(async {
+        let url = crate::pg_cluster::fresh_url().await;
+        let config = StoreConfig::default();
+        let ttl = i64::try_from(config.tombstone_ttl.as_secs()).expect("the TTL fits");
+        let options = PostgresOptions::default().with_concurrent_inserts(1);
+        let store: Arc<dyn Store> = Arc::new(
+            PostgresStore::connect_with(&url, config, options)
+                .await
+                .expect("a new PostgreSQL store"),
+        );
+        for index in 0..NAMES {
+            let name = format!("again-{index}");
+            store
+                .insert(
+                    "q",
+                    NewTask::new(b"old".to_vec()).with_name(name.clone()),
+                    at(0),
+                )
+                .await
+                .expect("a task to delete");
+            store.delete("q", &name, at(0)).await.expect("a tombstone");
+        }
+        let now = at(ttl + 60);
+        let inserts: Vec<_> = (0..NAMES)
+            .map(|index| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    let name = format!("again-{index}");
+                    store
+                        .insert("q", NewTask::new(b"new".to_vec()).with_name(name), now)
+                        .await
+                })
+            })
+            .collect();
+        for insert in inserts {
+            insert
+                .await
+                .expect("an insert task")
+                .expect("an expired tombstone does not block its name");
+        }
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("a connection to the test database");
+        let driver = tokio::spawn(connection);
+        let left: i64 = client
+            .query_one(
+                "SELECT COUNT(*) FROM tombstones WHERE name LIKE 'again-%'",
+                &[],
+            )
+            .await
+            .expect("the tombstone count")
+            .get(0);
+        assert_eq!(
+            left, 0,
+            "the expired tombstones of the re-inserted names are gone"
+        );
+        drop(client);
+        let _ = driver.await;
+    });
+}
