@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use taskqueue_store::{NewTask, PostgresOptions, PostgresStore, Store, StoreConfig, StoreError};
 
-use crate::support::{Backend, at, memory, sqlite};
+use crate::support::{Backend, at, memory, multi_thread_runtime as runtime, sqlite};
 
 /// What an insert of a name is answered, as the test compares it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -21,14 +21,6 @@ enum Answer {
 const NEW: usize = 60;
 const LIVE: usize = 20;
 const BURIED: usize = 20;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .expect("a multi-thread runtime")
-}
 
 async fn postgres_with(options: PostgresOptions, name: &'static str) -> Backend {
     let url = crate::pg_cluster::fresh_url().await;

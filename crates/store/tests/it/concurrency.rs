@@ -13,21 +13,13 @@ use taskqueue_store::{
     Store, StoreConfig, StoreError,
 };
 
-use crate::support::{at, backends, postgres};
+use crate::support::{at, backends, multi_thread_runtime as runtime, postgres};
 
 const PRODUCERS: usize = 4;
 const TASKS_PER_PRODUCER: usize = 100;
 const CONSUMERS: usize = 6;
 /// Stops a consumer that never sees the end (a bug), so the test fails instead of hanging.
 const MAX_POLLS: usize = 100_000;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .expect("a multi-thread runtime")
-}
 
 /// How many tasks each producer inserts before the consumers start, so that every consumer's first lease finds
 /// a full batch.

@@ -84,3 +84,12 @@ pub(crate) async fn backends(config: &StoreConfig) -> Vec<Backend> {
         postgres(config.clone()).await,
     ]
 }
+
+/// A runtime with 4 worker threads, for tests of concurrent operations.
+pub(crate) fn multi_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a multi-thread runtime")
+}
