@@ -1,5 +1,6 @@
 //! An HTTPS server on 127.0.0.1, signed by the test CA of `data/tls/`,
-//! answering every request with one JSON body.
+//! answering every request with one JSON body, and the table of root
+//! settings that must and must not trust it.
 
 use std::io;
 use std::net::SocketAddr;
@@ -12,6 +13,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use taskqueue_auth::{NetworkOptions, RootStore};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
@@ -25,6 +27,55 @@ pub const SERVER_CERT_PEM: &[u8] = include_bytes!("../data/tls/server.pem");
 
 /// The server certificate's private key (PKCS#8 PEM).
 pub const SERVER_KEY_PEM: &[u8] = include_bytes!("../data/tls/server.key");
+
+/// Network options trusting the test CA beside the bundled roots.
+///
+/// # Panics
+///
+/// If the test CA's PEM does not parse (a broken fixture).
+#[must_use]
+pub fn with_test_ca() -> NetworkOptions {
+    NetworkOptions::default()
+        .with_root_certificates_pem(CA_PEM)
+        .expect("the test CA parses")
+}
+
+/// One root setting and whether a [`TlsServer`] must be trusted under it.
+#[derive(Clone, Debug)]
+pub struct TrustCase {
+    /// What the setting is, for failure messages.
+    pub label: &'static str,
+    /// The network options under test.
+    pub network: NetworkOptions,
+    /// Whether a connection to a [`TlsServer`] succeeds.
+    pub trusted: bool,
+}
+
+/// The root settings every HTTPS client of the stack is tested with: the test
+/// CA added to the bundled roots or as the only root (trusted), the bundled
+/// roots alone or no roots at all (refused).
+#[must_use]
+pub fn trust_cases() -> Vec<TrustCase> {
+    let case = |label, network, trusted| TrustCase {
+        label,
+        network,
+        trusted,
+    };
+    vec![
+        case("test CA added to the bundled roots", with_test_ca(), true),
+        case(
+            "test CA as the only root",
+            with_test_ca().with_root_store(RootStore::None),
+            true,
+        ),
+        case("bundled roots only", NetworkOptions::default(), false),
+        case(
+            "no roots at all",
+            NetworkOptions::default().with_root_store(RootStore::None),
+            false,
+        ),
+    ]
+}
 
 /// An HTTPS server that answers every request with `200` and its JSON body,
 /// counting the requests it answered and the handshakes that failed. It

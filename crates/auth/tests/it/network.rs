@@ -6,10 +6,10 @@
 use serde_json::json;
 use taskqueue_auth::{
     AuthorizedUserCredentials, AuthorizedUserSource, Error, HttpOptions, NetworkOptions,
-    ProxySetting, RootStore, Scope, ScopeSet, ServiceAccountKey, ServiceAccountSource, TokenSource,
+    ProxySetting, Scope, ScopeSet, ServiceAccountKey, ServiceAccountSource, TokenSource,
 };
 use taskqueue_test_support::keys;
-use taskqueue_test_support::tls::{CA_PEM, TlsServer};
+use taskqueue_test_support::tls::{TlsServer, TrustCase, trust_cases};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 
@@ -61,31 +61,15 @@ async fn fetch(grant: Grant, token_uri: &str, network: NetworkOptions) -> Result
     Ok(token.secret().to_owned())
 }
 
-fn with_ca() -> NetworkOptions {
-    NetworkOptions::default()
-        .with_root_certificates_pem(CA_PEM)
-        .expect("the test CA parses")
-}
-
 #[tokio::test]
 async fn an_https_token_endpoint_is_trusted_only_through_the_roots_given() {
-    // (label, network options, whether the exchange succeeds)
-    let cases = [
-        ("test CA added to the bundled roots", with_ca(), true),
-        (
-            "test CA as the only root",
-            with_ca().with_root_store(RootStore::None),
-            true,
-        ),
-        ("bundled roots only", NetworkOptions::default(), false),
-        (
-            "no roots at all",
-            NetworkOptions::default().with_root_store(RootStore::None),
-            false,
-        ),
-    ];
     for grant in GRANTS {
-        for (label, network, succeeds) in cases.clone() {
+        for TrustCase {
+            label,
+            network,
+            trusted: succeeds,
+        } in trust_cases()
+        {
             let server = TlsServer::start(TOKEN_JSON).await.expect("TLS server");
             let token_uri = format!("{}{TOKEN_PATH}", server.uri());
             match fetch(grant, &token_uri, network).await {

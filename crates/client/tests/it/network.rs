@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use taskqueue_auth::{AccessToken, NetworkOptions, ProxySetting, RootStore, StaticTokenProvider};
 use taskqueue_client::{Client, ClientBuilder, Error, GetQueueRequest};
-use taskqueue_test_support::tls::{CA_PEM, TlsServer};
+use taskqueue_test_support::tls::{TlsServer, TrustCase, trust_cases};
 use taskqueue_transport::RetryPolicy;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -27,12 +27,6 @@ fn builder() -> ClientBuilder {
 /// A loopback port nothing listens on (1, tcpmux, is never served here).
 const CLOSED: &str = "http://127.0.0.1:1";
 
-fn with_ca() -> NetworkOptions {
-    NetworkOptions::default()
-        .with_root_certificates_pem(CA_PEM)
-        .expect("the test CA parses")
-}
-
 async fn get_queue(base_url: String, network: NetworkOptions) -> Result<String, Error> {
     let client: Client = builder().base_url(base_url).network(network).build()?;
     let queue = client.get_queue(GetQueueRequest::new(queue())).await?;
@@ -41,22 +35,12 @@ async fn get_queue(base_url: String, network: NetworkOptions) -> Result<String, 
 
 #[tokio::test]
 async fn an_https_server_is_trusted_only_through_the_roots_given() {
-    // (label, network options, whether the call succeeds)
-    let cases = [
-        ("test CA added to the bundled roots", with_ca(), true),
-        (
-            "test CA as the only root",
-            with_ca().with_root_store(RootStore::None),
-            true,
-        ),
-        ("bundled roots only", NetworkOptions::default(), false),
-        (
-            "no roots at all",
-            NetworkOptions::default().with_root_store(RootStore::None),
-            false,
-        ),
-    ];
-    for (label, network, succeeds) in cases {
+    for TrustCase {
+        label,
+        network,
+        trusted: succeeds,
+    } in trust_cases()
+    {
         let server = TlsServer::start(QUEUE_JSON).await.expect("TLS server");
         let result = get_queue(format!("{}{API}/", server.uri()), network).await;
         match result {
