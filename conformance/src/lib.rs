@@ -18,6 +18,7 @@ pub use scenario::Scenario;
 pub use scenario::load::{LoadError, LoadedScenario, load_dir, load_file, load_str};
 pub use target::mock::{run_all_mock, run_all_mock_with_progress, run_mock, run_mock_blocking};
 pub use target::pool::Progress;
+#[cfg(feature = "server")]
 pub use target::server::{
     run_all_server, run_all_server_with_progress, run_server, run_server_blocking,
 };

@@ -27,11 +27,12 @@ use taskqueue_conformance::report::coverage::{self, Inventory};
 use taskqueue_conformance::report::secrets::SecretScanner;
 use taskqueue_conformance::report::snapshot;
 use taskqueue_conformance::report::{junit, matrix};
+#[cfg(feature = "server")]
+use taskqueue_conformance::run_all_server_with_progress;
 use taskqueue_conformance::scenario::values::parse_duration;
 use taskqueue_conformance::target::real::{self, RealArgs, RealConfig};
 use taskqueue_conformance::{
     LoadedScenario, Outcome, ScenarioRecord, Target, load_dir, run_all_mock_with_progress,
-    run_all_server_with_progress,
 };
 
 /// What `--help` adds after the flags.
@@ -122,7 +123,15 @@ struct Options {
 }
 
 fn parse_target(name: &str) -> Result<Target, String> {
-    Target::parse(name).ok_or_else(|| format!("unknown target `{name}` (mock, server or real)"))
+    let target = Target::parse(name)
+        .ok_or_else(|| format!("unknown target `{name}` (mock, server or real)"))?;
+    if target == Target::Server && !cfg!(feature = "server") {
+        return Err(
+            "this build has no server target: build the harness with its `server` feature"
+                .to_owned(),
+        );
+    }
+    Ok(target)
 }
 
 fn parse_jobs(text: &str) -> Result<usize, String> {
@@ -401,6 +410,7 @@ fn execute(
         std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
     });
     match options.target {
+        #[cfg(feature = "server")]
         Target::Server => {
             let progress = Progress::for_stderr(scenarios.len(), false);
             let run = runtime.block_on(run_all_server_with_progress(scenarios, jobs, |done| {
@@ -409,6 +419,8 @@ fn execute(
             progress.finish();
             Ok((run.records, run.secrets))
         }
+        #[cfg(not(feature = "server"))]
+        Target::Server => Err("this build has no server target (the `server` feature)".to_owned()),
         Target::Mock => {
             let progress = Progress::for_stderr(scenarios.len(), false);
             let run = runtime.block_on(run_all_mock_with_progress(scenarios, jobs, |done| {
@@ -519,6 +531,16 @@ mod tests {
         Options::try_parse_from(
             std::iter::once("taskqueue-conformance").chain(line.split_whitespace()),
         )
+    }
+
+    #[test]
+    fn the_server_target_is_there_exactly_when_the_server_feature_is() {
+        let parsed = parse("--target server");
+        assert_eq!(parsed.is_ok(), cfg!(feature = "server"), "{parsed:?}");
+        if let Err(error) = parsed {
+            assert!(error.to_string().contains("`server` feature"), "{error}");
+        }
+        assert!(parse("--target mock").is_ok() && parse("--target real").is_ok());
     }
 
     #[test]

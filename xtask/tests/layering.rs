@@ -331,6 +331,25 @@ fn server_as_a_library_brings_no_command_line_crates() {
     );
 }
 
+/// The harness without its `server` feature (mock and real targets only)
+/// builds neither the reference server nor its stores, so no SQLite from C.
+#[test]
+fn the_harness_without_its_server_target_brings_no_server_and_no_sqlite() {
+    assert_no_dependency_with(
+        CONFORMANCE,
+        Features::NoDefault,
+        "the reference server or SQLite without its `server` feature",
+        |name| name == SERVER || name == STORE || name == "rusqlite" || name == "libsqlite3-sys",
+    );
+    // The positive control: with its features it has the server target.
+    assert!(
+        tree(CONFORMANCE, "normal", None)
+            .iter()
+            .any(|node| node.name() == SERVER),
+        "the harness's default features include the server target"
+    );
+}
+
 #[test]
 fn transport_does_not_depend_on_client() {
     assert_no_dependency(TRANSPORT, "taskqueue-client", |name| name == CLIENT);

@@ -374,7 +374,8 @@ impl Forwarder {
         format!("http://{}", self.address)
     }
 
-    /// `127.0.0.1:{port}`.
+    /// `127.0.0.1:{port}` (the server target's metadata-server address).
+    #[cfg(feature = "server")]
     pub(crate) fn host(&self) -> String {
         self.address.to_string()
     }

@@ -23,6 +23,7 @@ pub(crate) mod front;
 pub(crate) mod mock;
 pub(crate) mod pool;
 pub mod real;
+#[cfg(feature = "server")]
 pub(crate) mod server;
 
 use std::fmt;

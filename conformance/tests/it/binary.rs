@@ -77,6 +77,7 @@ fn the_binary_fails_on_a_wrong_snapshot_and_rewrites_nothing() {
     assert_eq!(leftovers.len(), 1, "no .snap.new written: {leftovers:?}");
 }
 
+#[cfg(feature = "server")]
 #[test]
 fn the_binary_runs_the_server_target_against_its_reviewed_snapshots() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))

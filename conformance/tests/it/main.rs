@@ -17,5 +17,6 @@ mod api;
 mod binary;
 mod harness_fails;
 mod matrix;
+#[cfg(feature = "server")]
 mod server;
 mod snapshots;

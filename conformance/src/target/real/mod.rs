@@ -1125,4 +1125,5 @@ fn bind_lease_timestamp(
 mod tests;
 
 #[cfg(test)]
+#[cfg(feature = "server")]
 mod broken_tests;
