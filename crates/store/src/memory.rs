@@ -116,11 +116,11 @@ impl Store for MemoryStore {
     async fn insert(
         &self,
         queue: &str,
-        task: NewTask,
+        mut task: NewTask,
         now: Timestamp,
     ) -> Result<StoredTask, StoreError> {
         let mut state = self.lock()?;
-        let name = match task.name {
+        let name = match task.name.take() {
             Some(name) => {
                 if state.tasks.contains_key(&key(queue, &name)) {
                     return Err(StoreError::AlreadyExists);
@@ -140,16 +140,7 @@ impl Store for MemoryStore {
             },
         };
         state.tombstones.remove(&key(queue, &name));
-        let stored = StoredTask {
-            queue: queue.to_owned(),
-            name: name.clone(),
-            payload: task.payload,
-            tag: task.tag,
-            enqueued_at: now,
-            eta: task.eta.unwrap_or(now),
-            leased: false,
-            retry_count: 0,
-        };
+        let stored = StoredTask::inserted(queue, name.clone(), task, now);
         state.tasks.insert(key(queue, &name), stored.clone());
         Ok(stored)
     }

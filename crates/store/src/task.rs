@@ -50,6 +50,21 @@ pub struct StoredTask {
 }
 
 impl StoredTask {
+    /// The task `task` as an insert at `now` stores it, named `name` in `queue`: not leased, never leased,
+    /// enqueued at `now`, available at its ETA or at `now`. (`task.name` is ignored: `name` is the one chosen.)
+    pub(crate) fn inserted(queue: &str, name: String, task: NewTask, now: Timestamp) -> Self {
+        Self {
+            queue: queue.to_owned(),
+            name,
+            payload: task.payload,
+            tag: task.tag,
+            enqueued_at: now,
+            eta: task.eta.unwrap_or(now),
+            leased: false,
+            retry_count: 0,
+        }
+    }
+
     /// Whether someone holds an unexpired lease on the task at `now`: leased, and `eta >= now` (the boundary
     /// instant is still held; see the type's documentation).
     ///

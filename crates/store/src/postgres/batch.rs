@@ -130,8 +130,7 @@ async fn write(pool: &Pool, config: &StoreConfig, batch: Vec<Job>) {
             Ok(inserted) => {
                 for (job, inserted) in shared.into_iter().zip(inserted) {
                     if inserted {
-                        let stored = job.insert.stored();
-                        let _ = job.reply.send(Ok(stored));
+                        let _ = job.reply.send(Ok(job.insert.into_stored()));
                     } else {
                         alone.push(job);
                     }

@@ -262,16 +262,12 @@ pub(crate) async fn insert(
         .try_get(0)
         .map_err(pg)?;
         if inserted == 1 {
-            return Ok(StoredTask {
-                queue: queue.to_owned(),
-                name: name.to_owned(),
-                payload: task.payload.clone(),
-                tag: task.tag.clone(),
-                enqueued_at: now,
-                eta,
-                leased: false,
-                retry_count: 0,
-            });
+            return Ok(StoredTask::inserted(
+                queue,
+                name.to_owned(),
+                task.clone(),
+                now,
+            ));
         }
         if task_exists(client, queue, name).await? {
             return Err(StoreError::AlreadyExists);
@@ -294,17 +290,8 @@ pub(crate) struct PendingInsert {
 
 impl PendingInsert {
     /// The task as stored by a successful insert.
-    pub(crate) fn stored(&self) -> StoredTask {
-        StoredTask {
-            queue: self.queue.clone(),
-            name: self.name.clone(),
-            payload: self.task.payload.clone(),
-            tag: self.task.tag.clone(),
-            enqueued_at: self.now,
-            eta: self.task.eta.unwrap_or(self.now),
-            leased: false,
-            retry_count: 0,
-        }
+    pub(crate) fn into_stored(self) -> StoredTask {
+        StoredTask::inserted(&self.queue, self.name, self.task, self.now)
     }
 
     /// Inserts it alone, saying what blocks the name if it cannot.

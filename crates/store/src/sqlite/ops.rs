@@ -190,10 +190,10 @@ pub(crate) fn insert(
     conn: &Connection,
     cx: &mut Context,
     queue: &str,
-    task: NewTask,
+    mut task: NewTask,
     now: Timestamp,
 ) -> Result<StoredTask, StoreError> {
-    let (name, tombstone) = match task.name {
+    let (name, tombstone) = match task.name.take() {
         Some(name) => {
             if exists(conn, queue, &name)? {
                 return Err(StoreError::AlreadyExists);
@@ -233,16 +233,7 @@ pub(crate) fn insert(
             eta.as_micros()
         ])
         .map_err(sql)?;
-    Ok(StoredTask {
-        queue: queue.to_owned(),
-        name,
-        payload: task.payload,
-        tag: task.tag,
-        enqueued_at: now,
-        eta,
-        leased: false,
-        retry_count: 0,
-    })
+    Ok(StoredTask::inserted(queue, name, task, now))
 }
 
 pub(crate) fn get(
