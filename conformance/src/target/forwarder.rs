@@ -136,26 +136,36 @@ impl Recorded {
             (Some(label), true) => line.push_str(&format!(" [<{label}> revoked]")),
             (None, _) => line.push_str(" [no token]"),
         }
+        self.push_status(&mut line);
+        if let Some(reason) = self.reason() {
+            line.push(' ');
+            line.push_str(&reason);
+        }
+        self.push_notes(&mut line);
+        line
+    }
+}
+
+impl Recorded {
+    /// ` -> STATUS`, or ` -> reset` for a connection dropped without an answer.
+    fn push_status(&self, line: &mut String) {
         if self.status == 0 {
             line.push_str(" -> reset");
         } else {
             line.push_str(&format!(" -> {}", self.status));
         }
-        if let Some(reason) = self.reason() {
-            line.push(' ');
-            line.push_str(&reason);
-        }
+    }
+
+    /// What the forwarder itself adds: its own failure to get an answer, and whether it injected the answer.
+    fn push_notes(&self, line: &mut String) {
         if let Some(error) = &self.upstream_error {
             line.push_str(&format!(" (forwarder: {error})"));
         }
         if self.injected {
             line.push_str(" (injected)");
         }
-        line
     }
-}
 
-impl Recorded {
     fn token_line(&self, token: &TokenRecord, start: Option<SystemTime>) -> String {
         let mut line = format!("{} {}", self.method, self.path);
         if token.grant != "metadata" {
@@ -168,11 +178,7 @@ impl Recorded {
             let shown: Vec<String> = token.scopes.iter().map(|s| short_scope(s)).collect();
             line.push_str(&format!(" scope={}", shown.join(",")));
         }
-        if self.status == 0 {
-            line.push_str(" -> reset");
-        } else {
-            line.push_str(&format!(" -> {}", self.status));
-        }
+        self.push_status(&mut line);
         match &token.issued {
             Some(label) => {
                 line.push_str(&format!(" <{label}>"));
@@ -207,12 +213,7 @@ impl Recorded {
                 }
             }
         }
-        if let Some(error) = &self.upstream_error {
-            line.push_str(&format!(" (forwarder: {error})"));
-        }
-        if self.injected {
-            line.push_str(" (injected)");
-        }
+        self.push_notes(&mut line);
         line
     }
 }
