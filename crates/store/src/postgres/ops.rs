@@ -26,7 +26,7 @@ const INSERT: &str = "WITH inserted AS ( \
                            WHERE queue = $1 AND name = $2 AND deleted_at > $7::bigint) \
          ON CONFLICT (queue, name) DO NOTHING \
          RETURNING name), \
-     cleared AS (DELETE FROM tombstones WHERE queue = $1 AND name IN (SELECT name FROM inserted)) \
+     cleared AS (DELETE FROM tombstones WHERE queue = $1 AND name = $2 AND EXISTS (SELECT 1 FROM inserted)) \
      SELECT COUNT(*) FROM inserted";
 /// [`INSERT`] for many tasks at once (arrays of queue, name, payload, tag, enqueue time, ETA and tombstone
 /// cutoff, one element per task, no name twice): inserts in (queue, name) order, so that concurrent batches
@@ -35,6 +35,14 @@ const INSERT: &str = "WITH inserted AS ( \
 /// The tombstone checks are scalar subqueries, one primary-key probe per task, and the expired tombstones of
 /// the names inserted are deleted by their `ctid`s: written as joins, the plan would hash the whole tombstone
 /// table for a handful of tasks whenever the table is small enough to look cheap to scan.
+///
+/// The delete runs only when there is an expired tombstone to clear (a one-time filter on the number of
+/// `ctid`s found, which PostgreSQL checks before it starts the scan). The statement is prepared once per
+/// connection with a generic plan, made from the table's statistics at that moment: on a tombstone table that
+/// was small then, that plan finds the `ctid`s with a sequential scan (a TID scan of an array of unknown length
+/// is costed as ten random reads), and keeps doing so as the table grows. Measured with a backlog of 10,000
+/// tasks, that scan on every batch made this statement cost 0.36 ms for 4.6 tasks instead of 0.14 ms. New names,
+/// the common case, have no tombstone, so the scan is skipped whatever the plan.
 const INSERT_MANY: &str = "WITH input AS ( \
          SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bigint[], $6::bigint[], \
                               $7::bigint[]) \
@@ -47,10 +55,13 @@ const INSERT_MANY: &str = "WITH input AS ( \
          ORDER BY i.queue, i.name \
          ON CONFLICT (queue, name) DO NOTHING \
          RETURNING queue, name), \
-     cleared AS ( \
-         DELETE FROM tombstones WHERE ctid = ANY (ARRAY( \
+     expired AS ( \
+         SELECT array_remove(ARRAY( \
              SELECT (SELECT t.ctid FROM tombstones t WHERE t.queue = n.queue AND t.name = n.name) \
-             FROM inserted n))) \
+             FROM inserted n), NULL) AS ctids), \
+     cleared AS ( \
+         DELETE FROM tombstones WHERE ctid = ANY ((SELECT ctids FROM expired)::tid[]) \
+             AND (SELECT cardinality(ctids) > 0 FROM expired)) \
      SELECT queue, name FROM inserted";
 const TASK_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM tasks WHERE queue = $1 AND name = $2)";
 const TOMBSTONE: &str = "SELECT deleted_at FROM tombstones WHERE queue = $1 AND name = $2";
