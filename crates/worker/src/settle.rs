@@ -2,12 +2,14 @@
 //! the worker shuts down first), runs the handler while [`keep_alive`] renews the lease, and settles the outcome:
 //! delete, release, or dead letter then delete.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use taskqueue_client::{DeleteTaskRequest, LeasedTask, UpdateTaskRequest};
 use taskqueue_model::{Task, limits};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tracing::Instrument as _;
 
 use crate::dead_letter::{self, DeadLetter};
@@ -44,6 +46,8 @@ pub(crate) struct Supervisor {
     handlers: Arc<Semaphore>,
     task: Task,
     leased_at: Duration,
+    /// The worker's slot this task takes, freed when the supervision ends.
+    _slot: Option<OwnedSemaphorePermit>,
 }
 
 impl Supervisor {
@@ -53,16 +57,20 @@ impl Supervisor {
         handlers: Arc<Semaphore>,
         task: Task,
         leased_at: Duration,
+        slot: Option<OwnedSemaphorePermit>,
     ) -> Self {
         Self {
             inner,
             handlers,
             task,
             leased_at,
+            _slot: slot,
         }
     }
 
-    pub(crate) async fn run(self) -> TaskEnd {
+    /// The supervision, in its task's span. Not an `async fn`: the span is made here, so the future returned does
+    /// not also hold a copy of `self` beside the one its supervision holds (the spawned future stays small).
+    pub(crate) fn run(self) -> impl std::future::Future<Output = TaskEnd> + Send {
         let retry_count = self
             .task
             .retry_count
@@ -76,9 +84,11 @@ impl Supervisor {
             outcome = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
-        self.supervise(retry_count).instrument(span).await
+        self.supervise(retry_count).instrument(span)
     }
 
+    /// Every task's future is as big as this one: the dead-letter path, rare and the largest, is boxed where it
+    /// is awaited, so that the others do not carry its size.
     async fn supervise(self, retry_count: u32) -> TaskEnd {
         let inner = &self.inner;
         let config = &inner.config;
@@ -98,23 +108,22 @@ impl Supervisor {
             let reason = format!(
                 "leased {retry_count} times, more than max_attempts ({max}): earlier attempts lost their lease"
             );
-            return self.dead_letter(&state, reason).await;
+            return Box::pin(self.dead_letter(&state, reason)).await;
         }
 
-        let (stop, stop_rx) = watch::channel(false);
-        let keep = keep_alive(inner, &state, stop_rx);
-        tokio::pin!(keep);
+        let mut renewal = Renewal::new(inner, &state);
         let mut phase = inner.phase.subscribe();
 
-        // Wait for a free handler, renewing the lease meanwhile.
+        // Wait for a free handler, renewing the lease meanwhile. (`biased`: a free handler is taken without ever
+        // starting the renewal loop.)
         let permit = tokio::select! {
             biased;
             _ = phase.wait_for(|p| *p != Phase::Running) => None,
             permit = Arc::clone(&self.handlers).acquire_owned() => permit.ok(),
-            _ = &mut keep => return self.lost(),
+            () = renewal.lost() => return self.lost(),
         };
         let Some(_permit) = permit else {
-            if finish(stop, keep).await == KeepAlive::Lost {
+            if renewal.finish().await == KeepAlive::Lost {
                 return self.lost();
             }
             let end = self.release(&state, Duration::ZERO).await;
@@ -131,14 +140,16 @@ impl Supervisor {
         let guard = LeaseGuard::new(Arc::clone(&state));
         let handler = Arc::clone(&inner.handler);
         let work = handler.handle(self.task.clone(), guard);
+        // The handler first: one that finishes at its first poll never starts the renewal loop.
         let outcome = tokio::select! {
+            biased;
             outcome = work => Some(outcome),
-            _ = &mut keep => return self.lost(),
+            () = renewal.lost() => return self.lost(),
             _ = phase.wait_for(|p| *p == Phase::Aborting) => None,
         };
         let elapsed = config.clock.monotonic().saturating_sub(started);
         tracing::Span::current().record("duration_ms", elapsed.as_millis() as u64);
-        if finish(stop, keep).await == KeepAlive::Lost {
+        if renewal.finish().await == KeepAlive::Lost {
             return self.lost();
         }
         let Some(outcome) = outcome else {
@@ -153,11 +164,11 @@ impl Supervisor {
                 Some(max) if retry_count >= max => {
                     let reason =
                         format!("still failing after {retry_count} attempts (max_attempts {max})");
-                    self.dead_letter(&state, reason).await
+                    Box::pin(self.dead_letter(&state, reason)).await
                 }
                 _ => self.release(&state, after).await,
             },
-            Outcome::GiveUp { reason } => self.dead_letter(&state, reason).await,
+            Outcome::GiveUp { reason } => Box::pin(self.dead_letter(&state, reason)).await,
         }
     }
 
@@ -254,13 +265,56 @@ fn record(outcome: &'static str) {
     tracing::Span::current().record("outcome", outcome);
 }
 
-/// Stops the renewal loop and waits for it (it finishes a renewal in flight, so the lease it reports is current).
-async fn finish(
+/// The renewal loop of one lease ([`keep_alive`]), started the first time it is polled: a task whose handler is
+/// free and finishes at its first poll (the common case for short handlers) never sets up the loop, its stop
+/// channel or its timer. The loop runs on the lease's own deadline, so starting it late renews just as early.
+struct Renewal<'a> {
+    inner: &'a Inner,
+    state: &'a LeaseState,
+    running: Option<RunningRenewal<'a>>,
+}
+
+struct RunningRenewal<'a> {
     stop: watch::Sender<bool>,
-    keep: std::pin::Pin<&mut impl std::future::Future<Output = KeepAlive>>,
-) -> KeepAlive {
-    let _ = stop.send(true);
-    keep.await
+    keep: Pin<Box<dyn Future<Output = KeepAlive> + Send + 'a>>,
+}
+
+impl<'a> Renewal<'a> {
+    fn new(inner: &'a Inner, state: &'a LeaseState) -> Self {
+        Self {
+            inner,
+            state,
+            running: None,
+        }
+    }
+
+    /// Completes when the lease is lost; renews it meanwhile (starting the loop on the first poll).
+    fn lost(&mut self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| {
+            let (inner, state) = (self.inner, self.state);
+            let running = self.running.get_or_insert_with(|| {
+                let (stop, stop_rx) = watch::channel(false);
+                RunningRenewal {
+                    stop,
+                    keep: Box::pin(keep_alive(inner, state, stop_rx)),
+                }
+            });
+            // The loop ends by itself only when the lease is lost; `finish` is what stops it otherwise.
+            running.keep.as_mut().poll(cx).map(|_| ())
+        })
+    }
+
+    /// Stops the loop, if it started, and waits for it (it finishes a renewal in flight, so the lease it reports
+    /// is current).
+    async fn finish(&mut self) -> KeepAlive {
+        match self.running.as_mut() {
+            None => KeepAlive::Stopped,
+            Some(running) => {
+                let _ = running.stop.send(true);
+                running.keep.as_mut().await
+            }
+        }
+    }
 }
 
 /// Renews the lease each time `renew_at` of it has passed, until stopped or the lease is lost. A transient failure
@@ -276,14 +330,19 @@ async fn keep_alive(
     let renew_after = config.lease_duration.mul_f64(config.renew_fraction);
     let margin = config.lease_duration.saturating_sub(renew_after);
     loop {
+        // Stopped (while a renewal was in flight): no timer to set up.
+        if *stop.borrow_and_update() {
+            return KeepAlive::Stopped;
+        }
         // Sleep until the remaining lease is down to `margin`.
         let wait = state
             .deadline()
             .saturating_sub(margin)
             .saturating_sub(clock.monotonic());
         tokio::select! {
-            () = clock.sleep(wait) => {}
+            biased;
             _ = stop.wait_for(|stop| *stop) => return KeepAlive::Stopped,
+            () = clock.sleep(wait) => {}
         }
         backoff.reset();
         loop {

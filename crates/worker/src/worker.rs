@@ -267,12 +267,9 @@ impl Worker {
                             Arc::clone(&handlers),
                             task,
                             sent_at,
+                            slot,
                         );
-                        tasks.spawn(async move {
-                            let end = supervisor.run().await;
-                            drop(slot);
-                            end
-                        });
+                        tasks.spawn(supervisor.run());
                     }
                 }
                 Err(error) if error.is_transient() => {

@@ -94,6 +94,58 @@ async fn renewals_keep_a_handler_ten_times_longer_than_the_lease_alive() {
 }
 
 #[tokio::test(flavor = "current_thread")]
+async fn a_prefetched_task_keeps_its_lease_while_it_waits_for_a_handler() {
+    // One handler, one prefetched task: the second task waits 100 s (over three 30 s leases) for the handler,
+    // then runs 100 s. The renewal loop starts when a task has to wait, whether for a handler or on its handler.
+    let scene = Scene::new().await;
+    let first = scene.api.seed("first", None);
+    let second = scene.api.seed("second", None);
+    let journal = Journal::default();
+    let worker = scene
+        .builder()
+        .lease_size(2)
+        .concurrency(1)
+        .prefetch(1)
+        .lease_duration(Duration::from_secs(30))
+        .exit_when_empty(true)
+        .handler(slow_handler(
+            &scene.clock,
+            &journal,
+            Duration::from_secs(100),
+            Outcome::done(),
+        ))
+        .build()
+        .unwrap();
+    let report = scene.run(&worker, Duration::from_secs(1000)).await.unwrap();
+
+    let events = scene.api.events();
+    for id in [&first, &second] {
+        let renewed: Vec<_> = renewals(&events, id).into_iter().filter(|r| r.2).collect();
+        for (at, left, _) in &renewed {
+            assert!(
+                *left >= 14.9,
+                "{id}: renewed at {at} s with only {left} s left"
+            );
+        }
+        assert_eq!(deletes(&events).get(id), Some(&1), "{id}");
+    }
+    let waiting: Vec<_> = renewals(&events, &second)
+        .into_iter()
+        .filter(|(at, _, ok)| *ok && *at < 100.0)
+        .collect();
+    assert!(
+        waiting.len() >= 6,
+        "the waiting task is renewed every 15 s of its 100 s wait: {waiting:?}"
+    );
+    assert_eq!(
+        (report.stats.done, report.stats.lost_leases),
+        (2, 0),
+        "{:?}",
+        report.stats
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn a_lost_lease_cancels_the_handler_before_the_lease_ends() {
     // (renewal plan, the lease is lost by (s), the reason)
     let cases = [
