@@ -7,6 +7,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 use taskqueue_model::Timestamp;
 
+use crate::sqlite::purge_hints::PurgeHints;
 use crate::sqlite::worker::Context;
 use crate::store_config::{HOUR, MINUTE, is_over_limit, lease_second, window_start};
 use crate::{
@@ -14,7 +15,8 @@ use crate::{
     StoredTask, TagFilter,
 };
 
-/// How many expired tombstones and old lease-log entries a delete or a lease purges on the side.
+/// How many expired tombstones, old lease-log entries and expired tokens a delete or a lease purges on the side,
+/// when [`PurgeHints`] say there may be some.
 const OPPORTUNISTIC_PURGE: u32 = 8;
 
 pub(crate) const SELECT_TASK: &str = "SELECT name, payload, tag, enqueued_at, eta, leased, retry_count \
@@ -64,6 +66,10 @@ pub(crate) const FIND_TOKEN: &str =
     "SELECT principal, scopes, expires_at FROM access_tokens WHERE digest = ?1";
 pub(crate) const PURGE_TOKENS: &str = "DELETE FROM access_tokens WHERE digest IN \
      (SELECT digest FROM access_tokens WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)";
+/// The oldest keys of the purged tables, through their time indexes: the [`PurgeHints`] after a purge.
+pub(crate) const OLDEST_TOMBSTONE: &str = "SELECT MIN(deleted_at) FROM tombstones";
+pub(crate) const OLDEST_LEASE_LOG: &str = "SELECT MIN(second) FROM lease_log";
+pub(crate) const OLDEST_TOKEN: &str = "SELECT MIN(expires_at) FROM access_tokens";
 
 /// Every statement, named, for the query-plan test.
 #[cfg(test)]
@@ -89,6 +95,9 @@ pub(crate) const STATEMENTS: &[(&str, &str)] = &[
     ("SAVE_TOKEN", SAVE_TOKEN),
     ("FIND_TOKEN", FIND_TOKEN),
     ("PURGE_TOKENS", PURGE_TOKENS),
+    ("OLDEST_TOMBSTONE", OLDEST_TOMBSTONE),
+    ("OLDEST_LEASE_LOG", OLDEST_LEASE_LOG),
+    ("OLDEST_TOKEN", OLDEST_TOKEN),
 ];
 
 /// A SQLite failure as a [`StoreError::Storage`], or [`StoreError::StorageFull`] when the disk is full.
@@ -171,6 +180,7 @@ fn missing(conn: &Connection, cx: &Context, queue: &str, name: &str, now: Timest
 
 fn remove_and_tombstone(
     conn: &Connection,
+    cx: &mut Context,
     queue: &str,
     name: &str,
     now: Timestamp,
@@ -183,6 +193,7 @@ fn remove_and_tombstone(
         .map_err(sql)?
         .execute(params![queue, name, now.as_micros()])
         .map_err(sql)?;
+    PurgeHints::wrote(&mut cx.purge_hints.tombstones, now.as_micros());
     Ok(())
 }
 
@@ -263,7 +274,7 @@ pub(crate) fn list(
 
 pub(crate) fn delete(
     conn: &Connection,
-    cx: &Context,
+    cx: &mut Context,
     queue: &str,
     name: &str,
     now: Timestamp,
@@ -271,9 +282,8 @@ pub(crate) fn delete(
     if !exists(conn, queue, name)? {
         return Err(missing(conn, cx, queue, name, now));
     }
-    remove_and_tombstone(conn, queue, name, now)?;
-    purge(conn, cx, now, OPPORTUNISTIC_PURGE)?;
-    Ok(())
+    remove_and_tombstone(conn, cx, queue, name, now)?;
+    purge_on_the_side(conn, cx, now)
 }
 
 /// Runs [`AVAILABLE`] (`tag` `None`) or [`AVAILABLE_WITH_TAG`].
@@ -304,7 +314,7 @@ fn available(
 
 pub(crate) fn lease(
     conn: &Connection,
-    cx: &Context,
+    cx: &mut Context,
     queue: &str,
     request: &LeaseRequest,
     max_leases: Option<u32>,
@@ -340,7 +350,7 @@ pub(crate) fn lease(
     for mut task in chosen {
         if is_over_limit(task.retry_count, max_leases) {
             // Only reachable with OverLimit::Delete: Skip filtered these out.
-            remove_and_tombstone(conn, queue, &task.name, now)?;
+            remove_and_tombstone(conn, cx, queue, &task.name, now)?;
             continue;
         }
         conn.prepare_cached(TAKE_LEASE)
@@ -358,8 +368,9 @@ pub(crate) fn lease(
             .map_err(sql)?
             .execute(params![queue, lease_second(now), count])
             .map_err(sql)?;
+        PurgeHints::wrote(&mut cx.purge_hints.lease_log, lease_second(now));
     }
-    purge(conn, cx, now, OPPORTUNISTIC_PURGE)?;
+    purge_on_the_side(conn, cx, now)?;
     Ok(leased)
 }
 
@@ -418,36 +429,95 @@ pub(crate) fn stats(
     })
 }
 
+/// Purges up to `limit` rows of each table (expired tombstones, lease-log entries older than an hour, expired
+/// tokens), whatever the [`PurgeHints`] say, and refreshes them.
 pub(crate) fn purge(
     conn: &Connection,
-    cx: &Context,
+    cx: &mut Context,
     now: Timestamp,
     limit: u32,
 ) -> Result<PurgeReport, StoreError> {
+    purge_tables(conn, cx, now, limit, true)
+}
+
+/// The purge on the side of a delete or a lease: [`OPPORTUNISTIC_PURGE`] rows of each table whose
+/// [`PurgeHints`] bound says it may hold expired rows.
+fn purge_on_the_side(
+    conn: &Connection,
+    cx: &mut Context,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    purge_tables(conn, cx, now, OPPORTUNISTIC_PURGE, false).map(drop)
+}
+
+fn purge_tables(
+    conn: &Connection,
+    cx: &mut Context,
+    now: Timestamp,
+    limit: u32,
+    always: bool,
+) -> Result<PurgeReport, StoreError> {
     let cutoff = cx.config.tombstone_cutoff(now).as_micros();
-    let tombstones = conn
-        .prepare_cached(PURGE_TOMBSTONES)
-        .map_err(sql)?
-        .execute(params![cutoff, limit])
-        .map_err(sql)?;
-    let lease_log = conn
-        .prepare_cached(PURGE_LEASE_LOG)
-        .map_err(sql)?
-        .execute(params![window_start(now, HOUR), limit])
-        .map_err(sql)?;
-    let tokens = conn
-        .prepare_cached(PURGE_TOKENS)
-        .map_err(sql)?
-        .execute(params![now.as_micros(), limit])
-        .map_err(sql)?;
+    let hour_ago = window_start(now, HOUR);
+    let hints = &mut cx.purge_hints;
+    // (the purge, its parameter, the last key it removes, the table's bound, the query of its oldest key)
+    let tables: [(&str, i64, i64, &mut Option<i64>, &str); 3] = [
+        (
+            PURGE_TOMBSTONES,
+            cutoff,
+            cutoff,
+            &mut hints.tombstones,
+            OLDEST_TOMBSTONE,
+        ),
+        // The lease log keeps the last hour: `second < hour_ago`.
+        (
+            PURGE_LEASE_LOG,
+            hour_ago,
+            hour_ago.saturating_sub(1),
+            &mut hints.lease_log,
+            OLDEST_LEASE_LOG,
+        ),
+        (
+            PURGE_TOKENS,
+            now.as_micros(),
+            now.as_micros(),
+            &mut hints.tokens,
+            OLDEST_TOKEN,
+        ),
+    ];
+    let mut purged = [0_u64; 3];
+    for (count, (statement, parameter, last_expired, bound, oldest)) in
+        purged.iter_mut().zip(tables)
+    {
+        if !always && !PurgeHints::may_hold_expired(*bound, last_expired) {
+            continue;
+        }
+        let removed = conn
+            .prepare_cached(statement)
+            .map_err(sql)?
+            .execute(params![parameter, limit])
+            .map_err(sql)?;
+        let least: Option<i64> = conn
+            .prepare_cached(oldest)
+            .map_err(sql)?
+            .query_row([], |row| row.get(0))
+            .map_err(sql)?;
+        *bound = Some(least.unwrap_or(i64::MAX));
+        *count = u64::try_from(removed).unwrap_or(u64::MAX);
+    }
+    let [tombstones, lease_log, tokens] = purged;
     Ok(PurgeReport {
-        tombstones: u64::try_from(tombstones).unwrap_or(u64::MAX),
-        lease_log: u64::try_from(lease_log).unwrap_or(u64::MAX),
-        tokens: u64::try_from(tokens).unwrap_or(u64::MAX),
+        tombstones,
+        lease_log,
+        tokens,
     })
 }
 
-pub(crate) fn save_token(conn: &Connection, token: &IssuedToken) -> Result<(), StoreError> {
+pub(crate) fn save_token(
+    conn: &Connection,
+    cx: &mut Context,
+    token: &IssuedToken,
+) -> Result<(), StoreError> {
     conn.prepare_cached(SAVE_TOKEN)
         .map_err(sql)?
         .execute(params![
@@ -457,6 +527,7 @@ pub(crate) fn save_token(conn: &Connection, token: &IssuedToken) -> Result<(), S
             token.expires_at.as_micros()
         ])
         .map_err(sql)?;
+    PurgeHints::wrote(&mut cx.purge_hints.tokens, token.expires_at.as_micros());
     Ok(())
 }
 

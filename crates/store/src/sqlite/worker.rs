@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use crate::StoreConfig;
 use crate::StoreError;
 use crate::sqlite::ops::sql;
+use crate::sqlite::purge_hints::PurgeHints;
 use crate::sqlite::sync::{Committed, Failure};
 use crate::store_config::NameGenerator;
 
@@ -27,6 +28,8 @@ const MAX_BATCH: usize = 256;
 pub(crate) struct Context {
     pub(crate) config: StoreConfig,
     pub(crate) names: NameGenerator,
+    /// What the purge on the side may skip; forgotten when a commit fails.
+    pub(crate) purge_hints: PurgeHints,
 }
 
 /// One submitted operation, type-erased.
@@ -156,7 +159,7 @@ pub(crate) fn run(
                     Err(TryRecvError::Empty) => break,
                 }
             }
-            syncing = commit(&connection, held, &durability);
+            syncing = commit(&connection, held, &durability, &mut context);
             continue;
         }
         if stopping {
@@ -191,9 +194,16 @@ fn run_job(connection: &Connection, context: &mut Context, held: &mut Open, mut 
 
 /// Commits the open transaction and hands its jobs to the sync thread, or answers them without one. Returns
 /// whether the sync thread is now busy.
-fn commit(connection: &Connection, held: Open, durability: &Durability) -> bool {
+fn commit(
+    connection: &Connection,
+    held: Open,
+    durability: &Durability,
+    context: &mut Context,
+) -> bool {
     let outcome = held.begun.clone().and_then(|()| {
         execute(connection, "COMMIT").inspect_err(|_| {
+            // What the batch's purges removed is back: their bounds no longer hold.
+            context.purge_hints.forget();
             // A failed commit (a full disk, an I/O error) can leave the transaction open; the batch is answered
             // with the commit's error either way.
             if !connection.is_autocommit() {
