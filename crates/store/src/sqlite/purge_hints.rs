@@ -6,8 +6,8 @@
 //! cost about a third more than it does without them (measured through the server: about 16–18k deletes/s with
 //! them, 23–25k without). The writer thread is the only one that writes the file (a second process is refused by
 //! the file lock), so it can keep, per table, a lower bound on the oldest key: the bound is refreshed after each
-//! purge of the table (`MIN` through the table's time index), lowered by every write of a row, and forgotten when
-//! a commit fails. A table is purged on the side only when its bound says a row may have expired; an explicit
+//! purge of the table (`MIN` through the table's time index), lowered by every write of a row, put back as it was
+//! when an operation fails (its savepoint is rolled back), and forgotten when a commit fails. A table is purged on the side only when its bound says a row may have expired; an explicit
 //! purge always runs.
 
 /// Per table, a lower bound on its oldest key, or `None` when it is not known (then the purge looks).

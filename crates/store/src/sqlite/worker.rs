@@ -65,7 +65,13 @@ where
 {
     fn run(&mut self, conn: &Connection, context: &mut Context) {
         if let Some(op) = self.op.take() {
-            self.result = Some(in_savepoint(conn, |conn| op(conn, context)));
+            // A failed operation is rolled back: what its purges removed is back, so the bounds before it hold.
+            let hints = context.purge_hints;
+            let result = in_savepoint(conn, |conn| op(conn, context));
+            if result.is_err() {
+                context.purge_hints = hints;
+            }
+            self.result = Some(result);
         }
     }
 
@@ -241,5 +247,51 @@ fn commit(
 pub(crate) fn finish(jobs: Vec<Box<dyn Job>>, outcome: &Result<(), StoreError>) {
     for job in jobs {
         job.finish(outcome.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+    use tokio::sync::oneshot;
+
+    use super::{Call, Context, Job};
+    use crate::sqlite::purge_hints::PurgeHints;
+    use crate::store_config::NameGenerator;
+    use crate::{StoreConfig, StoreError};
+
+    #[test]
+    fn a_failed_operation_leaves_the_purge_bounds_as_they_were_before_it() {
+        let before = PurgeHints {
+            tombstones: Some(10),
+            lease_log: None,
+            tokens: Some(30),
+        };
+        let raised = PurgeHints {
+            tombstones: Some(50),
+            lease_log: Some(60),
+            tokens: Some(70),
+        };
+        // (the operation's result, the bounds after it)
+        let cases = [(Ok(()), raised), (Err(StoreError::NotFound), before)];
+        for (result, expected) in cases {
+            let connection = Connection::open_in_memory().expect("an in-memory database");
+            let mut context = Context {
+                config: StoreConfig::default(),
+                names: NameGenerator::new(None),
+                purge_hints: before,
+            };
+            let (reply, _answer) = oneshot::channel();
+            let outcome = result.clone();
+            let mut call = Call::new(
+                move |_: &Connection, cx: &mut Context| {
+                    cx.purge_hints = raised;
+                    outcome
+                },
+                reply,
+            );
+            call.run(&connection, &mut context);
+            assert_eq!(context.purge_hints, expected, "{result:?}");
+        }
     }
 }
