@@ -296,7 +296,12 @@ impl<'a> Renewal<'a> {
                 let (stop, stop_rx) = watch::channel(false);
                 RunningRenewal {
                     stop,
-                    keep: Box::pin(keep_alive(inner, state, stop_rx)),
+                    // Outside tokio's cooperative budget: a handler that spends the task's whole budget at every
+                    // poll (draining a busy channel) would otherwise leave the renewal's timer and call pending
+                    // for as long as it runs, and the lease would run out unrenewed.
+                    keep: Box::pin(tokio::task::unconstrained(keep_alive(
+                        inner, state, stop_rx,
+                    ))),
                 }
             });
             // The loop ends by itself only when the lease is lost; `finish` is what stops it otherwise.
@@ -305,15 +310,26 @@ impl<'a> Renewal<'a> {
     }
 
     /// Stops the loop, if it started, and waits for it (it finishes a renewal in flight, so the lease it reports
-    /// is current).
+    /// is current). The lease is lost if its deadline has passed meanwhile: a handler that held the thread past
+    /// it (blocking work in a poll) never let the loop run, and another worker may hold the task by now.
     async fn finish(&mut self) -> KeepAlive {
-        match self.running.as_mut() {
+        let ended = match self.running.as_mut() {
             None => KeepAlive::Stopped,
             Some(running) => {
                 let _ = running.stop.send(true);
                 running.keep.as_mut().await
             }
+        };
+        if ended == KeepAlive::Stopped
+            && self.state.deadline() <= self.inner.config.clock.monotonic()
+        {
+            return lose(
+                self.inner,
+                self.state,
+                "the lease ran out before the handler finished",
+            );
         }
+        ended
     }
 }
 

@@ -157,3 +157,30 @@ pub(crate) fn slow_handler(
         })
     }
 }
+
+/// The scene's virtual clock, with sleeps that end through a tokio channel, so that a sleep counts against tokio's
+/// cooperative budget, as the system clock's timer does (the virtual clock's own sleeps do not).
+#[derive(Debug)]
+pub(crate) struct BudgetedClock(pub(crate) VirtualClock);
+
+impl taskqueue_clock::Clock for BudgetedClock {
+    fn now(&self) -> std::time::SystemTime {
+        self.0.now()
+    }
+
+    fn monotonic(&self) -> Duration {
+        self.0.monotonic()
+    }
+
+    fn sleep(&self, duration: Duration) -> taskqueue_clock::Sleep {
+        let slept = self.0.sleep(duration);
+        let (done, ended) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            slept.await;
+            let _ = done.send(());
+        });
+        Box::pin(async move {
+            let _ = ended.await;
+        })
+    }
+}

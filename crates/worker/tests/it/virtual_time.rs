@@ -15,7 +15,7 @@ use taskqueue_worker::{
 };
 
 use crate::fake::{DEAD, Event, QUEUE, RenewalPlan, advance, drive, queue};
-use crate::scene::{Journal, Scene, by_payload, slow_handler};
+use crate::scene::{BudgetedClock, Journal, Scene, by_payload, slow_handler};
 
 fn deletes(events: &[Event]) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
@@ -140,6 +140,100 @@ async fn a_prefetched_task_keeps_its_lease_while_it_waits_for_a_handler() {
     assert_eq!(
         (report.stats.done, report.stats.lost_leases),
         (2, 0),
+        "{:?}",
+        report.stats
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_handler_that_spends_its_whole_budget_at_every_poll_still_has_its_lease_renewed() {
+    // The handler stays busy for 100 s of a 30 s lease, using up tokio's cooperative budget at every poll (as
+    // draining a channel that always has data does). The renewal's sleeps count against that budget here, as
+    // the system clock's do: it must still renew in time, and the task be done once.
+    let scene = Scene::new().await;
+    let id = scene.api.seed("busy job", None);
+    let clock = scene.clock.clone();
+    let worker = scene
+        .builder()
+        .clock(Arc::new(BudgetedClock(scene.clock.clone())))
+        .lease_size(1)
+        .concurrency(1)
+        .lease_duration(Duration::from_secs(30))
+        .exit_when_empty(true)
+        .handler(move |_task: Task, _lease: LeaseGuard| {
+            let clock = clock.clone();
+            async move {
+                while clock.elapsed() < Duration::from_secs(100) {
+                    tokio::task::consume_budget().await;
+                }
+                Outcome::done()
+            }
+        })
+        .build()
+        .unwrap();
+    let report = scene.run(&worker, Duration::from_secs(1000)).await.unwrap();
+
+    let events = scene.api.events();
+    let renewed: Vec<_> = renewals(&events, &id).into_iter().filter(|r| r.2).collect();
+    assert!(
+        renewed.len() >= 6,
+        "renewed every 15 s of the 100 s: {renewed:?}"
+    );
+    for (at, left, _) in &renewed {
+        assert!(*left >= 14.9, "renewed at {at} s with only {left} s left");
+    }
+    assert_eq!(deletes(&events).get(&id), Some(&1));
+    assert_eq!(
+        (report.stats.lost_leases, report.stats.done),
+        (0, 1),
+        "{:?}",
+        report.stats
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_handler_that_holds_the_thread_past_its_lease_does_not_settle_the_task() {
+    // The first attempt's handler blocks its thread for 100 s of a 30 s lease (it moves the clock on inside one
+    // poll, as blocking work would), so the renewal loop never runs; the second attempt finishes at once. The
+    // first must neither delete nor release the task: its lease ran out, and the task is leased again.
+    let scene = Scene::new().await;
+    let id = scene.api.seed("blocking job", None);
+    let clock = scene.clock.clone();
+    let worker = scene
+        .builder()
+        .lease_duration(Duration::from_secs(30))
+        .exit_when_empty(true)
+        .handler(move |task: Task, _lease: LeaseGuard| {
+            if task.retry_count == Some(1) {
+                clock.advance(Duration::from_secs(100));
+            }
+            async { Outcome::done() }
+        })
+        .build()
+        .unwrap();
+    let report = scene.run(&worker, Duration::from_secs(1000)).await.unwrap();
+
+    let events = scene.api.events();
+    let settled: Vec<f64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Delete { at, .. } | Event::Modify { at, .. } => Some(*at),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        settled.len(),
+        1,
+        "one settlement, by the second attempt: {events:?}"
+    );
+    assert_eq!(deletes(&events).get(&id), Some(&1));
+    assert_eq!(
+        (
+            report.stats.lost_leases,
+            report.stats.done,
+            report.stats.leased
+        ),
+        (1, 1, 2),
         "{:?}",
         report.stats
     );
