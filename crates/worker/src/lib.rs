@@ -12,7 +12,9 @@
 //!
 //! While a handler runs, the worker renews its lease each time a fraction of it has passed (half, by default),
 //! retrying transient failures within the time the lease has left. If the lease is lost, [`LeaseGuard::lost`]
-//! completes and the handler's future is dropped, since another worker may hold the task by then.
+//! completes and the handler's future is dropped, since another worker may hold the task by then. A handler that
+//! blocks its thread past the lease (blocking work inside a poll) leaves no chance to renew: when it returns, the
+//! lease counts as lost and its outcome is not applied. Run blocking work with `tokio::task::spawn_blocking`.
 //! Empty leases and failed lease calls back off (capped exponential, jittered), lease calls stay under a rate
 //! ceiling, and a [`ShutdownHandle`] stops the worker cleanly: no new leases, running handlers finish within a
 //! deadline, tasks leased but not started are released, and a second request stops the rest.
