@@ -4,6 +4,8 @@
 
 mod batch;
 mod ops;
+#[cfg(test)]
+mod plan_tests;
 mod schema;
 
 use std::collections::HashMap;
@@ -22,8 +24,8 @@ use crate::{
     StoreError, StoredTask,
 };
 
-/// The server option the store's connections start with: see *Plans* on [`PostgresStore`].
-const GENERIC_PLANS: &str = "-c plan_cache_mode=force_generic_plan";
+/// The server options the store's connections start with: see *Plans* on [`PostgresStore`].
+const PLAN_SETTINGS: &str = "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off";
 
 /// PostgreSQL-specific options of [`PostgresStore::connect_with`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,13 +109,15 @@ impl PostgresOptions {
 ///   on 2 cores with 16 clients leasing 100 tasks at a time, 1, 2, 4, 6 and 8 turns leased about 38k, 44k,
 ///   49–53k, 49k and 43k tasks/s, and no limit (16 at once) about 31k: hence 4.
 /// - **Plans.** The connections run with `plan_cache_mode = force_generic_plan`: every statement is prepared once
-///   per connection and planned once, instead of re-planned for each batch size. The statements are written so
-///   that their plans do not depend on the values (index probes by key, `LIMIT` over an ordered index scan). A
-///   plan does depend on the tables' statistics when the connection first runs the statement, and a pooled
-///   connection keeps it: a scan that looked cheap on a small table stays in the plan as the table grows. So no
-///   statement's common path scans a table for a handful of rows (the one scan a small table can leave in a plan,
-///   clearing the expired tombstones of re-inserted names, runs only when there is one). A `plan_cache_mode`
-///   given in the URL's `options` overrides this one.
+///   per connection and planned once, instead of re-planned for each batch size. A pooled connection keeps its
+///   plans, made from the tables' statistics when it first ran each statement: on tables that were small then,
+///   PostgreSQL picks sequential scans (or walks a whole index) for every statement, and they stay as the tables
+///   grow. So the connections also run with `enable_seqscan = off`, and each statement is written so that the
+///   only cheap plan reads just the rows it needs: key lookups by the primary key alone (scalar subqueries, the
+///   ETA kept out of a renewal's index conditions), updates and deletes by the `ctid`s of the rows a statement
+///   locked, leases and lists as `LIMIT` over an ordered index scan. A unit test plans every statement on tiny
+///   analyzed tables and checks the index each one uses. A `plan_cache_mode` or `enable_seqscan` given in the
+///   URL's `options` overrides the store's.
 /// - **Lease modifications** are compare-and-set: `UPDATE … WHERE leased AND eta = expected AND eta > now`.
 /// - **Durability** is PostgreSQL's: an operation is answered after its commit (with the server's default
 ///   `synchronous_commit = on`, after the WAL flush). Replication and backups are the database's.
@@ -196,11 +200,11 @@ impl PostgresStore {
         let mut pg_config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::storage("cannot use the PostgreSQL URL", e))?;
-        // Generic plans for the store's prepared statements (see the design notes); the URL's own options come
-        // after, so a `plan_cache_mode` given there wins.
+        // Generic plans, sequential scans off (see the design notes); the URL's own options come after, so a
+        // `plan_cache_mode` or `enable_seqscan` given there wins.
         let server_options = match pg_config.get_options() {
-            Some(own) => format!("{GENERIC_PLANS} {own}"),
-            None => GENERIC_PLANS.to_owned(),
+            Some(own) => format!("{PLAN_SETTINGS} {own}"),
+            None => PLAN_SETTINGS.to_owned(),
         };
         pg_config.options(&server_options);
         let target = describe(&pg_config);

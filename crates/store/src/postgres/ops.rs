@@ -19,11 +19,14 @@ use crate::{
 pub(crate) const LEASE_LOG_SHARDS: i16 = 16;
 
 /// Inserts unless a live task has the name or a live tombstone blocks it; clears an expired tombstone.
+///
+/// The tombstone is probed by its key alone (a scalar subquery): with `deleted_at > $7` among its conditions, a
+/// plan made on a small table walked `tombstones_by_time` over every live tombstone instead.
 const INSERT: &str = "WITH inserted AS ( \
          INSERT INTO tasks (queue, name, payload, tag, enqueued_at, eta, leased, retry_count) \
          SELECT $1::text, $2::text, $3::bytea, $4::text, $5::bigint, $6::bigint, FALSE, 0 \
-         WHERE NOT EXISTS (SELECT 1 FROM tombstones \
-                           WHERE queue = $1 AND name = $2 AND deleted_at > $7::bigint) \
+         WHERE NOT COALESCE((SELECT deleted_at > $7::bigint FROM tombstones WHERE queue = $1 AND name = $2), \
+                            FALSE) \
          ON CONFLICT (queue, name) DO NOTHING \
          RETURNING name), \
      cleared AS (DELETE FROM tombstones WHERE queue = $1 AND name = $2 AND EXISTS (SELECT 1 FROM inserted)) \
@@ -75,8 +78,11 @@ const DELETE: &str = "WITH removed AS (DELETE FROM tasks WHERE queue = $1 AND na
      ON CONFLICT (queue, name) DO UPDATE SET deleted_at = EXCLUDED.deleted_at";
 /// Extends or releases a lease held at `$6` (leased, `eta >= $6`: the expiry instant is still held), proved by
 /// its ETA `$3` unless `$3` is NULL ([`LeaseProof::AnyHolder`]).
+///
+/// `eta + 0` keeps the ETA out of the index conditions, so the task is found by its primary key: a plan made on a
+/// small table otherwise walked `tasks_by_eta` over every task of the queue due after `$6`.
 const MODIFY: &str = "UPDATE tasks SET eta = $4, leased = $5 \
-     WHERE queue = $1 AND name = $2 AND leased AND eta >= $6::bigint \
+     WHERE queue = $1 AND name = $2 AND leased AND eta + 0 >= $6::bigint \
        AND ($3::bigint IS NULL OR eta = $3::bigint) \
      RETURNING name, payload, tag, enqueued_at, eta, leased, retry_count";
 const OLDEST_AVAILABLE_TAG: &str = "SELECT tag FROM tasks \
@@ -88,20 +94,57 @@ const STATS: &str = "SELECT \
      (SELECT MIN(eta) FROM tasks WHERE queue = $1), \
      (SELECT COALESCE(SUM(count), 0)::bigint FROM lease_log WHERE queue = $1 AND second BETWEEN $2 AND $4), \
      (SELECT COALESCE(SUM(count), 0)::bigint FROM lease_log WHERE queue = $1 AND second BETWEEN $3 AND $4)";
-const PURGE_TOMBSTONES: &str = "DELETE FROM tombstones WHERE (queue, name) IN \
-     (SELECT queue, name FROM tombstones WHERE deleted_at <= $1 ORDER BY deleted_at LIMIT $2 \
-      FOR UPDATE SKIP LOCKED)";
-const PURGE_LEASE_LOG: &str = "DELETE FROM lease_log WHERE (queue, second, shard) IN \
-     (SELECT queue, second, shard FROM lease_log WHERE second < $1 ORDER BY second LIMIT $2 \
-      FOR UPDATE SKIP LOCKED)";
-const PURGE_TOKENS: &str = "DELETE FROM access_tokens WHERE digest IN \
-     (SELECT digest FROM access_tokens WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 \
-      FOR UPDATE SKIP LOCKED)";
+/// The purges take the oldest rows through their time index, locked with `SKIP LOCKED` (instances purging at once
+/// skip each other's rows), and delete them by the `ctid`s they locked: written as `(key) IN (…)`, a plan made on
+/// a small table walked the whole primary key to join it with the rows picked.
+const PURGE_TOMBSTONES: &str = "WITH doomed AS ( \
+         SELECT ctid FROM tombstones WHERE deleted_at <= $1 ORDER BY deleted_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+     DELETE FROM tombstones t USING doomed d WHERE t.ctid = d.ctid";
+const PURGE_LEASE_LOG: &str = "WITH doomed AS ( \
+         SELECT ctid FROM lease_log WHERE second < $1 ORDER BY second LIMIT $2 FOR UPDATE SKIP LOCKED) \
+     DELETE FROM lease_log l USING doomed d WHERE l.ctid = d.ctid";
+const PURGE_TOKENS: &str = "WITH doomed AS ( \
+         SELECT ctid FROM access_tokens WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 \
+         FOR UPDATE SKIP LOCKED) \
+     DELETE FROM access_tokens a USING doomed d WHERE a.ctid = d.ctid";
 const SAVE_TOKEN: &str = "INSERT INTO access_tokens (digest, principal, scopes, expires_at) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (digest) DO UPDATE \
      SET principal = EXCLUDED.principal, scopes = EXCLUDED.scopes, expires_at = EXCLUDED.expires_at";
 const FIND_TOKEN: &str =
     "SELECT principal, scopes, expires_at FROM access_tokens WHERE digest = $1";
+
+/// Every statement, named, for the query-plan test (`postgres::plan_tests`).
+#[cfg(test)]
+pub(crate) fn statements() -> Vec<(&'static str, String)> {
+    let fixed = [
+        ("INSERT", INSERT),
+        ("INSERT_MANY", INSERT_MANY),
+        ("TASK_EXISTS", TASK_EXISTS),
+        ("TOMBSTONE", TOMBSTONE),
+        ("SELECT_TASK", SELECT_TASK),
+        ("LIST", LIST),
+        ("DELETE", DELETE),
+        ("MODIFY", MODIFY),
+        ("OLDEST_AVAILABLE_TAG", OLDEST_AVAILABLE_TAG),
+        ("STATS", STATS),
+        ("PURGE_TOMBSTONES", PURGE_TOMBSTONES),
+        ("PURGE_LEASE_LOG", PURGE_LEASE_LOG),
+        ("PURGE_TOKENS", PURGE_TOKENS),
+        ("SAVE_TOKEN", SAVE_TOKEN),
+        ("FIND_TOKEN", FIND_TOKEN),
+    ];
+    let mut all: Vec<(&'static str, String)> = fixed
+        .into_iter()
+        .map(|(name, statement)| (name, statement.to_owned()))
+        .collect();
+    all.push(("LEASE (any)", lease_statement(Pick::Any)));
+    all.push(("LEASE (tag)", lease_statement(Pick::Tag)));
+    all.push((
+        "LEASE (untagged among first)",
+        lease_statement(Pick::UntaggedAmongFirst),
+    ));
+    all
+}
 
 /// Which tasks a lease statement picks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
