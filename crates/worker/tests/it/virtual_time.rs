@@ -43,6 +43,19 @@ fn renewals(events: &[Event], id: &str) -> Vec<(f64, f64, bool)> {
         .collect()
 }
 
+/// When `id`'s lease was renewed (successful renewals, in seconds of virtual time), after checking that each
+/// renewal came with at least `least_left` seconds of the lease left (`case` names the case in a failure).
+fn renewed_in_time(events: &[Event], id: &str, least_left: f64, case: &str) -> Vec<f64> {
+    let renewed: Vec<_> = renewals(events, id).into_iter().filter(|r| r.2).collect();
+    for (at, left, _) in &renewed {
+        assert!(
+            *left >= least_left,
+            "{case}: renewed at {at} s with only {left} s left"
+        );
+    }
+    renewed.into_iter().map(|(at, _, _)| at).collect()
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn renewals_keep_a_handler_ten_times_longer_than_the_lease_alive() {
     // (renewal plan, least lease time left at a successful renewal, renewal errors expected)
@@ -71,18 +84,12 @@ async fn renewals_keep_a_handler_ten_times_longer_than_the_lease_alive() {
         let report = scene.run(&worker, Duration::from_secs(1000)).await.unwrap();
 
         let events = scene.api.events();
-        let renewed: Vec<_> = renewals(&events, &id).into_iter().filter(|r| r.2).collect();
+        let renewed = renewed_in_time(&events, &id, least_left, &format!("{plan:?}"));
         assert!(
             renewed.len() >= least_renewals,
             "{plan:?}: {} renewals over 300 s of a 30 s lease",
             renewed.len()
         );
-        for (at, left, _) in &renewed {
-            assert!(
-                *left >= least_left,
-                "{plan:?}: renewed at {at} s with only {left} s left"
-            );
-        }
         assert_eq!(journal.at("finished"), Some(300.0), "{plan:?}");
         assert_eq!(journal.at("lost seen"), None, "{plan:?}");
         assert_eq!(deletes(&events).get(&id), Some(&1), "{plan:?}");
@@ -119,20 +126,14 @@ async fn a_prefetched_task_keeps_its_lease_while_it_waits_for_a_handler() {
     let report = scene.run(&worker, Duration::from_secs(1000)).await.unwrap();
 
     let events = scene.api.events();
+    renewed_in_time(&events, &first, 14.9, &first);
+    let waiting: Vec<f64> = renewed_in_time(&events, &second, 14.9, &second)
+        .into_iter()
+        .filter(|at| *at < 100.0)
+        .collect();
     for id in [&first, &second] {
-        let renewed: Vec<_> = renewals(&events, id).into_iter().filter(|r| r.2).collect();
-        for (at, left, _) in &renewed {
-            assert!(
-                *left >= 14.9,
-                "{id}: renewed at {at} s with only {left} s left"
-            );
-        }
         assert_eq!(deletes(&events).get(id), Some(&1), "{id}");
     }
-    let waiting: Vec<_> = renewals(&events, &second)
-        .into_iter()
-        .filter(|(at, _, ok)| *ok && *at < 100.0)
-        .collect();
     assert!(
         waiting.len() >= 6,
         "the waiting task is renewed every 15 s of its 100 s wait: {waiting:?}"
@@ -174,14 +175,11 @@ async fn a_handler_that_spends_its_whole_budget_at_every_poll_still_has_its_leas
     let report = scene.run(&worker, Duration::from_secs(1000)).await.unwrap();
 
     let events = scene.api.events();
-    let renewed: Vec<_> = renewals(&events, &id).into_iter().filter(|r| r.2).collect();
+    let renewed = renewed_in_time(&events, &id, 14.9, &id);
     assert!(
         renewed.len() >= 6,
         "renewed every 15 s of the 100 s: {renewed:?}"
     );
-    for (at, left, _) in &renewed {
-        assert!(*left >= 14.9, "renewed at {at} s with only {left} s left");
-    }
     assert_eq!(deletes(&events).get(&id), Some(&1));
     assert_eq!(
         (report.stats.lost_leases, report.stats.done),
